@@ -1,0 +1,115 @@
+//! The command line: the clap tree of the contract and the dispatch to each command's module.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::db::Db;
+use crate::settings::Settings;
+
+mod id;
+mod orders;
+mod output;
+mod postcodes;
+mod register;
+mod status;
+
+/// How a command ended, as the process exit code of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Done (row-level rejections are normal business).
+    Done = 0,
+    /// Something failed.
+    Failed = 1,
+    /// An input file was unusable as a whole (the others were processed).
+    InputUnusable = 3,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e as u8)
+    }
+}
+
+/// pinbrev: MinID PIN-code letters, from orders to the print vendor's drop.
+#[derive(Debug, Parser)]
+#[command(name = "pinbrev", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Database URL.
+    #[arg(
+        long,
+        global = true,
+        env = "PINBREV_DB",
+        default_value = "sqlite://pinbrev.db"
+    )]
+    pub db: String,
+    /// Settings file (default: pinbrev.toml in the working directory, if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// More log output (-v debug, -vv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only warnings and errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Log line format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Folkeregister extracts.
+    #[command(subcommand)]
+    Register(register::RegisterCommand),
+    /// The postal-code list.
+    #[command(subcommand)]
+    Postcodes(postcodes::PostcodesCommand),
+    /// Orders: ingest, validate, list.
+    #[command(subcommand)]
+    Orders(orders::OrdersCommand),
+    /// One order's life, by order id or by national id.
+    Status(status::StatusArgs),
+    /// Identity numbers.
+    #[command(subcommand)]
+    Id(id::IdCommand),
+}
+
+/// Everything a command may need.
+pub struct Context {
+    pub db_url: String,
+    pub settings: Settings,
+}
+
+impl Context {
+    /// Opens (creating and migrating on first use) the database.
+    pub async fn db(&self) -> anyhow::Result<Db> {
+        Ok(Db::open(&self.db_url).await?)
+    }
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    let ctx = Context {
+        db_url: cli.db,
+        settings,
+    };
+    match cli.command {
+        Command::Register(c) => register::run(&ctx, c).await,
+        Command::Postcodes(c) => postcodes::run(&ctx, c).await,
+        Command::Orders(c) => orders::run(&ctx, c).await,
+        Command::Status(a) => status::run(&ctx, a).await,
+        Command::Id(c) => id::run(&ctx, c),
+    }
+}

@@ -1,0 +1,183 @@
+//! `pinbrev orders ingest|validate|list`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+use super::output::{self, ListFormat};
+use super::{Context, Exit};
+use crate::db::{OrderFilter, OrderRow};
+use crate::national_id::mask;
+use crate::orders::{ingest_file, IngestError, OrderStatus, RejectReason};
+use crate::validation::Validator;
+
+#[derive(Debug, Subcommand)]
+pub enum OrdersCommand {
+    /// Ingest order CSV files.
+    Ingest {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Resolve and validate every `received` order, oldest first.
+    Validate,
+    /// List orders.
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only orders in this status.
+    #[arg(long, value_parser = parse_status)]
+    status: Option<OrderStatus>,
+    /// Only orders with this reason code.
+    #[arg(long, value_parser = parse_reason)]
+    reason: Option<RejectReason>,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    format: ListFormat,
+}
+
+fn parse_status(s: &str) -> Result<OrderStatus, String> {
+    s.parse()
+}
+
+fn parse_reason(s: &str) -> Result<RejectReason, String> {
+    s.parse()
+}
+
+pub async fn run(ctx: &Context, cmd: OrdersCommand) -> anyhow::Result<Exit> {
+    let db = ctx.db().await?;
+    let exit = match cmd {
+        OrdersCommand::Ingest { files } => {
+            let mut exit = Exit::Done;
+            for file in &files {
+                match ingest_file(&db, file).await {
+                    Ok(report) => {
+                        for e in &report.row_errors {
+                            eprintln!("row error: {e}");
+                        }
+                        println!(
+                            "{}: {} new orders, {} already known, {} row errors",
+                            report.file,
+                            report.new,
+                            report.already_known,
+                            report.row_errors.len()
+                        );
+                    }
+                    Err(IngestError::File(e)) => {
+                        eprintln!("error: {e}; nothing was read from this file");
+                        exit = Exit::InputUnusable;
+                    }
+                    Err(IngestError::Db(e)) => return Err(e.into()),
+                }
+            }
+            exit
+        }
+        OrdersCommand::Validate => {
+            let report = Validator::new(&db, &ctx.settings).await?.run().await?;
+            let statuses: Vec<String> = report
+                .by_status
+                .iter()
+                .map(|(s, n)| format!("{s} {n}"))
+                .collect();
+            println!(
+                "validated {} orders: {}",
+                report.orders,
+                if statuses.is_empty() {
+                    "none waiting".into()
+                } else {
+                    statuses.join(", ")
+                }
+            );
+            if !report.by_reason.is_empty() {
+                let reasons: Vec<String> = report
+                    .by_reason
+                    .iter()
+                    .map(|(r, n)| format!("{r} {n}"))
+                    .collect();
+                println!("reasons: {}", reasons.join(", "));
+            }
+            Exit::Done
+        }
+        OrdersCommand::List(args) => {
+            let filter = OrderFilter {
+                status: args.status,
+                reason: args.reason.map(|r| r.code().to_string()),
+            };
+            list(&db.list_orders(&filter).await?, args.format)?;
+            Exit::Done
+        }
+    };
+    db.close().await;
+    Ok(exit)
+}
+
+/// An order as listed: national id masked, no address.
+#[derive(Debug, Serialize)]
+struct Listed<'a> {
+    order_id: &'a str,
+    status: OrderStatus,
+    reason: Option<&'a str>,
+    national_id: String,
+    ordered_at: &'a str,
+    channel: &'a str,
+    language: Option<&'a str>,
+    postal_zone: Option<&'a str>,
+    country: Option<&'a str>,
+}
+
+const HEADERS: [&str; 9] = [
+    "order_id",
+    "status",
+    "reason",
+    "national_id",
+    "ordered_at",
+    "channel",
+    "language",
+    "postal_zone",
+    "country",
+];
+
+fn list(rows: &[OrderRow], format: ListFormat) -> anyhow::Result<()> {
+    let listed: Vec<Listed> = rows
+        .iter()
+        .map(|o| Listed {
+            order_id: &o.order_id,
+            status: o.status,
+            reason: o.reason.as_deref(),
+            national_id: mask(&o.national_id),
+            ordered_at: &o.ordered_at,
+            channel: &o.channel,
+            language: o.letter_language.as_deref().or(o.language.as_deref()),
+            postal_zone: o.postal_zone.as_deref(),
+            country: o.country.as_deref(),
+        })
+        .collect();
+    if format == ListFormat::Json {
+        return output::json(&listed);
+    }
+    let cells: Vec<Vec<String>> = listed
+        .iter()
+        .map(|l| {
+            let opt = |v: Option<&str>| {
+                v.unwrap_or(if format == ListFormat::Table { "-" } else { "" })
+                    .to_string()
+            };
+            vec![
+                l.order_id.to_string(),
+                l.status.code().to_string(),
+                opt(l.reason),
+                l.national_id.clone(),
+                l.ordered_at.to_string(),
+                l.channel.to_string(),
+                opt(l.language),
+                opt(l.postal_zone),
+                opt(l.country),
+            ]
+        })
+        .collect();
+    match format {
+        ListFormat::Csv => output::csv(&HEADERS, &cells),
+        _ => Ok(output::table(&HEADERS, &cells)?),
+    }
+}

@@ -1,0 +1,41 @@
+//! `pinbrev postcodes import FILE`: replace the postal-code list with Posten's register file.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use super::{Context, Exit};
+use crate::postcodes::{import_file, PostcodeFileError};
+
+#[derive(Debug, Subcommand)]
+pub enum PostcodesCommand {
+    /// Replace the postal-code list from Posten's register file (tab-separated, Windows-1252 or UTF-8).
+    Import { file: PathBuf },
+}
+
+pub async fn run(ctx: &Context, cmd: PostcodesCommand) -> anyhow::Result<Exit> {
+    let PostcodesCommand::Import { file } = cmd;
+    let db = ctx.db().await?;
+    let exit = match import_file(&db, &file).await {
+        Ok(report) => {
+            for e in &report.line_errors {
+                eprintln!("line error: {e}");
+            }
+            println!(
+                "{}: {} postal codes loaded ({} with a category), {} line errors; the list was replaced",
+                file.display(),
+                report.loaded,
+                report.with_category,
+                report.line_errors.len()
+            );
+            Exit::Done
+        }
+        Err(e @ (PostcodeFileError::Read { .. } | PostcodeFileError::NoRows { .. })) => {
+            eprintln!("error: {e}");
+            Exit::InputUnusable
+        }
+        Err(e) => return Err(e.into()),
+    };
+    db.close().await;
+    Ok(exit)
+}

@@ -1,0 +1,682 @@
+//! The database layer: every SQL statement of pinbrev lives here.
+//!
+//! SQLite now (WAL, `synchronous=FULL`, a busy timeout, `BEGIN IMMEDIATE` for writes that read
+//! first); the statements keep to SQL that PostgreSQL also speaks (`$n` parameters,
+//! `ON CONFLICT`, `RETURNING`), so that another backend can be added here without touching callers.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+
+use crate::input_error::InputError;
+use crate::orders::{timestamp, NewOrder, OrderStatus};
+use crate::postcodes::PostcodeEntry;
+use crate::register::{ImportedPerson, Person};
+
+/// A write transaction.
+pub type Tx = Transaction<'static, Sqlite>;
+
+/// A database failure, with what pinbrev was doing.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot open database {url}: {source}")]
+    Open { url: String, source: sqlx::Error },
+    #[error("database URL {0:?} is not supported: use sqlite://PATH")]
+    Unsupported(String),
+    #[error("cannot migrate database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error while {context}: {source}")]
+    Query {
+        context: &'static str,
+        source: sqlx::Error,
+    },
+    #[error("stored data is unreadable ({what}): {message}")]
+    Corrupt { what: String, message: String },
+}
+
+fn ctx(context: &'static str) -> impl FnOnce(sqlx::Error) -> DbError {
+    move |source| DbError::Query { context, source }
+}
+
+/// The current time in the stored form.
+pub fn now() -> String {
+    timestamp(Utc::now())
+}
+
+/// Result of storing an order row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertOutcome {
+    Inserted,
+    /// The same order_id with identical content: a re-delivered file, skipped silently.
+    SameContent,
+    /// The same order_id with different content.
+    Conflict,
+}
+
+/// An order as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderRow {
+    pub order_id: String,
+    #[serde(skip)]
+    pub national_id: String,
+    pub ordered_at: String,
+    pub channel: String,
+    pub language: Option<String>,
+    pub status: OrderStatus,
+    pub reason: Option<String>,
+    pub reason_detail: Option<String>,
+    pub letter_language: Option<String>,
+    pub postal_zone: Option<String>,
+    pub postcode: Option<String>,
+    pub country: Option<String>,
+    pub source_file: String,
+    pub source_line: i64,
+    pub received_at: String,
+    pub updated_at: String,
+}
+
+/// One event of an order's life.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRow {
+    pub at: String,
+    pub actor: String,
+    pub event: String,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// The outcome of validating one order, as stored.
+#[derive(Debug, Clone)]
+pub struct ValidationOutcome {
+    pub status: OrderStatus,
+    pub reason: Option<String>,
+    pub detail: Option<String>,
+    pub person_national_id: Option<String>,
+    pub letter_language: Option<String>,
+    /// The address block as JSON; never set for held orders.
+    pub address: Option<String>,
+    pub postal_zone: Option<String>,
+    pub postcode: Option<String>,
+    pub country: Option<String>,
+}
+
+/// Filter of `orders list`.
+#[derive(Debug, Default, Clone)]
+pub struct OrderFilter {
+    pub status: Option<OrderStatus>,
+    pub reason: Option<String>,
+}
+
+const ORDER_COLUMNS: &str =
+    "order_id, national_id, ordered_at, channel, language, status, reason, \
+     reason_detail, letter_language, postal_zone, postcode, country, source_file, source_line, \
+     received_at, updated_at";
+
+fn order_row(r: &sqlx::sqlite::SqliteRow) -> Result<OrderRow, DbError> {
+    let status: String = r.get("status");
+    Ok(OrderRow {
+        order_id: r.get("order_id"),
+        national_id: r.get("national_id"),
+        ordered_at: r.get("ordered_at"),
+        channel: r.get("channel"),
+        language: r.get("language"),
+        status: status.parse().map_err(|message| DbError::Corrupt {
+            what: "orders.status".into(),
+            message,
+        })?,
+        reason: r.get("reason"),
+        reason_detail: r.get("reason_detail"),
+        letter_language: r.get("letter_language"),
+        postal_zone: r.get("postal_zone"),
+        postcode: r.get("postcode"),
+        country: r.get("country"),
+        source_file: r.get("source_file"),
+        source_line: r.get("source_line"),
+        received_at: r.get("received_at"),
+        updated_at: r.get("updated_at"),
+    })
+}
+
+/// The pinbrev database.
+#[derive(Clone)]
+pub struct Db {
+    pool: SqlitePool,
+}
+
+impl Db {
+    /// Opens (creating and migrating on first use) the database at `url`: `sqlite://PATH`,
+    /// `sqlite:PATH` or a plain path.
+    pub async fn open(url: &str) -> Result<Db, DbError> {
+        let normalized = if url.starts_with("sqlite:") {
+            url.to_string()
+        } else if url.contains("://") {
+            return Err(DbError::Unsupported(url.to_string()));
+        } else {
+            format!("sqlite://{url}")
+        };
+        let open_err = |source| DbError::Open {
+            url: url.to_string(),
+            source,
+        };
+        let options = SqliteConnectOptions::from_str(&normalized)
+            .map_err(open_err)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(open_err)?;
+        sqlx::migrate!("./sql").run(&pool).await?;
+        Ok(Db { pool })
+    }
+
+    /// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`).
+    pub async fn begin_write(&self) -> Result<Tx, DbError> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(ctx("starting a write transaction"))
+    }
+
+    // --- register ------------------------------------------------------------------------
+
+    /// Stores a batch of people in one transaction. A person already known by any of their
+    /// identifiers is replaced (keeping its person_id). Returns how many were replacements.
+    pub async fn store_persons(
+        &self,
+        source: &str,
+        batch: &[ImportedPerson],
+    ) -> Result<u64, DbError> {
+        let mut tx = self.begin_write().await?;
+        let at = now();
+        let mut replaced = 0;
+        for imported in batch {
+            let record = serde_json::to_string(&imported.person).expect("person serializes");
+            let mut known: Vec<i64> = Vec::new();
+            for id in &imported.person.identifiers {
+                let found: Option<i64> =
+                    sqlx::query_scalar("SELECT person_id FROM person_ids WHERE national_id = $1")
+                        .bind(&id.number)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(ctx("looking up a person"))?;
+                known.extend(found);
+            }
+            known.sort_unstable();
+            known.dedup();
+            let person_id = match known.first() {
+                Some(&keep) => {
+                    replaced += 1;
+                    sqlx::query("UPDATE persons SET record = $1, source_file = $2, source_line = $3, imported_at = $4 WHERE person_id = $5")
+                        .bind(&record)
+                        .bind(source)
+                        .bind(imported.line as i64)
+                        .bind(&at)
+                        .bind(keep)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(ctx("replacing a person"))?;
+                    for &old in &known {
+                        sqlx::query("DELETE FROM person_ids WHERE person_id = $1")
+                            .bind(old)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(ctx("replacing a person's identifiers"))?;
+                        if old != keep {
+                            sqlx::query("DELETE FROM persons WHERE person_id = $1")
+                                .bind(old)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(ctx("merging a person"))?;
+                        }
+                    }
+                    keep
+                }
+                None => sqlx::query_scalar(
+                    "INSERT INTO persons (record, source_file, source_line, imported_at) VALUES ($1, $2, $3, $4) RETURNING person_id",
+                )
+                .bind(&record)
+                .bind(source)
+                .bind(imported.line as i64)
+                .bind(&at)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(ctx("storing a person"))?,
+            };
+            for id in &imported.person.identifiers {
+                let id_type = serde_json::to_value(id.id_type).expect("serializes");
+                sqlx::query(
+                    "INSERT INTO person_ids (national_id, person_id, id_type, in_use) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (national_id) DO UPDATE SET person_id = excluded.person_id, \
+                     id_type = excluded.id_type, in_use = MAX(person_ids.in_use, excluded.in_use)",
+                )
+                .bind(&id.number)
+                .bind(person_id)
+                .bind(id_type.as_str().unwrap_or("other"))
+                .bind(i64::from(id.in_use))
+                .execute(&mut *tx)
+                .await
+                .map_err(ctx("storing a person's identifiers"))?;
+            }
+        }
+        tx.commit().await.map_err(ctx("committing people"))?;
+        Ok(replaced)
+    }
+
+    /// Finds the person who has or had this identifier.
+    pub async fn find_person(
+        &self,
+        tx: &mut Tx,
+        national_id: &str,
+    ) -> Result<Option<(i64, Person)>, DbError> {
+        let row = sqlx::query(
+            "SELECT p.person_id, p.record FROM person_ids i JOIN persons p ON p.person_id = i.person_id \
+             WHERE i.national_id = $1",
+        )
+        .bind(national_id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(ctx("looking up a person"))?;
+        row.map(|r| {
+            let id: i64 = r.get(0);
+            let record: String = r.get(1);
+            serde_json::from_str(&record)
+                .map(|p| (id, p))
+                .map_err(|e| DbError::Corrupt {
+                    what: format!("person {id}"),
+                    message: e.to_string(),
+                })
+        })
+        .transpose()
+    }
+
+    /// Every identifier the person has or had.
+    pub async fn person_numbers(
+        &self,
+        tx: &mut Tx,
+        person_id: i64,
+    ) -> Result<Vec<String>, DbError> {
+        sqlx::query_scalar(
+            "SELECT national_id FROM person_ids WHERE person_id = $1 ORDER BY national_id",
+        )
+        .bind(person_id)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(ctx("listing a person's identifiers"))
+    }
+
+    /// Number of people in the register.
+    pub async fn person_count(&self) -> Result<i64, DbError> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM persons")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(ctx("counting people"))
+    }
+
+    // --- postal codes ----------------------------------------------------------------------
+
+    /// The stored postal-code list, empty if none is loaded yet.
+    pub async fn postcodes(&self) -> Result<Vec<PostcodeEntry>, DbError> {
+        let rows = sqlx::query("SELECT postcode, place, municipality_code, municipality, category FROM postcodes ORDER BY postcode")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(ctx("reading postal codes"))?;
+        Ok(rows
+            .iter()
+            .map(|r| PostcodeEntry {
+                postcode: r.get(0),
+                place: r.get(1),
+                municipality_code: r.get(2),
+                municipality: r.get(3),
+                category: r.get::<Option<String>, _>(4).and_then(|c| c.chars().next()),
+            })
+            .collect())
+    }
+
+    /// Replaces the whole postal-code list in one transaction.
+    pub async fn replace_postcodes(
+        &self,
+        source: &str,
+        entries: &[PostcodeEntry],
+    ) -> Result<(), DbError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM postcodes")
+            .execute(&mut *tx)
+            .await
+            .map_err(ctx("clearing postal codes"))?;
+        for e in entries {
+            sqlx::query("INSERT INTO postcodes (postcode, place, municipality_code, municipality, category) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&e.postcode)
+                .bind(&e.place)
+                .bind(&e.municipality_code)
+                .bind(&e.municipality)
+                .bind(e.category.map(String::from))
+                .execute(&mut *tx)
+                .await
+                .map_err(ctx("storing postal codes"))?;
+        }
+        sqlx::query("DELETE FROM postcode_source")
+            .execute(&mut *tx)
+            .await
+            .map_err(ctx("storing postal-code source"))?;
+        sqlx::query("INSERT INTO postcode_source (id, source, loaded_at) VALUES (1, $1, $2)")
+            .bind(source)
+            .bind(now())
+            .execute(&mut *tx)
+            .await
+            .map_err(ctx("storing postal-code source"))?;
+        tx.commit().await.map_err(ctx("committing postal codes"))
+    }
+
+    // --- orders ----------------------------------------------------------------------------
+
+    /// Stores a batch of parsed orders in one transaction, with a `received` event each.
+    pub async fn insert_orders(
+        &self,
+        source: &str,
+        orders: &[NewOrder],
+    ) -> Result<Vec<InsertOutcome>, DbError> {
+        let mut tx = self.begin_write().await?;
+        let at = now();
+        let mut outcomes = Vec::with_capacity(orders.len());
+        for o in orders {
+            let existing = sqlx::query(
+                "SELECT national_id, ordered_at, channel, language FROM orders WHERE order_id = $1",
+            )
+            .bind(o.order_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(ctx("looking up an order"))?;
+            let language = o.language.map(|l| l.code());
+            if let Some(r) = existing {
+                let same = r.get::<String, _>(0) == o.national_id
+                    && r.get::<String, _>(1) == o.ordered_at_text()
+                    && r.get::<String, _>(2) == o.channel.code()
+                    && r.get::<Option<String>, _>(3).as_deref() == language;
+                outcomes.push(if same {
+                    InsertOutcome::SameContent
+                } else {
+                    InsertOutcome::Conflict
+                });
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO orders (order_id, national_id, ordered_at, channel, language, source_file, source_line, \
+                 received_at, status, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8)",
+            )
+            .bind(o.order_id.as_str())
+            .bind(&o.national_id)
+            .bind(o.ordered_at_text())
+            .bind(o.channel.code())
+            .bind(language)
+            .bind(source)
+            .bind(o.line as i64)
+            .bind(&at)
+            .bind(OrderStatus::Received.code())
+            .execute(&mut *tx)
+            .await
+            .map_err(ctx("storing an order"))?;
+            insert_event(
+                &mut tx,
+                o.order_id.as_str(),
+                &at,
+                "ingest",
+                "received",
+                None,
+                Some(OrderStatus::Received),
+                Some(&format!("{source}:{}", o.line)),
+            )
+            .await?;
+            outcomes.push(InsertOutcome::Inserted);
+        }
+        tx.commit().await.map_err(ctx("committing orders"))?;
+        Ok(outcomes)
+    }
+
+    /// The next `limit` orders still `received`, oldest first (`ordered_at`, then order_id),
+    /// after the given position.
+    pub async fn received_orders(
+        &self,
+        after: Option<(&str, &str)>,
+        limit: i64,
+    ) -> Result<Vec<OrderRow>, DbError> {
+        let (at, id) = after.unwrap_or(("", ""));
+        let rows = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE status = $1 AND (ordered_at > $2 OR (ordered_at = $2 AND order_id > $3)) \
+             ORDER BY ordered_at, order_id LIMIT $4"
+        ))
+        .bind(OrderStatus::Received.code())
+        .bind(at)
+        .bind(id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(ctx("reading received orders"))?;
+        rows.iter().map(order_row).collect()
+    }
+
+    /// Orders of any of these identifiers that are in one of the given statuses, counted.
+    pub async fn count_orders_of(
+        &self,
+        tx: &mut Tx,
+        numbers: &[String],
+        statuses: &[OrderStatus],
+        validated_since: Option<DateTime<Utc>>,
+    ) -> Result<i64, DbError> {
+        let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
+            "SELECT COUNT(*) FROM orders WHERE person_national_id IN (",
+        );
+        let mut sep = qb.separated(", ");
+        for n in numbers {
+            sep.push_bind(n.clone());
+        }
+        qb.push(") AND status IN (");
+        let mut sep = qb.separated(", ");
+        for s in statuses {
+            sep.push_bind(s.code());
+        }
+        qb.push(")");
+        if let Some(since) = validated_since {
+            qb.push(" AND validated_at >= ").push_bind(timestamp(since));
+        }
+        qb.build_query_scalar()
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(ctx("counting a person's orders"))
+    }
+
+    /// Records the outcome of validating one order (status, reason, resolved address) and its
+    /// event. The order must still be `received`.
+    pub async fn apply_validation(
+        &self,
+        tx: &mut Tx,
+        order_id: &str,
+        outcome: &ValidationOutcome,
+    ) -> Result<(), DbError> {
+        let at = now();
+        let validated_at = (outcome.status == OrderStatus::Validated).then_some(at.clone());
+        let changed = sqlx::query(
+            "UPDATE orders SET status = $1, reason = $2, reason_detail = $3, person_national_id = $4, letter_language = $5, \
+             address = $6, postal_zone = $7, postcode = $8, country = $9, validated_at = $10, updated_at = $11 \
+             WHERE order_id = $12 AND status = $13",
+        )
+        .bind(outcome.status.code())
+        .bind(&outcome.reason)
+        .bind(&outcome.detail)
+        .bind(&outcome.person_national_id)
+        .bind(&outcome.letter_language)
+        .bind(&outcome.address)
+        .bind(&outcome.postal_zone)
+        .bind(&outcome.postcode)
+        .bind(&outcome.country)
+        .bind(&validated_at)
+        .bind(&at)
+        .bind(order_id)
+        .bind(OrderStatus::Received.code())
+        .execute(&mut **tx)
+        .await
+        .map_err(ctx("storing a validation outcome"))?
+        .rows_affected();
+        if changed == 0 {
+            return Ok(());
+        }
+        let detail = match (&outcome.reason, &outcome.detail) {
+            (Some(r), Some(d)) => Some(format!("{r}: {d}")),
+            (Some(r), None) => Some(r.clone()),
+            _ => None,
+        };
+        insert_event(
+            tx,
+            order_id,
+            &at,
+            "validate",
+            outcome.status.code(),
+            Some(OrderStatus::Received),
+            Some(outcome.status),
+            detail.as_deref(),
+        )
+        .await
+    }
+
+    /// Orders matching the filter, oldest first.
+    pub async fn list_orders(&self, filter: &OrderFilter) -> Result<Vec<OrderRow>, DbError> {
+        let mut qb = sqlx::QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE 1 = 1"
+        ));
+        if let Some(s) = filter.status {
+            qb.push(" AND status = ").push_bind(s.code());
+        }
+        if let Some(r) = &filter.reason {
+            qb.push(" AND reason = ").push_bind(r.clone());
+        }
+        qb.push(" ORDER BY ordered_at, order_id");
+        let rows = qb
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(ctx("listing orders"))?;
+        rows.iter().map(order_row).collect()
+    }
+
+    /// One order.
+    pub async fn order(&self, order_id: &str) -> Result<Option<OrderRow>, DbError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE order_id = $1"
+        ))
+        .bind(order_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(ctx("reading an order"))?;
+        row.as_ref().map(order_row).transpose()
+    }
+
+    /// Orders placed with this number or resolved to any identifier of its person.
+    pub async fn orders_of_national_id(&self, national_id: &str) -> Result<Vec<OrderRow>, DbError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE national_id = $1 OR person_national_id = $1 \
+             OR person_national_id IN (SELECT b.national_id FROM person_ids a JOIN person_ids b ON a.person_id = b.person_id WHERE a.national_id = $1) \
+             OR national_id IN (SELECT b.national_id FROM person_ids a JOIN person_ids b ON a.person_id = b.person_id WHERE a.national_id = $1) \
+             ORDER BY ordered_at, order_id"
+        ))
+        .bind(national_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(ctx("reading a person's orders"))?;
+        rows.iter().map(order_row).collect()
+    }
+
+    /// The events of an order, oldest first.
+    pub async fn events(&self, order_id: &str) -> Result<Vec<EventRow>, DbError> {
+        let rows = sqlx::query("SELECT at, actor, event, from_status, to_status, detail FROM order_events WHERE order_id = $1 ORDER BY event_id")
+            .bind(order_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(ctx("reading an order's events"))?;
+        Ok(rows
+            .iter()
+            .map(|r| EventRow {
+                at: r.get(0),
+                actor: r.get(1),
+                event: r.get(2),
+                from_status: r.get(3),
+                to_status: r.get(4),
+                detail: r.get(5),
+            })
+            .collect())
+    }
+
+    /// Keeps row and line errors of an input file.
+    pub async fn record_input_errors(
+        &self,
+        input: &str,
+        errors: &[InputError],
+    ) -> Result<(), DbError> {
+        if errors.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin_write().await?;
+        let at = now();
+        for e in errors {
+            sqlx::query("INSERT INTO input_errors (input, file, line, field, code, message, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(input)
+                .bind(&e.file)
+                .bind(e.line.map(|l| l as i64))
+                .bind(&e.field)
+                .bind(&e.code)
+                .bind(&e.message)
+                .bind(&at)
+                .execute(&mut *tx)
+                .await
+                .map_err(ctx("storing input errors"))?;
+        }
+        tx.commit().await.map_err(ctx("committing input errors"))
+    }
+
+    /// Closes the pool, checkpointing the WAL.
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+
+    /// The database file of a `sqlite://` URL, for messages.
+    pub fn describe(url: &str) -> &Path {
+        Path::new(
+            url.trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:"),
+        )
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_event(
+    tx: &mut Tx,
+    order_id: &str,
+    at: &str,
+    actor: &str,
+    event: &str,
+    from: Option<OrderStatus>,
+    to: Option<OrderStatus>,
+    detail: Option<&str>,
+) -> Result<(), DbError> {
+    sqlx::query("INSERT INTO order_events (order_id, at, actor, event, from_status, to_status, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(order_id)
+        .bind(at)
+        .bind(actor)
+        .bind(event)
+        .bind(from.map(|s| s.code()))
+        .bind(to.map(|s| s.code()))
+        .bind(detail)
+        .execute(&mut **tx)
+        .await
+        .map_err(ctx("storing an order event"))?;
+    Ok(())
+}

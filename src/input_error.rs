@@ -1,0 +1,35 @@
+//! A problem with one row or line of an input file: where it is and what is wrong. These never
+//! stop the rest of the file; they are reported and kept in the database for the helpdesk.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// One row or line error, naming file, line and field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputError {
+    pub file: String,
+    /// Physical line number (the header is line 1), when the problem has one.
+    pub line: Option<u64>,
+    pub field: Option<String>,
+    pub code: String,
+    pub message: String,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": {field}")?;
+        }
+        write!(
+            f,
+            ": {} ({})",
+            crate::national_id::redact(&self.message),
+            self.code
+        )
+    }
+}

@@ -1,0 +1,18 @@
+//! pinbrev: batch fulfilment of MinID PIN-code letters for Norway.
+//!
+//! Orders come in as CSV ([`orders`]), people from Folkeregister extracts ([`register`]); each
+//! order is validated against the register ([`validation`], [`address`]) and its whole life is
+//! kept in the database ([`db`]). The command line lives in [`cli`].
+
+pub mod address;
+pub mod cli;
+pub mod codes;
+pub mod countries;
+pub mod db;
+pub mod input_error;
+pub mod national_id;
+pub mod orders;
+pub mod postcodes;
+pub mod register;
+pub mod settings;
+pub mod validation;

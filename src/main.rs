@@ -1,0 +1,48 @@
+//! The `pinbrev` binary: parse the command line, set up logging, run, map the outcome to an exit
+//! code (0 done, 1 failed, 2 usage, 3 input file unusable, 4 locked).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use pinbrev::cli::{self, Cli, Exit, LogFormat};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return Exit::Failed.into();
+        }
+    };
+    match runtime.block_on(cli::run(cli)) {
+        Ok(exit) => exit.into(),
+        Err(e) => {
+            eprintln!("error: {}", pinbrev::national_id::redact(&format!("{e:#}")));
+            Exit::Failed.into()
+        }
+    }
+}
+
+fn init_logging(cli: &Cli) {
+    let default = match (cli.quiet, cli.verbose) {
+        (true, _) => "warn",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("pinbrev={default},warn")));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.with_target(false).init(),
+    }
+}

@@ -1,0 +1,565 @@
+//! Orders: the domain types of an order and the reading of order CSV files.
+//!
+//! Parsing happens here, at the edge: a row becomes a [`NewOrder`] or an [`InputError`] naming
+//! file, line and field. Storing and re-delivery detection happen in [`ingest_file`].
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, LocalResult, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use chrono_tz::Europe::Oslo;
+use serde::Serialize;
+
+use crate::code_enum;
+use crate::db::{Db, DbError, InsertOutcome};
+use crate::input_error::InputError;
+
+code_enum! {
+    /// Where an order's life stands. See the contract's "Order statuses".
+    pub enum OrderStatus {
+        Received => "received",
+        Validated => "validated",
+        Rejected => "rejected",
+        Held => "held",
+        Duplicate => "duplicate",
+        Cancelled => "cancelled",
+        Batched => "batched",
+        Printed => "printed",
+        Posted => "posted",
+        Returned => "returned",
+        Superseded => "superseded",
+    }
+}
+
+code_enum! {
+    /// Why an order was rejected, held or marked duplicate (the contract's reason codes).
+    pub enum RejectReason {
+        InvalidNationalId => "invalid_national_id",
+        HNumber => "h_number",
+        UnknownPerson => "unknown_person",
+        AddressProtected => "address_protected",
+        Deceased => "deceased",
+        IdentityCeased => "identity_ceased",
+        IdentityInactive => "identity_inactive",
+        PersonMissing => "person_missing",
+        TooYoung => "too_young",
+        NoPostalAddress => "no_postal_address",
+        UnknownPostcode => "unknown_postcode",
+        PostcodePlaceMismatch => "postcode_place_mismatch",
+        PostcodeCategory => "postcode_category",
+        InvalidForeignAddress => "invalid_foreign_address",
+        AddressTooLong => "address_too_long",
+        Duplicate => "duplicate",
+        ReorderLimit => "reorder_limit",
+    }
+}
+
+code_enum! {
+    /// How the citizen placed the order.
+    pub enum Channel {
+        Web => "web",
+        Sms => "sms",
+        Phone => "phone",
+        Support => "support",
+    }
+}
+
+code_enum! {
+    /// Language of the letter.
+    pub enum Language {
+        Nb => "nb",
+        Nn => "nn",
+        En => "en",
+    }
+}
+
+/// An order id: 1–64 of `A-Z a-z 0-9 . _ -`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct OrderId(String);
+
+impl OrderId {
+    /// Checks the contract's form of an order id.
+    pub fn parse(s: &str) -> Result<OrderId, String> {
+        if s.is_empty() || s.len() > 64 {
+            return Err(format!("must be 1-64 characters, is {}", s.chars().count()));
+        }
+        if let Some(c) = s
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+        {
+            return Err(format!(
+                "character {c:?} is not allowed (only A-Z a-z 0-9 . _ -)"
+            ));
+        }
+        Ok(OrderId(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for OrderId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An order as read from a file, before it is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrder {
+    pub order_id: OrderId,
+    /// The national id as given, with the tolerated separators removed when it is otherwise
+    /// well-formed. Checked at validation, so that a wrong number is kept and can be explained.
+    pub national_id: String,
+    pub ordered_at: DateTime<Utc>,
+    pub channel: Channel,
+    pub language: Option<Language>,
+    pub line: u64,
+}
+
+impl NewOrder {
+    /// `ordered_at` in the stored form: UTC with fixed microseconds, so text order is time order.
+    pub fn ordered_at_text(&self) -> String {
+        timestamp(self.ordered_at)
+    }
+}
+
+/// The stored text form of a point in time.
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Parses `ordered_at`: RFC 3339 with `T` or a space; without an offset it is Oslo local time.
+pub fn parse_ordered_at(s: &str) -> Result<DateTime<Utc>, String> {
+    let s = s.trim();
+    let with_t = if s.len() > 10 && s.as_bytes()[10] == b' ' {
+        format!("{}T{}", &s[..10], &s[11..])
+    } else {
+        s.to_string()
+    };
+    if let Ok(t) = DateTime::parse_from_rfc3339(&with_t) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let naive = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(&with_t, f).ok())
+        .ok_or_else(|| format!("{s:?} is not an RFC 3339 date and time"))?;
+    match Oslo.from_local_datetime(&naive) {
+        LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
+        // In the autumn hour that occurs twice, take the first (summer time) reading.
+        LocalResult::Ambiguous(first, _) => Ok(first.with_timezone(&Utc)),
+        LocalResult::None => Err(format!(
+            "{s:?} does not exist in Europe/Oslo (clocks skip that hour)"
+        )),
+    }
+}
+
+/// Removes spaces and one `.`/`-` between the groups when what remains is 11 digits; else keeps
+/// the value as given (trimmed) so that validation can reject it with the helpdesk seeing why.
+fn normalize_national_id(raw: &str) -> String {
+    crate::national_id::compact(raw).unwrap_or_else(|| raw.trim().to_string())
+}
+
+/// A whole order file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{file}: not UTF-8 (byte offset {offset}); order files must be UTF-8")]
+    NotUtf8 { file: PathBuf, offset: usize },
+    #[error("{file}: line 1: no header row")]
+    Empty { file: PathBuf },
+    #[error("{file}: line 1: header lacks the required column(s) {missing}; it has: {found}")]
+    MissingColumns {
+        file: PathBuf,
+        missing: String,
+        found: String,
+    },
+    #[error("{file}: line {line}: {message}")]
+    Csv {
+        file: PathBuf,
+        line: u64,
+        message: String,
+    },
+}
+
+/// A parsed order file: the good rows and the row errors, in file order.
+#[derive(Debug, Default)]
+pub struct ParsedFile {
+    pub orders: Vec<NewOrder>,
+    pub errors: Vec<InputError>,
+}
+
+const REQUIRED: [&str; 3] = ["order_id", "national_id", "ordered_at"];
+
+/// Reads an order CSV: header by name, `,` or `;` from the header, BOM and CRLF tolerated.
+pub fn parse_file(file: &Path, bytes: &[u8]) -> Result<ParsedFile, FileError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| FileError::NotUtf8 {
+        file: file.to_path_buf(),
+        offset: e.valid_up_to(),
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let header_line =
+        text.lines()
+            .next()
+            .filter(|l| !l.trim().is_empty())
+            .ok_or(FileError::Empty {
+                file: file.to_path_buf(),
+            })?;
+    let delimiter = if header_line.matches(';').count() > header_line.matches(',').count() {
+        b';'
+    } else {
+        b','
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| FileError::Csv {
+            file: file.to_path_buf(),
+            line: 1,
+            message: e.to_string(),
+        })?
+        .clone();
+    let columns: HashMap<String, usize> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.trim().to_ascii_lowercase(), i))
+        .collect();
+    let missing: Vec<&str> = REQUIRED
+        .iter()
+        .copied()
+        .filter(|c| !columns.contains_key(*c))
+        .collect();
+    if !missing.is_empty() {
+        return Err(FileError::MissingColumns {
+            file: file.to_path_buf(),
+            missing: missing.join(", "),
+            found: crate::national_id::redact(&headers.iter().collect::<Vec<_>>().join(", ")),
+        });
+    }
+    let name = file.display().to_string();
+    let mut parsed = ParsedFile::default();
+    let mut lines = LineCounter::new(text);
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| lines.at(p.byte()));
+                parsed
+                    .errors
+                    .push(row_error(&name, line, None, "malformed_row", e.to_string()));
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| lines.at(p.byte()));
+        if record.iter().all(|f| f.is_empty()) {
+            continue;
+        }
+        match parse_row(
+            &Row {
+                columns: &columns,
+                record: &record,
+            },
+            line,
+        ) {
+            Ok(order) => parsed.orders.push(order),
+            Err((field, code, message)) => {
+                parsed
+                    .errors
+                    .push(row_error(&name, line, Some(field), code, message));
+            }
+        }
+    }
+    Ok(parsed)
+}
+
+/// Physical line numbers from byte offsets. The csv crate's own line count is off by one after
+/// CRLF line ends, so lines are counted here; offsets only grow, so each byte is looked at once.
+struct LineCounter<'a> {
+    text: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a str) -> Self {
+        LineCounter {
+            text: text.as_bytes(),
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    fn at(&mut self, byte: u64) -> u64 {
+        let mut target = (byte as usize).min(self.text.len());
+        // After a CRLF the crate reports the record as starting at the LF.
+        if self.text.get(target) == Some(&b'\n') {
+            target += 1;
+        }
+        if target > self.offset {
+            self.line += self.text[self.offset..target]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u64;
+            self.offset = target;
+        }
+        self.line
+    }
+}
+
+type RowProblem = (&'static str, &'static str, String);
+
+/// A data row with its header's column positions.
+struct Row<'a> {
+    columns: &'a HashMap<String, usize>,
+    record: &'a csv::StringRecord,
+}
+
+impl Row<'_> {
+    fn get(&self, column: &str) -> &str {
+        self.columns
+            .get(column)
+            .and_then(|i| self.record.get(*i))
+            .unwrap_or("")
+    }
+}
+
+fn parse_row(row: &Row<'_>, line: u64) -> Result<NewOrder, RowProblem> {
+    let get = |column: &str| row.get(column);
+    let required = |field: &'static str| {
+        let v = get(field);
+        if v.is_empty() {
+            Err((field, "missing_field", format!("{field} is empty")))
+        } else {
+            Ok(v)
+        }
+    };
+    let order_id =
+        OrderId::parse(required("order_id")?).map_err(|m| ("order_id", "invalid_order_id", m))?;
+    let ordered_at = parse_ordered_at(required("ordered_at")?)
+        .map_err(|m| ("ordered_at", "invalid_ordered_at", m))?;
+    let national_id = normalize_national_id(required("national_id")?);
+    let channel = match get("channel") {
+        "" => Channel::Web,
+        c => c.to_ascii_lowercase().parse().map_err(|_| {
+            (
+                "channel",
+                "invalid_channel",
+                format!("{c:?} is not one of web, sms, phone, support"),
+            )
+        })?,
+    };
+    let language = match get("language") {
+        "" => None,
+        l => Some(l.to_ascii_lowercase().parse().map_err(|_| {
+            (
+                "language",
+                "invalid_language",
+                format!("{l:?} is not one of nb, nn, en"),
+            )
+        })?),
+    };
+    Ok(NewOrder {
+        order_id,
+        national_id,
+        ordered_at,
+        channel,
+        language,
+        line,
+    })
+}
+
+fn row_error(
+    file: &str,
+    line: u64,
+    field: Option<&str>,
+    code: &str,
+    message: String,
+) -> InputError {
+    InputError {
+        file: file.to_string(),
+        line: Some(line),
+        field: field.map(str::to_string),
+        code: code.to_string(),
+        message,
+    }
+}
+
+/// What an ingest of one file did.
+#[derive(Debug, Default, Serialize)]
+pub struct IngestReport {
+    pub file: String,
+    pub new: u64,
+    pub already_known: u64,
+    pub row_errors: Vec<InputError>,
+}
+
+/// Ingest failure of a whole file.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Reads, checks and stores one order file. Row errors are reported, never fatal.
+pub async fn ingest_file(db: &Db, file: &Path) -> Result<IngestReport, IngestError> {
+    let bytes = std::fs::read(file).map_err(|source| FileError::Read {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    let parsed = parse_file(file, &bytes)?;
+    let name = file.display().to_string();
+    let mut report = IngestReport {
+        file: name.clone(),
+        row_errors: parsed.errors,
+        ..Default::default()
+    };
+    for chunk in parsed.orders.chunks(1000) {
+        for (order, outcome) in chunk.iter().zip(db.insert_orders(&name, chunk).await?) {
+            match outcome {
+                InsertOutcome::Inserted => report.new += 1,
+                InsertOutcome::SameContent => report.already_known += 1,
+                InsertOutcome::Conflict => report.row_errors.push(row_error(
+                    &name,
+                    order.line,
+                    Some("order_id"),
+                    "order_id_conflict",
+                    format!(
+                        "order {} was ingested before with different content",
+                        order.order_id
+                    ),
+                )),
+            }
+        }
+    }
+    report.row_errors.sort_by_key(|e| e.line);
+    db.record_input_errors("orders", &report.row_errors).await?;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parse(text: &str) -> ParsedFile {
+        parse_file(Path::new("t.csv"), text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn semicolons_bom_crlf_and_column_order() {
+        let p = parse("\u{feff}language;ordered_at;national_id;order_id;extra\r\nnn;2026-11-23 14:02:11;010180 12345;A-1;x\r\n");
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let o = &p.orders[0];
+        assert_eq!(o.order_id.as_str(), "A-1");
+        assert_eq!(o.language, Some(Language::Nn));
+        assert_eq!(o.channel, Channel::Web);
+        assert_eq!(o.national_id, "01018012345");
+        assert_eq!(o.ordered_at_text(), "2026-11-23T13:02:11.000000Z");
+        assert_eq!(o.line, 2);
+    }
+
+    #[test]
+    fn row_errors_name_line_and_field() {
+        let p = parse("order_id,national_id,ordered_at,channel\n,1,2026-01-01T00:00:00Z,\nB/1,1,2026-01-01T00:00:00Z,\nC,1,yesterday,\nD,1,2026-01-01T00:00:00Z,fax\nE,,2026-01-01T00:00:00Z,\nF,1,2026-01-01T00:00:00+01:00,SMS\n");
+        let got: Vec<(u64, &str, &str)> = p
+            .errors
+            .iter()
+            .map(|e| {
+                (
+                    e.line.unwrap(),
+                    e.field.as_deref().unwrap(),
+                    e.code.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (2, "order_id", "missing_field"),
+                (3, "order_id", "invalid_order_id"),
+                (4, "ordered_at", "invalid_ordered_at"),
+                (5, "channel", "invalid_channel"),
+                (6, "national_id", "missing_field"),
+            ]
+        );
+        assert_eq!(p.orders.len(), 1);
+        assert_eq!(p.orders[0].channel, Channel::Sms);
+        assert_eq!(p.orders[0].national_id, "1");
+    }
+
+    #[test]
+    fn whole_file_problems() {
+        assert!(matches!(
+            parse_file(Path::new("x"), b""),
+            Err(FileError::Empty { .. })
+        ));
+        assert!(matches!(
+            parse_file(Path::new("x"), b"id,nr\n1,2\n"),
+            Err(FileError::MissingColumns { .. })
+        ));
+        assert!(matches!(
+            parse_file(
+                Path::new("x"),
+                b"order_id,national_id,ordered_at\nA,\xe6,x\n"
+            ),
+            Err(FileError::NotUtf8 { .. })
+        ));
+    }
+
+    #[test]
+    fn oslo_time_and_dst() {
+        assert_eq!(
+            timestamp(parse_ordered_at("2026-07-01 12:00:00").unwrap()),
+            "2026-07-01T10:00:00.000000Z"
+        );
+        assert_eq!(
+            timestamp(parse_ordered_at("2026-07-01T12:00:00Z").unwrap()),
+            "2026-07-01T12:00:00.000000Z"
+        );
+        assert!(parse_ordered_at("2026-03-29 02:30:00").is_err());
+        assert!(parse_ordered_at("2026-10-25 02:30:00").is_ok());
+    }
+
+    #[test]
+    fn order_ids() {
+        assert!(OrderId::parse("WEB-2026.11_23").is_ok());
+        assert!(OrderId::parse(&"a".repeat(64)).is_ok());
+        assert!(OrderId::parse(&"a".repeat(65)).is_err());
+        assert!(OrderId::parse("æ").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn valid_order_ids_roundtrip(s in "[A-Za-z0-9._-]{1,64}") {
+            let id = OrderId::parse(&s).unwrap();
+            prop_assert_eq!(id.as_str(), s.as_str());
+        }
+
+        #[test]
+        fn rfc3339_roundtrip(secs in 0i64..4_000_000_000) {
+            let t = DateTime::<Utc>::from_timestamp(secs, 0).unwrap();
+            prop_assert_eq!(parse_ordered_at(&t.to_rfc3339()).unwrap(), t);
+            let spaced = t.to_rfc3339().replacen('T', " ", 1);
+            prop_assert_eq!(parse_ordered_at(&spaced).unwrap(), t);
+        }
+
+        #[test]
+        fn parse_file_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let mut input = b"order_id,national_id,ordered_at\n".to_vec();
+            input.extend(bytes);
+            let _ = parse_file(Path::new("p"), &input);
+        }
+    }
+}

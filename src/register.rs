@@ -1,0 +1,649 @@
+//! The Folkeregister extract: Skatteetaten's Freg person documents as JSON Lines.
+//!
+//! A document is read once, at the edge, into a [`Person`]: the person's identifiers and the
+//! current record of every element pinbrev uses. Import is streamed line by line, so a file of
+//! any size loads in bounded memory; a malformed line is reported with its number and the other
+//! lines still load.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::db::{Db, DbError};
+use crate::input_error::InputError;
+
+/// One record of a Freg element: the register's metadata and the element's own fields.
+#[derive(Debug, Deserialize)]
+struct Rec<T> {
+    #[serde(rename = "erGjeldende", default)]
+    current: Option<bool>,
+    #[serde(flatten)]
+    body: T,
+}
+
+/// Picks the current record: the last that says `erGjeldende: true`; if none does, the last one
+/// that does not say `false` (a record that explicitly says it is not current is never used).
+fn current<T>(records: Vec<Rec<T>>) -> Option<T> {
+    let mut flagged = None;
+    let mut unflagged = None;
+    for r in records {
+        match r.current {
+            Some(true) => flagged = Some(r.body),
+            None => unflagged = Some(r.body),
+            Some(false) => {}
+        }
+    }
+    flagged.or(unflagged)
+}
+
+/// Accepts a JSON string or number (the register is not consistent about e.g. `husnummer`).
+fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(match v {
+        Some(serde_json::Value::String(s)) => {
+            let s = s.trim().to_string();
+            (!s.is_empty()).then_some(s)
+        }
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+fn text_lines<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let v = Option::<Vec<Option<String>>>::deserialize(d)?;
+    Ok(v.unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect())
+}
+
+/// `poststed` of a Norwegian address.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Poststed {
+    #[serde(default, deserialize_with = "text")]
+    pub postnummer: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub poststedsnavn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Adressenummer {
+    #[serde(default, deserialize_with = "text")]
+    pub husnummer: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub husbokstav: Option<String>,
+}
+
+/// A street address (`vegadresse`, also the postal kind `VegadresseForPost`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Vegadresse {
+    #[serde(default, deserialize_with = "text")]
+    pub co_adressenavn: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub adressetilleggsnavn: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub adressenavn: Option<String>,
+    #[serde(default)]
+    pub adressenummer: Option<Adressenummer>,
+    #[serde(default, deserialize_with = "text")]
+    pub bruksenhetsnummer: Option<String>,
+    #[serde(default)]
+    pub poststed: Option<Poststed>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Matrikkelnummer {
+    #[serde(default, deserialize_with = "text")]
+    pub gaardsnummer: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub bruksnummer: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub festenummer: Option<String>,
+}
+
+/// A cadastral address (`matrikkeladresse`): no street name, often a farm name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Matrikkeladresse {
+    #[serde(default, deserialize_with = "text")]
+    pub co_adressenavn: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub adressetilleggsnavn: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub bruksenhetsnummer: Option<String>,
+    #[serde(default)]
+    pub matrikkelnummer: Option<Matrikkelnummer>,
+    #[serde(default)]
+    pub poststed: Option<Poststed>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Postboksadresse {
+    #[serde(default, deserialize_with = "text")]
+    pub postbokseier: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub postboks: Option<String>,
+    #[serde(default)]
+    pub poststed: Option<Poststed>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostadresseIFrittFormat {
+    #[serde(default, deserialize_with = "text_lines")]
+    pub adresselinje: Vec<String>,
+    #[serde(default)]
+    pub poststed: Option<Poststed>,
+}
+
+/// A structured address abroad (`utenlandskAdresse`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UtenlandskAdresse {
+    #[serde(default, deserialize_with = "text")]
+    pub co_adressenavn: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub adressenavn: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub bygning: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub etasjenummer: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub boenhet: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub postboks: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub postkode: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub by_eller_stedsnavn: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub distriktsnavn: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub region: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub landkode: Option<String>,
+}
+
+/// A free-form address abroad (`utenlandskAdresseIFrittFormat`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UtenlandskAdresseIFrittFormat {
+    #[serde(default, deserialize_with = "text_lines")]
+    pub adresselinje: Vec<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub postkode: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub by_eller_stedsnavn: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub landkode: Option<String>,
+}
+
+/// A Norwegian residential address (`bostedsadresse`); `ukjentBosted` does not count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Bosted {
+    Vegadresse(Vegadresse),
+    Matrikkeladresse(Matrikkeladresse),
+}
+
+/// A Norwegian postal address (`postadresse`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Postadresse {
+    Vegadresse(Vegadresse),
+    Postboksadresse(Postboksadresse),
+    PostadresseIFrittFormat(PostadresseIFrittFormat),
+}
+
+/// An address abroad (`postadresseIUtlandet` or a foreign `oppholdsadresse`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Utenlandsk {
+    UtenlandskAdresse(UtenlandskAdresse),
+    UtenlandskAdresseIFrittFormat(UtenlandskAdresseIFrittFormat),
+}
+
+/// The type of a register identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum IdentifierType {
+    Foedselsnummer,
+    DNummer,
+    #[serde(other)]
+    Other,
+}
+
+/// One of the person's identifiers, current or not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Identifier {
+    pub number: String,
+    pub id_type: IdentifierType,
+    pub in_use: bool,
+}
+
+/// The person's name (`navn`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Navn {
+    #[serde(default, deserialize_with = "text")]
+    pub fornavn: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub mellomnavn: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub etternavn: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub forkortet_navn: Option<String>,
+}
+
+impl Navn {
+    /// First, middle and last name, as the register writes them.
+    pub fn full(&self) -> String {
+        [&self.fornavn, &self.mellomnavn, &self.etternavn]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// What pinbrev keeps of a person: identifiers and the current record of each element it uses.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Person {
+    pub identifiers: Vec<Identifier>,
+    pub status: Option<String>,
+    pub name: Option<Navn>,
+    pub birth_date: Option<NaiveDate>,
+    pub deceased: bool,
+    pub protection: Option<String>,
+    pub bosted: Option<Bosted>,
+    pub postadresse: Option<Postadresse>,
+    pub postadresse_i_utlandet: Option<Utenlandsk>,
+    pub oppholdsadresse_utland: Option<Utenlandsk>,
+}
+
+impl Person {
+    /// The identifier in use (`iBruk`), if any; a current one of several is preferred by order
+    /// in the document (the register lists the one in use).
+    pub fn identifier_in_use(&self) -> Option<&Identifier> {
+        self.identifiers.iter().find(|i| i.in_use)
+    }
+}
+
+// --- The Freg document as it arrives ---------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FregIdent {
+    #[serde(default, deserialize_with = "text")]
+    foedsels_eller_d_nummer: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    identifikatortype: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    status: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FregStatus {
+    #[serde(default, deserialize_with = "text")]
+    status: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FregFoedsel {
+    #[serde(default, deserialize_with = "text")]
+    foedselsdato: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FregDoedsfall {}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FregBeskyttelse {
+    #[serde(default, deserialize_with = "text")]
+    graderingsnivaa: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FregBosted {
+    vegadresse: Option<Vegadresse>,
+    matrikkeladresse: Option<Matrikkeladresse>,
+    #[serde(default, deserialize_with = "text")]
+    adressegradering: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FregPost {
+    vegadresse: Option<Vegadresse>,
+    postboksadresse: Option<Postboksadresse>,
+    postadresse_i_fritt_format: Option<PostadresseIFrittFormat>,
+    #[serde(default, deserialize_with = "text")]
+    adressegradering: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FregUtland {
+    utenlandsk_adresse: Option<UtenlandskAdresse>,
+    utenlandsk_adresse_i_fritt_format: Option<UtenlandskAdresseIFrittFormat>,
+    #[serde(default, deserialize_with = "text")]
+    adressegradering: Option<String>,
+}
+
+fn recs<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<Rec<T>>, D::Error> {
+    Ok(Option::<Vec<Rec<T>>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// The elements of a Freg person document that pinbrev reads; the rest is ignored.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FregDocument {
+    #[serde(default, deserialize_with = "recs")]
+    identifikasjonsnummer: Vec<Rec<FregIdent>>,
+    #[serde(default, deserialize_with = "recs")]
+    status: Vec<Rec<FregStatus>>,
+    #[serde(default, deserialize_with = "recs")]
+    navn: Vec<Rec<Navn>>,
+    #[serde(default, deserialize_with = "recs")]
+    foedsel: Vec<Rec<FregFoedsel>>,
+    #[serde(default, deserialize_with = "recs")]
+    foedselsdato: Vec<Rec<FregFoedsel>>,
+    #[serde(default, deserialize_with = "recs")]
+    doedsfall: Vec<Rec<FregDoedsfall>>,
+    #[serde(default, deserialize_with = "recs")]
+    adressebeskyttelse: Vec<Rec<FregBeskyttelse>>,
+    #[serde(default, deserialize_with = "recs")]
+    bostedsadresse: Vec<Rec<FregBosted>>,
+    #[serde(default, deserialize_with = "recs")]
+    postadresse: Vec<Rec<FregPost>>,
+    #[serde(default, deserialize_with = "recs")]
+    postadresse_i_utlandet: Vec<Rec<FregUtland>>,
+    #[serde(default, deserialize_with = "recs")]
+    oppholdsadresse: Vec<Rec<FregUtland>>,
+}
+
+const STRICTLY_CONFIDENTIAL: [&str; 2] = ["strengtFortrolig", "strengtFortroligUtland"];
+
+/// Why a line of an extract was not loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineProblem {
+    /// Not JSON, or not a person document.
+    MalformedJson(String),
+    /// The document has no `foedselsEllerDNummer` at all.
+    NoIdentifier,
+    /// The line is not UTF-8.
+    NotUtf8,
+}
+
+impl LineProblem {
+    /// The code stored and reported for the line.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LineProblem::MalformedJson(_) => "malformed_json",
+            LineProblem::NoIdentifier => "no_identifier",
+            LineProblem::NotUtf8 => "not_utf8",
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            LineProblem::MalformedJson(m) => format!("not a Freg person document: {m}"),
+            LineProblem::NoIdentifier => {
+                "no identifikasjonsnummer/foedselsEllerDNummer in the document".into()
+            }
+            LineProblem::NotUtf8 => "the line is not UTF-8".into(),
+        }
+    }
+}
+
+/// Reads one Freg person document into a [`Person`].
+pub fn parse_document(line: &str) -> Result<Person, LineProblem> {
+    let doc: FregDocument =
+        serde_json::from_str(line).map_err(|e| LineProblem::MalformedJson(e.to_string()))?;
+    let identifiers: Vec<Identifier> = doc
+        .identifikasjonsnummer
+        .into_iter()
+        .filter_map(|r| {
+            let number = r.body.foedsels_eller_d_nummer?;
+            let id_type = match r.body.identifikatortype.as_deref() {
+                Some("foedselsnummer") => IdentifierType::Foedselsnummer,
+                Some("dNummer") => IdentifierType::DNummer,
+                _ => IdentifierType::Other,
+            };
+            // A record that explicitly is no longer current is not in use, whatever its status.
+            let in_use = r.body.status.as_deref() == Some("iBruk") && r.current != Some(false);
+            Some(Identifier {
+                number,
+                id_type,
+                in_use,
+            })
+        })
+        .collect();
+    if identifiers.is_empty() {
+        return Err(LineProblem::NoIdentifier);
+    }
+
+    let mut protection = current(doc.adressebeskyttelse).and_then(|b| b.graderingsnivaa);
+    let mut note_grading = |g: &Option<String>| {
+        // An address record graded strictly confidential protects the person as much as the
+        // adressebeskyttelse element does; never let such an address out.
+        if let Some(g) = g.as_deref().filter(|g| STRICTLY_CONFIDENTIAL.contains(g)) {
+            if !protection
+                .as_deref()
+                .is_some_and(|p| STRICTLY_CONFIDENTIAL.contains(&p))
+            {
+                protection = Some(g.to_string());
+            }
+        }
+    };
+
+    let bosted = current(doc.bostedsadresse).and_then(|b| {
+        note_grading(&b.adressegradering);
+        b.vegadresse
+            .map(Bosted::Vegadresse)
+            .or(b.matrikkeladresse.map(Bosted::Matrikkeladresse))
+    });
+    let postadresse = current(doc.postadresse).and_then(|p| {
+        note_grading(&p.adressegradering);
+        p.postboksadresse
+            .map(Postadresse::Postboksadresse)
+            .or(p.vegadresse.map(Postadresse::Vegadresse))
+            .or(p
+                .postadresse_i_fritt_format
+                .map(Postadresse::PostadresseIFrittFormat))
+    });
+    let mut utland = |recs: Vec<Rec<FregUtland>>| {
+        current(recs).and_then(|u| {
+            note_grading(&u.adressegradering);
+            u.utenlandsk_adresse.map(Utenlandsk::UtenlandskAdresse).or(u
+                .utenlandsk_adresse_i_fritt_format
+                .map(Utenlandsk::UtenlandskAdresseIFrittFormat))
+        })
+    };
+    let postadresse_i_utlandet = utland(doc.postadresse_i_utlandet);
+    let oppholdsadresse_utland = utland(doc.oppholdsadresse);
+
+    let birth_date = current(doc.foedsel)
+        .and_then(|f| f.foedselsdato)
+        .or_else(|| current(doc.foedselsdato).and_then(|f| f.foedselsdato))
+        .and_then(|d| NaiveDate::parse_from_str(d.get(..10).unwrap_or(&d), "%Y-%m-%d").ok());
+
+    Ok(Person {
+        identifiers,
+        status: current(doc.status).and_then(|s| s.status),
+        name: current(doc.navn),
+        birth_date,
+        deceased: current(doc.doedsfall).is_some(),
+        protection,
+        bosted,
+        postadresse,
+        postadresse_i_utlandet,
+        oppholdsadresse_utland,
+    })
+}
+
+/// A person read from a line of an extract, ready to store.
+#[derive(Debug, Clone)]
+pub struct ImportedPerson {
+    pub person: Person,
+    pub line: u64,
+}
+
+/// What an import of one file did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct ImportReport {
+    pub file: PathBuf,
+    pub loaded: u64,
+    pub replaced: u64,
+    pub line_errors: Vec<InputError>,
+}
+
+/// A file that cannot be imported at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// People are written in batches of this many, one transaction each.
+const BATCH: usize = 500;
+
+/// Streams a JSON Lines extract into the database. Line errors are collected, not fatal.
+pub async fn import_file(db: &Db, file: &Path) -> Result<ImportReport, ImportError> {
+    let read_err = |source| ImportError::Read {
+        file: file.to_path_buf(),
+        source,
+    };
+    let mut reader =
+        BufReader::with_capacity(1 << 20, std::fs::File::open(file).map_err(read_err)?);
+    let mut report = ImportReport {
+        file: file.to_path_buf(),
+        ..Default::default()
+    };
+    let source = file.display().to_string();
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut buf = Vec::new();
+    let mut line_no = 0u64;
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf).map_err(read_err)? == 0 {
+            break;
+        }
+        line_no += 1;
+        let parsed = match std::str::from_utf8(&buf) {
+            Err(_) => Err(LineProblem::NotUtf8),
+            Ok(text) => {
+                let text = text.trim_start_matches('\u{feff}').trim();
+                if text.is_empty() {
+                    continue;
+                }
+                parse_document(text)
+            }
+        };
+        match parsed {
+            Ok(person) => batch.push(ImportedPerson {
+                person,
+                line: line_no,
+            }),
+            Err(problem) => report.line_errors.push(InputError {
+                file: source.clone(),
+                line: Some(line_no),
+                field: None,
+                code: problem.code().to_string(),
+                message: problem.message(),
+            }),
+        }
+        if batch.len() >= BATCH {
+            report.replaced += db.store_persons(&source, &batch).await?;
+            report.loaded += batch.len() as u64;
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        report.replaced += db.store_persons(&source, &batch).await?;
+        report.loaded += batch.len() as u64;
+    }
+    db.record_input_errors("register", &report.line_errors)
+        .await?;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = r#"{"identifikasjonsnummer":[{"erGjeldende":false,"status":"opphoert","foedselsEllerDNummer":"41018012345","identifikatortype":"dNummer"},{"erGjeldende":true,"status":"iBruk","foedselsEllerDNummer":"01018012345","identifikatortype":"foedselsnummer"}],
+      "status":[{"erGjeldende":false,"status":"utflyttet"},{"erGjeldende":true,"status":"bosatt"}],
+      "navn":[{"fornavn":"Áŋŋá","etternavn":"Čuđe"}],
+      "foedsel":[{"erGjeldende":true,"foedselsdato":"1980-01-01","foedselsaar":"1980"}],
+      "bostedsadresse":[{"erGjeldende":false,"vegadresse":{"adressenavn":"Gammelveien","poststed":{"postnummer":"0150"}}},{"erGjeldende":true,"vegadresse":{"kommunenummer":"5601","adressenavn":"Storgata","adressenummer":{"husnummer":12,"husbokstav":"B"},"poststed":{"poststedsnavn":"TROMSØ","postnummer":"9008"}},"adressegradering":"ugradert","grunnkrets":806}],
+      "kjoenn":[{"kjoenn":"kvinne"}], "ukjentFelt": {"x": 1}}"#;
+
+    #[test]
+    fn reads_current_records_and_every_identifier() {
+        let p = parse_document(&DOC.replace('\n', " ")).unwrap();
+        assert_eq!(p.identifiers.len(), 2);
+        assert_eq!(p.identifier_in_use().unwrap().number, "01018012345");
+        assert_eq!(p.status.as_deref(), Some("bosatt"));
+        assert_eq!(p.name.as_ref().unwrap().full(), "Áŋŋá Čuđe");
+        assert_eq!(p.birth_date, NaiveDate::from_ymd_opt(1980, 1, 1));
+        let Some(Bosted::Vegadresse(v)) = &p.bosted else {
+            panic!("{:?}", p.bosted)
+        };
+        assert_eq!(v.adressenavn.as_deref(), Some("Storgata"));
+        assert_eq!(
+            v.adressenummer.as_ref().unwrap().husnummer.as_deref(),
+            Some("12")
+        );
+        assert!(!p.deceased);
+        assert_eq!(p.protection, None);
+    }
+
+    #[test]
+    fn last_record_is_current_without_flags_and_explicit_false_never_is() {
+        let p = parse_document(r#"{"identifikasjonsnummer":[{"foedselsEllerDNummer":"01018012345","status":"iBruk"}],"status":[{"status":"utflyttet"},{"status":"bosatt"}],"doedsfall":[{"erGjeldende":false,"doedsdato":"2020-01-01"}]}"#).unwrap();
+        assert_eq!(p.status.as_deref(), Some("bosatt"));
+        assert!(!p.deceased);
+    }
+
+    #[test]
+    fn graded_address_record_protects_the_person() {
+        let p = parse_document(r#"{"identifikasjonsnummer":[{"foedselsEllerDNummer":"01018012345","status":"iBruk"}],"bostedsadresse":[{"vegadresse":{"adressenavn":"Hemmelig"},"adressegradering":"strengtFortrolig"}]}"#).unwrap();
+        assert_eq!(p.protection.as_deref(), Some("strengtFortrolig"));
+    }
+
+    #[test]
+    fn problems() {
+        assert!(matches!(
+            parse_document("{\"identifikasjonsnummer\": ["),
+            Err(LineProblem::MalformedJson(_))
+        ));
+        assert_eq!(
+            parse_document("{\"navn\": []}"),
+            Err(LineProblem::NoIdentifier)
+        );
+        assert!(matches!(
+            parse_document("[1,2]"),
+            Err(LineProblem::MalformedJson(_))
+        ));
+    }
+}

@@ -1,0 +1,205 @@
+//! Settings: a TOML file (`--config FILE`, else `pinbrev.toml` in the working directory if
+//! present), each key overridable from the environment as `PINBREV_` + the key in capitals.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Effective settings of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Accept synthetic test numbers (month + 80). Off in production; the demo turns it on.
+    pub allow_synthetic: bool,
+    /// Minimum age in whole years for a PIN letter.
+    pub min_age: u32,
+    /// At most this many letters per person within 30 days.
+    pub max_letters_per_30_days: u32,
+    /// At most this many letters per PDF part of a drop.
+    pub max_letters_per_file: u32,
+    /// File holding the PIN HMAC key (`PINBREV_PIN_KEY` holds the key itself).
+    pub pin_key_file: Option<PathBuf>,
+    /// Days that letter PDFs and personal data of finished orders are kept.
+    pub retention_days: u32,
+    /// The sender's return address, printed on one line above the recipient's address.
+    pub return_address: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            allow_synthetic: false,
+            min_age: 13,
+            max_letters_per_30_days: 3,
+            max_letters_per_file: 5000,
+            pin_key_file: None,
+            retention_days: 90,
+            return_address: "Digitaliseringsdirektoratet, Postboks 1382 Vika, 0114 OSLO".into(),
+        }
+    }
+}
+
+/// A settings file or environment value that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read settings file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("settings file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {var}={value:?}: {message}")]
+    Env {
+        var: String,
+        value: String,
+        message: String,
+    },
+}
+
+/// The default file looked for in the working directory.
+pub const DEFAULT_FILE: &str = "pinbrev.toml";
+
+impl Settings {
+    /// Loads the settings: the given file (which must exist), else `pinbrev.toml` if present,
+    /// else the defaults; then the `PINBREV_*` environment overrides.
+    pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
+        let env: Vec<(String, String)> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("PINBREV_"))
+            .collect();
+        Self::load_with_env(file, &env)
+    }
+
+    fn load_with_env(
+        file: Option<&Path>,
+        env: &[(String, String)],
+    ) -> Result<Settings, SettingsError> {
+        let (path, text) = match file {
+            Some(p) => (p.to_path_buf(), Some(read(p)?)),
+            None if Path::new(DEFAULT_FILE).is_file() => {
+                let p = PathBuf::from(DEFAULT_FILE);
+                let t = read(&p)?;
+                (p, Some(t))
+            }
+            None => (PathBuf::from(DEFAULT_FILE), None),
+        };
+        let mut table: toml::Table = match text {
+            Some(t) => toml::from_str(&t).map_err(|e| SettingsError::Parse {
+                path: path.clone(),
+                message: e.to_string(),
+            })?,
+            None => toml::Table::new(),
+        };
+        let defaults = toml::Table::try_from(Settings::default()).expect("defaults serialize");
+        for key in Self::keys() {
+            let var = format!("PINBREV_{}", key.to_ascii_uppercase());
+            let Some((_, value)) = env.iter().find(|(k, _)| *k == var) else {
+                continue;
+            };
+            let parsed = match defaults.get(*key) {
+                Some(toml::Value::Boolean(_)) => parse_bool(value).map(toml::Value::Boolean),
+                Some(toml::Value::Integer(_)) => value
+                    .trim()
+                    .parse::<i64>()
+                    .map(toml::Value::Integer)
+                    .map_err(|_| "expected a whole number".to_string()),
+                _ => Ok(toml::Value::String(value.clone())),
+            };
+            let parsed = parsed.map_err(|message| SettingsError::Env {
+                var: var.clone(),
+                value: value.clone(),
+                message,
+            })?;
+            table.insert((*key).to_string(), parsed);
+        }
+        Settings::deserialize(table).map_err(|e| SettingsError::Parse {
+            path,
+            message: e.to_string(),
+        })
+    }
+
+    /// Every key a settings file may hold.
+    pub fn keys() -> &'static [&'static str] {
+        &[
+            "allow_synthetic",
+            "min_age",
+            "max_letters_per_30_days",
+            "max_letters_per_file",
+            "pin_key_file",
+            "retention_days",
+            "return_address",
+        ]
+    }
+}
+
+fn read(path: &Path) -> Result<String, SettingsError> {
+    std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn parse_bool(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err("expected true or false".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_without_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("none.toml");
+        assert!(matches!(
+            Settings::load_with_env(Some(&missing), &[]),
+            Err(SettingsError::Read { .. })
+        ));
+    }
+
+    #[test]
+    fn file_then_env_override() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("p.toml");
+        std::fs::write(&f, "min_age = 15\nallow_synthetic = false\n").unwrap();
+        let s = Settings::load_with_env(
+            Some(&f),
+            &env(&[
+                ("PINBREV_ALLOW_SYNTHETIC", "true"),
+                ("PINBREV_MAX_LETTERS_PER_FILE", "10"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.min_age, 15);
+        assert!(s.allow_synthetic);
+        assert_eq!(s.max_letters_per_file, 10);
+        assert_eq!(s.retention_days, 90);
+    }
+
+    #[test]
+    fn bad_values_name_their_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("p.toml");
+        std::fs::write(&f, "min_agee = 15\n").unwrap();
+        let e = Settings::load_with_env(Some(&f), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("p.toml") && e.contains("min_agee"), "{e}");
+        std::fs::write(&f, "").unwrap();
+        let e = Settings::load_with_env(Some(&f), &env(&[("PINBREV_MIN_AGE", "old")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("PINBREV_MIN_AGE"), "{e}");
+    }
+}

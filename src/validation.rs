@@ -1,0 +1,256 @@
+//! `orders validate`: every `received` order, oldest first, through the contract's rules:
+//! identity number, register person, address protection, person status and age, the address
+//! and its checks, then the order rules (duplicate, reorder limit).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono_tz::Europe::Oslo;
+use serde::Serialize;
+
+use crate::address::{self, PostalZone};
+use crate::db::{Db, DbError, OrderRow, Tx, ValidationOutcome};
+use crate::national_id::{IdKind, NationalId};
+use crate::orders::{Language, OrderStatus, RejectReason};
+use crate::postcodes::Postcodes;
+use crate::register::{IdentifierType, Person};
+use crate::settings::Settings;
+
+/// Statuses in which an order still waits for or travels with its letter.
+pub const ACTIVE: [OrderStatus; 3] = [
+    OrderStatus::Validated,
+    OrderStatus::Batched,
+    OrderStatus::Printed,
+];
+/// Statuses of orders whose letter was (or is being) made, for the 30-day limit.
+const LETTERED: [OrderStatus; 6] = [
+    OrderStatus::Validated,
+    OrderStatus::Batched,
+    OrderStatus::Printed,
+    OrderStatus::Posted,
+    OrderStatus::Returned,
+    OrderStatus::Superseded,
+];
+
+/// Counts of a validation run.
+#[derive(Debug, Default, Serialize)]
+pub struct ValidationReport {
+    pub orders: u64,
+    pub by_status: BTreeMap<String, u64>,
+    pub by_reason: BTreeMap<String, u64>,
+}
+
+/// The rules, with what they need.
+pub struct Validator<'a> {
+    db: &'a Db,
+    settings: &'a Settings,
+    postcodes: Postcodes,
+    now: DateTime<Utc>,
+    today: NaiveDate,
+}
+
+const PAGE: i64 = 500;
+
+impl<'a> Validator<'a> {
+    /// Prepares a run at the current time.
+    pub async fn new(db: &'a Db, settings: &'a Settings) -> Result<Validator<'a>, DbError> {
+        let now = Utc::now();
+        Ok(Validator {
+            db,
+            settings,
+            postcodes: Postcodes::load(db).await?,
+            now,
+            today: now.with_timezone(&Oslo).date_naive(),
+        })
+    }
+
+    /// Validates every `received` order, oldest first, a page per write transaction.
+    pub async fn run(&self) -> Result<ValidationReport, DbError> {
+        let mut report = ValidationReport::default();
+        let mut after: Option<(String, String)> = None;
+        loop {
+            let page = self
+                .db
+                .received_orders(after.as_ref().map(|(a, b)| (a.as_str(), b.as_str())), PAGE)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some((last.ordered_at.clone(), last.order_id.clone()));
+            let mut tx = self.db.begin_write().await?;
+            for order in &page {
+                let outcome = self.decide(&mut tx, order).await?;
+                self.db
+                    .apply_validation(&mut tx, &order.order_id, &outcome)
+                    .await?;
+                report.orders += 1;
+                *report
+                    .by_status
+                    .entry(outcome.status.code().to_string())
+                    .or_default() += 1;
+                if let Some(r) = &outcome.reason {
+                    *report.by_reason.entry(r.clone()).or_default() += 1;
+                }
+            }
+            tx.commit().await.map_err(|source| DbError::Query {
+                context: "committing validation outcomes",
+                source,
+            })?;
+            tracing::debug!(done = report.orders, "validated a page of orders");
+        }
+        Ok(report)
+    }
+
+    /// The outcome for one order; first matching rule wins.
+    async fn decide(&self, tx: &mut Tx, order: &OrderRow) -> Result<ValidationOutcome, DbError> {
+        let id = match NationalId::parse(&order.national_id, self.settings.allow_synthetic) {
+            Ok(id) => id,
+            Err(e) => {
+                return Ok(rejected(
+                    RejectReason::InvalidNationalId,
+                    Some(e.to_string()),
+                    None,
+                ))
+            }
+        };
+        if id.info().kind == IdKind::Hnr {
+            return Ok(rejected(RejectReason::HNumber, None, None));
+        }
+        let Some((person_id, person)) = self.db.find_person(tx, &id.as_digits()).await? else {
+            return Ok(rejected(RejectReason::UnknownPerson, None, None));
+        };
+        let in_use = person.identifier_in_use();
+        let person_number = Some(in_use.map_or_else(|| id.as_digits(), |i| i.number.clone()));
+
+        if person
+            .protection
+            .as_deref()
+            .is_some_and(|p| p == "strengtFortrolig" || p == "strengtFortroligUtland")
+        {
+            return Ok(ValidationOutcome {
+                status: OrderStatus::Held,
+                ..rejected(RejectReason::AddressProtected, None, person_number)
+            });
+        }
+        if let Some(reason) = self.person_rule(&person) {
+            return Ok(rejected(reason, None, person_number));
+        }
+        let holds_d_number = in_use.is_some_and(|i| {
+            i.id_type == IdentifierType::DNummer
+                || (i.id_type == IdentifierType::Other
+                    && i.number.starts_with(['4', '5', '6', '7']))
+        });
+        let name = person.name.clone().unwrap_or_default();
+        let Some(chosen) = address::choose(&person, holds_d_number) else {
+            return Ok(rejected(RejectReason::NoPostalAddress, None, person_number));
+        };
+        let block = match address::build(&name, chosen, &self.postcodes) {
+            Ok(b) => b,
+            Err(p) => return Ok(rejected(p.reason, Some(p.detail), person_number)),
+        };
+
+        let numbers = self.db.person_numbers(tx, person_id).await?;
+        if self.db.count_orders_of(tx, &numbers, &ACTIVE, None).await? > 0 {
+            return Ok(ValidationOutcome {
+                status: OrderStatus::Duplicate,
+                ..rejected(
+                    RejectReason::Duplicate,
+                    Some("the person has an order in progress".into()),
+                    person_number,
+                )
+            });
+        }
+        let since = self.now - Duration::days(30);
+        let recent = self
+            .db
+            .count_orders_of(tx, &numbers, &LETTERED, Some(since))
+            .await?;
+        if recent >= i64::from(self.settings.max_letters_per_30_days) {
+            return Ok(rejected(
+                RejectReason::ReorderLimit,
+                Some(format!(
+                    "{recent} letters in the last 30 days (limit {})",
+                    self.settings.max_letters_per_30_days
+                )),
+                person_number,
+            ));
+        }
+
+        let language = order
+            .language
+            .as_deref()
+            .and_then(|l| l.parse::<Language>().ok())
+            .unwrap_or(match block.zone {
+                PostalZone::Domestic => Language::Nb,
+                PostalZone::Abroad => Language::En,
+            });
+        Ok(ValidationOutcome {
+            status: OrderStatus::Validated,
+            reason: None,
+            detail: None,
+            person_national_id: person_number,
+            letter_language: Some(language.code().to_string()),
+            postal_zone: Some(block.zone.code().to_string()),
+            postcode: block.postcode.clone(),
+            country: Some(block.country.clone()),
+            address: Some(serde_json::to_string(&block).expect("address serializes")),
+        })
+    }
+
+    /// Rule 2 of "Where the letter goes": the person's status and age.
+    fn person_rule(&self, person: &Person) -> Option<RejectReason> {
+        let status = person.status.as_deref();
+        if status == Some("doed") || person.deceased {
+            return Some(RejectReason::Deceased);
+        }
+        if person.identifier_in_use().is_none() {
+            return Some(RejectReason::IdentityCeased);
+        }
+        match status {
+            Some("inaktiv") => return Some(RejectReason::IdentityInactive),
+            Some("forsvunnet") => return Some(RejectReason::PersonMissing),
+            _ => {}
+        }
+        let born = person.birth_date?;
+        (age_on(born, self.today) < self.settings.min_age).then_some(RejectReason::TooYoung)
+    }
+}
+
+/// Whole years between birth and the given day.
+pub fn age_on(born: NaiveDate, day: NaiveDate) -> u32 {
+    let mut years = day.year() - born.year();
+    if (day.month(), day.day()) < (born.month(), born.day()) {
+        years -= 1;
+    }
+    years.max(0) as u32
+}
+
+fn rejected(
+    reason: RejectReason,
+    detail: Option<String>,
+    person_national_id: Option<String>,
+) -> ValidationOutcome {
+    ValidationOutcome {
+        status: OrderStatus::Rejected,
+        reason: Some(reason.code().to_string()),
+        detail,
+        person_national_id,
+        letter_language: None,
+        address: None,
+        postal_zone: None,
+        postcode: None,
+        country: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages() {
+        let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd).unwrap();
+        assert_eq!(age_on(d(2013, 11, 24), d(2026, 11, 24)), 13);
+        assert_eq!(age_on(d(2013, 11, 25), d(2026, 11, 24)), 12);
+        assert_eq!(age_on(d(2012, 2, 29), d(2025, 2, 28)), 12);
+        assert_eq!(age_on(d(2030, 1, 1), d(2026, 11, 24)), 0);
+    }
+}
