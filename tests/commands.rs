@@ -1,0 +1,223 @@
+//! The command line's contract: exit codes, formats, masking, `id check`, `status`, `orders list`.
+
+mod common;
+
+use common::{fixture, Work};
+
+/// Builds a valid number from its parts with the library, for `id check` tests.
+fn number(day: u32, month: u32, year: u32) -> String {
+    (0..1000)
+        .find_map(|i| pinbrev::national_id::build(day, month, year, i))
+        .unwrap()
+        .as_digits()
+}
+
+#[test]
+fn id_check_kinds_validity_and_exit_codes() {
+    let w = Work::new();
+    let fnr = number(1, 1, 90);
+    let dnr = number(41, 1, 90);
+    let hnr = number(1, 41, 90);
+    let synthetic = number(1, 81, 90);
+    let r = w.ok(&["id", "check", &fnr, &dnr, &hnr, &synthetic]);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines[0], "010190*****\tfnr\tvalid");
+    assert_eq!(lines[1], "410190*****\tdnr\tvalid");
+    assert_eq!(lines[2], "014190*****\thnr\tvalid");
+    assert_eq!(lines[3], "018190*****\tsynthetic\tvalid");
+
+    let mut wrong = fnr.clone().into_bytes();
+    wrong[10] = b'0' + (wrong[10] - b'0' + 1) % 10;
+    let wrong = String::from_utf8(wrong).unwrap();
+    let r = w.run(&["id", "check", &fnr, &wrong, "12345"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("invalid: the check digits do not match"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("12345*****\t-\tinvalid: must be 11 digits"),
+        "{}",
+        r.stdout
+    );
+
+    let r = w.run_with(
+        &["id", "check", &synthetic],
+        &[("PINBREV_ALLOW_SYNTHETIC", "false")],
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("allow_synthetic"), "{}", r.stdout);
+
+    let r = w.ok(&[
+        "id",
+        "check",
+        "--format",
+        "json",
+        &format!("{}-{}", &fnr[..6], &fnr[6..]),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v[0]["kind"], "fnr");
+    assert_eq!(v[0]["valid"], true);
+    assert_eq!(v[0]["number"], "010190*****");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let w = Work::new();
+    for args in [
+        vec!["orders", "list", "--status", "shipped"],
+        vec!["orders", "list", "--reason", "bad_luck"],
+        vec!["orders", "list", "--format", "xml"],
+        vec!["status"],
+        vec!["no-such-command"],
+    ] {
+        let r = w.run(&args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+    }
+    let r = w.run(&["orders", "list", "--status", "shipped"]);
+    assert!(r.stderr.contains("received, validated"), "{}", r.stderr);
+}
+
+#[test]
+fn status_shows_the_life_of_an_order_masked() {
+    let w = Work::new();
+    w.load_fixtures();
+    let r = w.ok(&["status", "WEB-20261123-0001", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    for key in [
+        "order_id",
+        "status",
+        "reason",
+        "national_id",
+        "letter_id",
+        "batch_id",
+        "events",
+    ] {
+        assert!(v.get(key).is_some(), "status JSON lacks {key}: {v}");
+    }
+    assert_eq!(v["order_id"], "WEB-20261123-0001");
+    assert_eq!(v["status"], "validated");
+    assert_eq!(v["national_id"], "098149*****");
+    let events = v["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["event"], "received");
+    assert_eq!(events[1]["event"], "validated");
+    for e in events {
+        assert!(e["at"].as_str().unwrap().ends_with('Z'));
+        assert!(e.get("detail").is_some());
+    }
+
+    let rejected = w.ok(&["status", "WEB-20261123-0039"]);
+    assert!(
+        rejected
+            .stdout
+            .contains("reason       invalid_foreign_address (postkode:"),
+        "{}",
+        rejected.stdout
+    );
+
+    let by_id = w.ok(&[
+        "status",
+        "--national-id",
+        "098149 00069",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&by_id.stdout).unwrap();
+    assert_eq!(v["order_id"], "WEB-20261123-0001");
+
+    let missing = w.run(&["status", "NOPE-1"]);
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing.stderr.contains("no order \"NOPE-1\""),
+        "{}",
+        missing.stderr
+    );
+}
+
+#[test]
+fn status_by_national_id_finds_orders_placed_with_a_ceased_number() {
+    let w = Work::new();
+    w.load_fixtures();
+    // WEB-20261123-0027 was placed with the person's ceased d-number, SUP-20261123-0002 with the
+    // fødselsnummer in use (fixtures/README.md); asking by the ceased number shows both.
+    let ceased =
+        w.sql("SELECT national_id FROM orders WHERE order_id = 'WEB-20261123-0027'")[0][0].clone();
+    assert!(ceased.starts_with('4'), "a d-number: {}", &ceased[..6]);
+    let r = w.ok(&["status", "--national-id", &ceased, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let mut ids: Vec<String> = vec![v["order_id"].as_str().unwrap().to_string()];
+    ids.extend(
+        v["other_orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["order_id"].as_str().unwrap().to_string()),
+    );
+    ids.sort();
+    assert_eq!(ids, vec!["SUP-20261123-0002", "WEB-20261123-0027"]);
+}
+
+#[test]
+fn orders_list_filters_and_formats() {
+    let w = Work::new();
+    w.load_fixtures();
+    let json = w.ok(&[
+        "orders",
+        "list",
+        "--reason",
+        "duplicate",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    assert!(rows.iter().all(
+        |r| r["status"] == "duplicate" && r["national_id"].as_str().unwrap().ends_with("*****")
+    ));
+
+    let csv = w.ok(&["orders", "list", "--status", "held", "--format", "csv"]);
+    let mut lines = csv.stdout.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "order_id,status,reason,national_id,ordered_at,channel,language,postal_zone,country"
+    );
+    assert_eq!(lines.count(), 2);
+
+    let table = w.ok(&["orders", "list", "--status", "validated"]);
+    assert_eq!(table.stdout.lines().count(), 31);
+    assert!(table.stdout.lines().next().unwrap().starts_with("order_id"));
+}
+
+#[test]
+fn settings_file_and_bad_settings() {
+    let w = Work::new();
+    std::fs::write(w.path("pinbrev.toml"), "min_agee = 3\n").unwrap();
+    let r = w.run(&["orders", "validate"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("pinbrev.toml") && r.stderr.contains("min_agee"),
+        "{}",
+        r.stderr
+    );
+    std::fs::write(w.path("pinbrev.toml"), "min_age = 200\n").unwrap();
+    let f = |r: &str| fixture(r).display().to_string();
+    w.ok(&["register", "import", &f("register/freg-2026-11-23.jsonl")]);
+    w.ok(&["orders", "ingest", &f("orders/orders-2026-11-23-web.csv")]);
+    w.ok(&["orders", "validate"]);
+    let outcomes = w.outcomes();
+    assert_eq!(
+        outcomes["WEB-20261123-0001"],
+        ("rejected".into(), "too_young".into())
+    );
+    let missing = w.run(&["--config", "nowhere.toml", "orders", "validate"]);
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing.stderr.contains("nowhere.toml"),
+        "{}",
+        missing.stderr
+    );
+}

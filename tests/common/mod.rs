@@ -1,0 +1,196 @@
+//! Shared helpers of the integration tests: a temp workplace, the real binary, the database.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use sqlx::{Connection, Row};
+
+/// A temporary working directory with its own database.
+pub struct Work {
+    pub dir: tempfile::TempDir,
+}
+
+/// The repository's fixtures folder.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    fixtures().join(rel)
+}
+
+/// What a command printed and how it ended.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Work {
+    pub fn new() -> Work {
+        Work {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn db_file(&self) -> PathBuf {
+        self.path("pinbrev.db")
+    }
+
+    /// The binary, run in the temp dir with its database there and synthetic numbers allowed.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("pinbrev").expect("binary");
+        c.current_dir(self.dir.path());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("PINBREV_") || k == "RUST_LOG" {
+                c.env_remove(k);
+            }
+        }
+        c.env(
+            "PINBREV_DB",
+            format!("sqlite://{}", self.db_file().display()),
+        );
+        c.env("PINBREV_ALLOW_SYNTHETIC", "true");
+        c
+    }
+
+    /// Runs the binary with these arguments.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[])
+    }
+
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut c = self.cmd();
+        c.args(args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let out = c.output().expect("runs");
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
+            stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
+        };
+        assert_no_full_national_id(&run);
+        run
+    }
+
+    /// Runs and expects exit code `code`.
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(
+            r.code, 0,
+            "{args:?} failed:\nstdout: {}\nstderr: {}",
+            r.stdout, r.stderr
+        );
+        r
+    }
+
+    /// One SQL query on the database; every column read as text (NULL as "").
+    pub fn sql(&self, query: &str) -> Vec<Vec<String>> {
+        let url = format!("sqlite://{}", self.db_file().display());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut conn = sqlx::SqliteConnection::connect(&url)
+                .await
+                .expect("connect");
+            let rows = sqlx::query(query)
+                .fetch_all(&mut conn)
+                .await
+                .expect("query");
+            rows.iter()
+                .map(|r| {
+                    (0..r.len())
+                        .map(|i| {
+                            r.try_get::<Option<String>, _>(i)
+                                .map(|v| v.unwrap_or_default())
+                                .or_else(|_| {
+                                    r.try_get::<Option<i64>, _>(i)
+                                        .map(|v| v.map(|n| n.to_string()).unwrap_or_default())
+                                })
+                                .expect("text or integer column")
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+    }
+
+    /// The whole fixture intake: Posten sample, both register extracts, the three good order
+    /// files, validation.
+    pub fn load_fixtures(&self) {
+        let f = |r: &str| fixture(r).display().to_string();
+        self.ok(&[
+            "postcodes",
+            "import",
+            &f("postcodes/Postnummerregister-sample.txt"),
+        ]);
+        self.ok(&[
+            "register",
+            "import",
+            &f("register/freg-2026-11-23.jsonl"),
+            &f("register/freg-2026-11-24-update.jsonl"),
+        ]);
+        self.ok(&[
+            "orders",
+            "ingest",
+            &f("orders/orders-2026-11-23-web.csv"),
+            &f("orders/orders-2026-11-23-support.csv"),
+            &f("orders/orders-2026-11-24-web.csv"),
+        ]);
+        self.ok(&["orders", "validate"]);
+    }
+
+    /// order_id → (status, reason) from the database.
+    pub fn outcomes(&self) -> BTreeMap<String, (String, String)> {
+        self.sql("SELECT order_id, status, COALESCE(reason, '') FROM orders")
+            .into_iter()
+            .map(|r| (r[0].clone(), (r[1].clone(), r[2].clone())))
+            .collect()
+    }
+}
+
+/// Reads a fixture TSV (header skipped) into rows of fields.
+pub fn tsv(rel: &str) -> Vec<Vec<String>> {
+    std::fs::read_to_string(fixture(rel))
+        .expect("fixture")
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
+/// No output of pinbrev may hold a full national id: any run of exactly 11 digits fails.
+pub fn assert_no_full_national_id(run: &Run) {
+    for (name, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i].is_ascii_digit() {
+                let start = i;
+                while i < bytes.len() && bytes[i].is_ascii_digit() {
+                    i += 1;
+                }
+                assert_ne!(
+                    i - start,
+                    11,
+                    "{name} holds an 11-digit number: {}",
+                    &text[start.saturating_sub(20)..(i + 5).min(text.len())]
+                );
+            } else {
+                i += 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,375 @@
+//! The intake end to end, through the real binary: fixtures in, every outcome pinned.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{fixture, tsv, Work};
+use pinbrev::orders::RejectReason;
+
+#[test]
+fn every_fixture_order_gets_its_expected_outcome() {
+    let w = Work::new();
+    w.load_fixtures();
+    let got = w.outcomes();
+    let expected: Vec<Vec<String>> = tsv("expected.tsv");
+    assert_eq!(got.len(), expected.len(), "number of stored orders");
+    for row in &expected {
+        let reason = row.get(2).cloned().unwrap_or_default();
+        assert_eq!(
+            got.get(&row[0]),
+            Some(&(row[1].clone(), reason)),
+            "order {}",
+            row[0]
+        );
+    }
+}
+
+#[test]
+fn every_reason_code_of_the_contract_is_produced_by_a_fixture() {
+    let w = Work::new();
+    w.load_fixtures();
+    let produced: BTreeSet<String> = w.outcomes().into_values().map(|(_, r)| r).collect();
+    for reason in RejectReason::ALL {
+        // reorder_limit needs letters already posted; `reorder_limit_counts_letters_of_30_days`
+        // builds that state.
+        if *reason == RejectReason::ReorderLimit {
+            continue;
+        }
+        assert!(
+            produced.contains(reason.code()),
+            "no fixture order produces {reason}"
+        );
+    }
+}
+
+#[test]
+fn validated_orders_go_to_the_expected_zone_postcode_and_country() {
+    let w = Work::new();
+    w.load_fixtures();
+    for row in tsv("expected-addresses.tsv") {
+        let got = w.sql(&format!(
+            "SELECT postal_zone, COALESCE(postcode, ''), country FROM orders WHERE order_id = '{}'",
+            row[0]
+        ));
+        assert_eq!(
+            got,
+            vec![vec![row[1].clone(), row[2].clone(), row[3].clone()]],
+            "order {}",
+            row[0]
+        );
+    }
+}
+
+#[test]
+fn held_orders_never_store_or_show_an_address() {
+    let w = Work::new();
+    w.load_fixtures();
+    let held = w.sql("SELECT order_id, COALESCE(address, ''), COALESCE(postcode, ''), COALESCE(country, '') FROM orders WHERE status = 'held'");
+    assert_eq!(held.len(), 2);
+    for row in &held {
+        assert_eq!(
+            &row[1..],
+            ["", "", ""],
+            "held order {} keeps an address",
+            row[0]
+        );
+        let status = w.ok(&["status", &row[0], "--format", "json"]);
+        let v: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+        assert_eq!(v["status"], "held");
+        assert_eq!(v["reason"], "address_protected");
+        assert!(v["postal_zone"].is_null() && v["country"].is_null());
+        let text = w.ok(&["status", &row[0]]);
+        let listed = w.ok(&["orders", "list", "--status", "held", "--format", "json"]);
+        // The protected people's streets and towns in the fixture register must appear nowhere.
+        for out in [&status.stdout, &text.stdout, &listed.stdout] {
+            for secret in ["Tollbugata", "Drottninggatan", "Göteborg", "0015"] {
+                assert!(!out.contains(secret), "{secret} shown in:\n{out}");
+            }
+        }
+    }
+}
+
+#[test]
+fn row_errors_name_file_line_and_field_and_the_good_rows_load() {
+    let w = Work::new();
+    let f = |r: &str| fixture(r).display().to_string();
+    w.ok(&["register", "import", &f("register/freg-2026-11-23.jsonl")]);
+    let r = w.ok(&[
+        "orders",
+        "ingest",
+        &f("orders/orders-2026-11-23-web.csv"),
+        &f("orders/orders-2026-11-24-web.csv"),
+    ]);
+    for row in tsv("expected-row-errors.tsv") {
+        let needle = format!("{}:{}: {}: ", row[0], row[1], row[2]);
+        let line = r.stderr.lines().find(|l| l.contains(&needle));
+        let line = line.unwrap_or_else(|| panic!("no row error {needle} in:\n{}", r.stderr));
+        assert!(line.ends_with(&format!("({})", row[3])), "{line}");
+    }
+    assert!(
+        r.stdout
+            .contains("orders-2026-11-24-web.csv: 11 new orders, 1 already known, 8 row errors"),
+        "{}",
+        r.stdout
+    );
+    let kept = w.sql(
+        "SELECT file, line, field, code FROM input_errors WHERE input = 'orders' ORDER BY line",
+    );
+    assert_eq!(kept.len(), 8);
+    assert!(
+        kept[0][0].ends_with("orders-2026-11-24-web.csv")
+            && kept[0][1] == "3"
+            && kept[0][3] == "order_id_conflict"
+    );
+}
+
+#[test]
+fn a_redelivered_file_changes_nothing() {
+    let w = Work::new();
+    let file = fixture("orders/orders-2026-11-23-support.csv")
+        .display()
+        .to_string();
+    let first = w.ok(&["orders", "ingest", &file]);
+    assert!(
+        first
+            .stdout
+            .contains("9 new orders, 0 already known, 0 row errors"),
+        "{}",
+        first.stdout
+    );
+    let events = w.sql("SELECT COUNT(*) FROM order_events");
+    let second = w.ok(&["orders", "ingest", &file]);
+    assert!(
+        second
+            .stdout
+            .contains("0 new orders, 9 already known, 0 row errors"),
+        "{}",
+        second.stdout
+    );
+    assert!(second.stderr.is_empty(), "{}", second.stderr);
+    assert_eq!(
+        w.sql("SELECT COUNT(*) FROM orders"),
+        vec![vec!["9".to_string()]]
+    );
+    assert_eq!(w.sql("SELECT COUNT(*) FROM order_events"), events);
+}
+
+#[test]
+fn unusable_order_files_exit_3_and_the_others_still_load() {
+    let w = Work::new();
+    let f = |r: &str| fixture(r).display().to_string();
+    let r = w.run(&[
+        "orders",
+        "ingest",
+        &f("orders/broken-no-header.csv"),
+        &f("orders/orders-2026-11-23-support.csv"),
+        &f("orders/broken-not-utf8.csv"),
+    ]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("broken-no-header.csv: line 1: header lacks the required column(s) order_id, national_id, ordered_at"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("broken-not-utf8.csv: not UTF-8"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        w.sql("SELECT COUNT(*) FROM orders"),
+        vec![vec!["9".to_string()]]
+    );
+    let missing = w.run(&["orders", "ingest", "no-such-file.csv"]);
+    assert_eq!(missing.code, 3);
+    assert!(
+        missing.stderr.contains("no-such-file.csv: cannot read"),
+        "{}",
+        missing.stderr
+    );
+}
+
+#[test]
+fn register_line_errors_are_reported_and_the_rest_loads() {
+    let w = Work::new();
+    let f = |r: &str| fixture(r).display().to_string();
+    w.ok(&["register", "import", &f("register/freg-2026-11-23.jsonl")]);
+    let before = w.sql("SELECT person_id, record FROM persons ORDER BY person_id");
+    let r = w.ok(&[
+        "register",
+        "import",
+        &f("register/freg-2026-11-24-update.jsonl"),
+    ]);
+    for row in tsv("expected-register-errors.tsv") {
+        let needle = format!("{}:{}: ", row[0], row[1]);
+        let line = r
+            .stderr
+            .lines()
+            .find(|l| l.contains(&needle))
+            .unwrap_or_else(|| panic!("no {needle} in {}", r.stderr));
+        assert!(line.ends_with(&format!("({})", row[2])), "{line}");
+    }
+    assert!(
+        r.stdout
+            .contains("2 people loaded (1 replaced an earlier document), 2 line errors"),
+        "{}",
+        r.stdout
+    );
+    let persons = w.sql("SELECT COUNT(*) FROM persons");
+    assert_eq!(persons, vec![vec!["52".to_string()]]);
+    let after = w.sql("SELECT person_id, record FROM persons ORDER BY person_id");
+    let changed = before.iter().zip(&after).filter(|(b, a)| b != a).count();
+    assert_eq!(
+        changed, 1,
+        "exactly the re-imported person is replaced, under the same person_id"
+    );
+    let unreadable = w.run(&["register", "import", "missing.jsonl"]);
+    assert_eq!(unreadable.code, 3);
+}
+
+#[test]
+fn shipped_postcode_list_loads_on_first_use() {
+    let w = Work::new();
+    let f = |r: &str| fixture(r).display().to_string();
+    w.ok(&["register", "import", &f("register/freg-2026-11-23.jsonl")]);
+    w.ok(&["orders", "ingest", &f("orders/orders-2026-11-23-web.csv")]);
+    w.ok(&["orders", "validate"]);
+    let source = w.sql("SELECT source FROM postcode_source");
+    assert!(source[0][0].starts_with("shipped:"), "{source:?}");
+    let count: i64 = w.sql("SELECT COUNT(*) FROM postcodes")[0][0]
+        .parse()
+        .unwrap();
+    assert!(count > 5000, "{count}");
+    // Without categories the category rule cannot apply; every other rule still does.
+    let outcomes = w.outcomes();
+    assert_eq!(outcomes["WEB-20261123-0001"].0, "validated");
+    assert_eq!(outcomes["WEB-20261123-0037"].1, "postcode_place_mismatch");
+}
+
+#[test]
+fn posten_register_file_in_windows_1252_replaces_the_list() {
+    let w = Work::new();
+    let r = w.ok(&[
+        "postcodes",
+        "import",
+        &fixture("postcodes/Postnummerregister-sample.txt")
+            .display()
+            .to_string(),
+    ]);
+    assert!(
+        r.stdout
+            .contains("42 postal codes loaded (42 with a category), 0 line errors"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        w.sql("SELECT place, category FROM postcodes WHERE postcode = '9008'"),
+        vec![vec!["TROMSØ".to_string(), "G".to_string()]]
+    );
+    let utf8 = w.ok(&[
+        "postcodes",
+        "import",
+        &fixture("postcodes/Postnummerregister-sample-utf8.txt")
+            .display()
+            .to_string(),
+    ]);
+    assert!(utf8.stdout.contains("42 postal codes loaded"));
+    std::fs::write(w.path("junk.txt"), "no postal codes here\nnor here\n").unwrap();
+    let junk = w.run(&["postcodes", "import", "junk.txt"]);
+    assert_eq!(junk.code, 3, "{}", junk.stderr);
+    assert!(
+        junk.stderr.contains("junk.txt: no usable postal-code rows"),
+        "{}",
+        junk.stderr
+    );
+    assert_eq!(
+        w.sql("SELECT COUNT(*) FROM postcodes"),
+        vec![vec!["42".to_string()]],
+        "a bad file leaves the list alone"
+    );
+}
+
+#[test]
+fn reorder_limit_counts_letters_of_30_days() {
+    let w = Work::new();
+    let f = |r: &str| fixture(r).display().to_string();
+    w.ok(&["register", "import", &f("register/freg-2026-11-23.jsonl")]);
+    let number = "09814900069"; // WEB-20261123-0001's person in the fixture register
+    for (i, order) in ["R-1", "R-2", "R-3", "R-4"].iter().enumerate() {
+        std::fs::write(
+            w.path("o.csv"),
+            format!(
+                "order_id,national_id,ordered_at\n{order},{number},2026-11-2{i}T10:00:00+01:00\n"
+            ),
+        )
+        .unwrap();
+        w.ok(&["orders", "ingest", "o.csv"]);
+        w.ok(&["orders", "validate"]);
+        let (status, reason) = w.outcomes()[*order].clone();
+        if i < 3 {
+            assert_eq!(
+                (status.as_str(), reason.as_str()),
+                ("validated", ""),
+                "{order}"
+            );
+            // Stand-in for the letter having been posted (the vendor's receipt).
+            w.sql(&format!(
+                "UPDATE orders SET status = 'posted' WHERE order_id = '{order}'"
+            ));
+        } else {
+            assert_eq!(
+                (status.as_str(), reason.as_str()),
+                ("rejected", "reorder_limit")
+            );
+        }
+    }
+    let detail = w.sql("SELECT reason_detail FROM orders WHERE order_id = 'R-4'");
+    assert_eq!(detail[0][0], "3 letters in the last 30 days (limit 3)");
+    // The limit is a setting, overridable from the environment.
+    std::fs::write(
+        w.path("o.csv"),
+        format!("order_id,national_id,ordered_at\nR-5,{number},2026-11-24T10:00:00+01:00\n"),
+    )
+    .unwrap();
+    w.ok(&["orders", "ingest", "o.csv"]);
+    w.run_with(
+        &["orders", "validate"],
+        &[("PINBREV_MAX_LETTERS_PER_30_DAYS", "4")],
+    );
+    assert_eq!(
+        w.outcomes()["R-5"],
+        ("validated".to_string(), String::new())
+    );
+}
+
+#[test]
+fn synthetic_numbers_are_refused_unless_allowed() {
+    let w = Work::new();
+    let f = |r: &str| fixture(r).display().to_string();
+    w.ok(&["register", "import", &f("register/freg-2026-11-23.jsonl")]);
+    w.ok(&["orders", "ingest", &f("orders/orders-2026-11-23-web.csv")]);
+    w.run_with(
+        &["orders", "validate"],
+        &[("PINBREV_ALLOW_SYNTHETIC", "false")],
+    );
+    let outcomes = w.outcomes();
+    assert!(
+        outcomes
+            .values()
+            .all(|(s, r)| s == "rejected" && r == "invalid_national_id"),
+        "{outcomes:?}"
+    );
+    let detail = w.sql("SELECT reason_detail FROM orders WHERE order_id = 'WEB-20261123-0001'");
+    assert!(detail[0][0].contains("allow_synthetic"), "{detail:?}");
+}
+
+#[test]
+fn database_runs_in_wal_mode_with_events_for_every_change() {
+    let w = Work::new();
+    w.load_fixtures();
+    assert_eq!(w.sql("PRAGMA journal_mode"), vec![vec!["wal".to_string()]]);
+    let orders: i64 = w.sql("SELECT COUNT(*) FROM orders")[0][0].parse().unwrap();
+    let received = w.sql("SELECT COUNT(*) FROM order_events WHERE event = 'received'");
+    let decided = w.sql(
+        "SELECT COUNT(*) FROM order_events WHERE actor = 'validate' AND from_status = 'received'",
+    );
+    assert_eq!(received[0][0], orders.to_string());
+    assert_eq!(decided[0][0], orders.to_string());
+}
