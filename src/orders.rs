@@ -4,6 +4,8 @@
 //! file, line and field. Storing and re-delivery detection happen in [`ingest_file`].
 
 use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, LocalResult, NaiveDateTime, SecondsFormat, TimeZone, Utc};
@@ -196,121 +198,222 @@ pub struct ParsedFile {
 }
 
 const REQUIRED: [&str; 3] = ["order_id", "national_id", "ordered_at"];
+const BOM: &[u8] = b"\xef\xbb\xbf";
 
-/// Reads an order CSV: header by name, `,` or `;` from the header, BOM and CRLF tolerated.
-pub fn parse_file(file: &Path, bytes: &[u8]) -> Result<ParsedFile, FileError> {
-    let text = std::str::from_utf8(bytes).map_err(|e| FileError::NotUtf8 {
+/// Checks that the whole input is UTF-8 and returns its header line (BOM removed). Reads line
+/// by line, so any size of file is checked in bounded memory.
+fn check_text<R: BufRead>(file: &Path, mut input: R) -> Result<String, FileError> {
+    let read_err = |source| FileError::Read {
         file: file.to_path_buf(),
-        offset: e.valid_up_to(),
-    })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let header_line =
-        text.lines()
-            .next()
-            .filter(|l| !l.trim().is_empty())
-            .ok_or(FileError::Empty {
-                file: file.to_path_buf(),
-            })?;
-    let delimiter = if header_line.matches(';').count() > header_line.matches(',').count() {
-        b';'
-    } else {
-        b','
+        source,
     };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| FileError::Csv {
+    let mut header = None;
+    let mut buf = Vec::new();
+    let mut offset = 0usize;
+    loop {
+        buf.clear();
+        let n = input.read_until(b'\n', &mut buf).map_err(read_err)?;
+        if n == 0 {
+            break;
+        }
+        let text = std::str::from_utf8(&buf).map_err(|e| FileError::NotUtf8 {
             file: file.to_path_buf(),
-            line: 1,
-            message: e.to_string(),
-        })?
-        .clone();
-    let columns: HashMap<String, usize> = headers
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (h.trim().to_ascii_lowercase(), i))
-        .collect();
-    let missing: Vec<&str> = REQUIRED
-        .iter()
-        .copied()
-        .filter(|c| !columns.contains_key(*c))
-        .collect();
-    if !missing.is_empty() {
-        return Err(FileError::MissingColumns {
-            file: file.to_path_buf(),
-            missing: missing.join(", "),
-            found: crate::national_id::redact(&headers.iter().collect::<Vec<_>>().join(", ")),
-        });
+            offset: offset + e.valid_up_to(),
+        })?;
+        if header.is_none() {
+            header = Some(text.trim_start_matches('\u{feff}').trim_end().to_string());
+        }
+        offset += n;
     }
-    let name = file.display().to_string();
-    let mut parsed = ParsedFile::default();
-    let mut lines = LineCounter::new(text);
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| lines.at(p.byte()));
-                parsed
-                    .errors
-                    .push(row_error(&name, line, None, "malformed_row", e.to_string()));
+    header
+        .filter(|h| !h.trim().is_empty())
+        .ok_or(FileError::Empty {
+            file: file.to_path_buf(),
+        })
+}
+
+/// The rows of an order file, one at a time: each a [`NewOrder`] or a row error.
+pub struct OrderRows<R: Read, L: BufRead> {
+    name: String,
+    records: csv::StringRecordsIntoIter<R>,
+    columns: HashMap<String, usize>,
+    lines: LineCounter<L>,
+}
+
+impl<R: Read, L: BufRead> OrderRows<R, L> {
+    /// Reads the header of `data` (positioned after any BOM, whose length is `skipped`);
+    /// `lines` is a second reader over the same bytes, used to number the rows.
+    fn new(
+        file: &Path,
+        header_line: &str,
+        data: R,
+        lines: L,
+        skipped: u64,
+    ) -> Result<Self, FileError> {
+        let delimiter = if header_line.matches(';').count() > header_line.matches(',').count() {
+            b';'
+        } else {
+            b','
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(data);
+        let headers = reader
+            .headers()
+            .map_err(|e| FileError::Csv {
+                file: file.to_path_buf(),
+                line: 1,
+                message: e.to_string(),
+            })?
+            .clone();
+        let columns: HashMap<String, usize> = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.trim().to_ascii_lowercase(), i))
+            .collect();
+        let missing: Vec<&str> = REQUIRED
+            .iter()
+            .copied()
+            .filter(|c| !columns.contains_key(*c))
+            .collect();
+        if !missing.is_empty() {
+            return Err(FileError::MissingColumns {
+                file: file.to_path_buf(),
+                missing: missing.join(", "),
+                found: crate::national_id::redact(&headers.iter().collect::<Vec<_>>().join(", ")),
+            });
+        }
+        Ok(OrderRows {
+            name: file.display().to_string(),
+            records: reader.into_records(),
+            columns,
+            lines: LineCounter::new(lines, skipped),
+        })
+    }
+}
+
+impl<R: Read, L: BufRead> Iterator for OrderRows<R, L> {
+    type Item = Result<NewOrder, InputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let record = match self.records.next()? {
+                Ok(r) => r,
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| self.lines.at(p.byte()));
+                    return Some(Err(row_error(
+                        &self.name,
+                        line,
+                        None,
+                        "malformed_row",
+                        e.to_string(),
+                    )));
+                }
+            };
+            let line = record.position().map_or(0, |p| self.lines.at(p.byte()));
+            if record.iter().all(|f| f.is_empty()) {
                 continue;
             }
-        };
-        let line = record.position().map_or(0, |p| lines.at(p.byte()));
-        if record.iter().all(|f| f.is_empty()) {
-            continue;
-        }
-        match parse_row(
-            &Row {
-                columns: &columns,
+            let row = Row {
+                columns: &self.columns,
                 record: &record,
-            },
-            line,
-        ) {
-            Ok(order) => parsed.orders.push(order),
-            Err((field, code, message)) => {
-                parsed
-                    .errors
-                    .push(row_error(&name, line, Some(field), code, message));
-            }
+            };
+            return Some(parse_row(&row, line).map_err(|(field, code, message)| {
+                row_error(&self.name, line, Some(field), code, message)
+            }));
+        }
+    }
+}
+
+/// Opens an order file for streaming: checks it is UTF-8 with a usable header first, so that a
+/// file unusable as a whole is refused before any of its rows is stored.
+pub fn open_file(file: &Path) -> Result<OrderRows<BufReader<File>, BufReader<File>>, FileError> {
+    let open = || {
+        File::open(file)
+            .map(BufReader::new)
+            .map_err(|source| FileError::Read {
+                file: file.to_path_buf(),
+                source,
+            })
+    };
+    let header = check_text(file, open()?)?;
+    let mut data = open()?;
+    let skipped = if data
+        .fill_buf()
+        .map_err(|source| FileError::Read {
+            file: file.to_path_buf(),
+            source,
+        })?
+        .starts_with(BOM)
+    {
+        data.consume(BOM.len());
+        BOM.len() as u64
+    } else {
+        0
+    };
+    OrderRows::new(file, &header, data, open()?, skipped)
+}
+
+/// Reads a whole order file held in memory (tests and small inputs).
+pub fn parse_file(file: &Path, bytes: &[u8]) -> Result<ParsedFile, FileError> {
+    let header = check_text(file, bytes)?;
+    let skipped = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
+    let rows = OrderRows::new(file, &header, &bytes[skipped..], bytes, skipped as u64)?;
+    let mut parsed = ParsedFile::default();
+    for row in rows {
+        match row {
+            Ok(o) => parsed.orders.push(o),
+            Err(e) => parsed.errors.push(e),
         }
     }
     Ok(parsed)
 }
 
-/// Physical line numbers from byte offsets. The csv crate's own line count is off by one after
-/// CRLF line ends, so lines are counted here; offsets only grow, so each byte is looked at once.
-struct LineCounter<'a> {
-    text: &'a [u8],
-    offset: usize,
+/// Physical line numbers from byte offsets, read from a second pass over the same bytes. The csv
+/// crate's own line count is off by one after CRLF line ends. Offsets only grow, so each byte is
+/// looked at once and memory stays flat.
+struct LineCounter<L: BufRead> {
+    input: L,
+    offset: u64,
     line: u64,
+    /// Bytes before the csv reader's offset 0 (a BOM).
+    skipped: u64,
 }
 
-impl<'a> LineCounter<'a> {
-    fn new(text: &'a str) -> Self {
+impl<L: BufRead> LineCounter<L> {
+    fn new(input: L, skipped: u64) -> Self {
         LineCounter {
-            text: text.as_bytes(),
+            input,
             offset: 0,
             line: 1,
+            skipped,
         }
     }
 
+    /// The line of the record the csv reader says starts at `byte`.
     fn at(&mut self, byte: u64) -> u64 {
-        let mut target = (byte as usize).min(self.text.len());
-        // After a CRLF the crate reports the record as starting at the LF.
-        if self.text.get(target) == Some(&b'\n') {
-            target += 1;
+        let target = byte + self.skipped;
+        while self.offset < target {
+            let Ok(buf) = self.input.fill_buf() else {
+                break;
+            };
+            if buf.is_empty() {
+                break;
+            }
+            let take = buf.len().min((target - self.offset) as usize);
+            self.line += buf[..take].iter().filter(|b| **b == b'\n').count() as u64;
+            self.input.consume(take);
+            self.offset += take as u64;
         }
-        if target > self.offset {
-            self.line += self.text[self.offset..target]
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count() as u64;
-            self.offset = target;
+        // After a CRLF the crate reports the record as starting at the LF.
+        if let Ok(buf) = self.input.fill_buf() {
+            if buf.first() == Some(&b'\n') {
+                self.input.consume(1);
+                self.offset += 1;
+                self.line += 1;
+            }
         }
         self.line
     }
@@ -412,35 +515,43 @@ pub enum IngestError {
     Db(#[from] DbError),
 }
 
-/// Reads, checks and stores one order file. Row errors are reported, never fatal.
+/// Rows stored per transaction.
+const CHUNK: usize = 1000;
+
+/// Reads, checks and stores one order file, streamed in chunks. Row errors are reported, never
+/// fatal.
 pub async fn ingest_file(db: &Db, file: &Path) -> Result<IngestReport, IngestError> {
-    let bytes = std::fs::read(file).map_err(|source| FileError::Read {
-        file: file.to_path_buf(),
-        source,
-    })?;
-    let parsed = parse_file(file, &bytes)?;
+    let rows = open_file(file)?;
     let name = file.display().to_string();
     let mut report = IngestReport {
         file: name.clone(),
-        row_errors: parsed.errors,
         ..Default::default()
     };
-    for chunk in parsed.orders.chunks(1000) {
-        for (order, outcome) in chunk.iter().zip(db.insert_orders(&name, chunk).await?) {
-            match outcome {
-                InsertOutcome::Inserted => report.new += 1,
-                InsertOutcome::SameContent => report.already_known += 1,
-                InsertOutcome::Conflict => report.row_errors.push(row_error(
-                    &name,
-                    order.line,
-                    Some("order_id"),
-                    "order_id_conflict",
-                    format!(
-                        "order {} was ingested before with different content",
-                        order.order_id
-                    ),
-                )),
+    let mut chunk = Vec::with_capacity(CHUNK);
+    let mut rows = rows.peekable();
+    while let Some(row) = rows.next() {
+        match row {
+            Ok(order) => chunk.push(order),
+            Err(e) => report.row_errors.push(e),
+        }
+        if chunk.len() == CHUNK || (rows.peek().is_none() && !chunk.is_empty()) {
+            for (order, outcome) in chunk.iter().zip(db.insert_orders(&name, &chunk).await?) {
+                match outcome {
+                    InsertOutcome::Inserted => report.new += 1,
+                    InsertOutcome::SameContent => report.already_known += 1,
+                    InsertOutcome::Conflict => report.row_errors.push(row_error(
+                        &name,
+                        order.line,
+                        Some("order_id"),
+                        "order_id_conflict",
+                        format!(
+                            "order {} was ingested before with different content",
+                            order.order_id
+                        ),
+                    )),
+                }
             }
+            chunk.clear();
         }
     }
     report.row_errors.sort_by_key(|e| e.line);
@@ -497,6 +608,21 @@ mod tests {
         assert_eq!(p.orders.len(), 1);
         assert_eq!(p.orders[0].channel, Channel::Sms);
         assert_eq!(p.orders[0].national_id, "1");
+    }
+
+    #[test]
+    fn line_numbers_survive_quoted_newlines_and_crlf() {
+        let p = parse("order_id,national_id,ordered_at,channel\r\nA,1,2026-01-01T00:00:00Z,\"w\r\neb\"\r\nB,1,bad,\r\nC,1,2026-01-01T00:00:00Z,\r\n");
+        let lines: Vec<(u64, &str)> = p
+            .errors
+            .iter()
+            .map(|e| (e.line.unwrap(), e.code.as_str()))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![(2, "invalid_channel"), (4, "invalid_ordered_at")]
+        );
+        assert_eq!(p.orders[0].line, 5);
     }
 
     #[test]
