@@ -437,7 +437,7 @@ fn abroad(name: String, u: &Utenlandsk) -> Result<AddressBlock, AddressProblem> 
         )));
     }
 
-    let fmt = strip_fmt_prefixes(&country.fmt);
+    let fmt = &country.fmt;
     let field = |letter: char, value: Option<&str>| -> String {
         let v = value.unwrap_or("").trim();
         if country.upper.contains(letter) {
@@ -476,29 +476,6 @@ fn abroad(name: String, u: &Utenlandsk) -> Result<AddressBlock, AddressProblem> 
         postcode: postkode,
         country: cc.clone(),
     })
-}
-
-/// Removes literal country prefixes such as `SE-` before `%Z` in Google's formats: the country
-/// is named on the last line, as Posten and the UPU ask, so the prefix would say it twice.
-fn strip_fmt_prefixes(fmt: &str) -> String {
-    let b = fmt.as_bytes();
-    let mut out = String::with_capacity(fmt.len());
-    let mut i = 0;
-    while i < b.len() {
-        if i + 4 < b.len()
-            && b[i].is_ascii_uppercase()
-            && b[i + 1].is_ascii_uppercase()
-            && b[i + 2] == b'-'
-            && &fmt[i + 3..i + 5] == "%Z"
-        {
-            i += 3;
-            continue;
-        }
-        let ch = fmt[i..].chars().next().expect("in bounds");
-        out.push(ch);
-        i += ch.len_utf8();
-    }
-    out
 }
 
 fn check_fits(block: &AddressBlock) -> Result<(), AddressProblem> {
@@ -619,10 +596,13 @@ mod tests {
             ..Default::default()
         });
         let b = build(&navn("Åsa", "Öberg"), Chosen::Abroad(&u), &postcodes()).unwrap();
+        // Google's format for Sweden writes the SE- prefix; a prefix already in the register's
+        // postkode is not doubled.
         assert_eq!(
             b.lines,
-            vec!["Åsa Öberg", "Storgatan 5", "114 55 STOCKHOLM", "SVERIGE"]
+            vec!["Åsa Öberg", "Storgatan 5", "SE-114 55 STOCKHOLM", "SVERIGE"]
         );
+        assert_eq!(b.postcode.as_deref(), Some("114 55"));
         assert_eq!(b.country, "SE");
         let us = Utenlandsk::UtenlandskAdresse(UtenlandskAdresse {
             adressenavn: Some("1600 Amphitheatre Pkwy".into()),
@@ -723,14 +703,5 @@ mod tests {
             name_line(&n).unwrap(),
             "Løvenskiold-Wedel-Jarlsberg Marie K A H"
         );
-    }
-
-    #[test]
-    fn prefixes_are_dropped_from_formats() {
-        assert_eq!(
-            strip_fmt_prefixes("%O%n%N%n%A%nSE-%Z %C"),
-            "%O%n%N%n%A%n%Z %C"
-        );
-        assert_eq!(strip_fmt_prefixes("%N%n%A%n%Z %C"), "%N%n%A%n%Z %C");
     }
 }

@@ -631,6 +631,22 @@ mod tests {
         assert_eq!(p.protection.as_deref(), Some("strengtFortrolig"));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn parsing_never_panics(s in "\\PC{0,200}") {
+            let _ = parse_document(&s);
+        }
+
+        #[test]
+        fn any_number_or_string_house_number_is_read(n in 0u32..100_000, as_text: bool) {
+            let v = if as_text { format!("\"{n}\"") } else { n.to_string() };
+            let doc = format!(r#"{{"identifikasjonsnummer":[{{"foedselsEllerDNummer":"01018012345","status":"iBruk"}}],"bostedsadresse":[{{"vegadresse":{{"adressenavn":"Gata","adressenummer":{{"husnummer":{v}}}}}}}]}}"#);
+            let p = parse_document(&doc).unwrap();
+            let Some(Bosted::Vegadresse(g)) = p.bosted else { panic!("no address") };
+            proptest::prop_assert_eq!(g.adressenummer.unwrap().husnummer, Some(n.to_string()));
+        }
+    }
+
     #[test]
     fn problems() {
         assert!(matches!(

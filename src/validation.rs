@@ -201,7 +201,7 @@ impl<'a> Validator<'a> {
         if status == Some("doed") || person.deceased {
             return Some(RejectReason::Deceased);
         }
-        if person.identifier_in_use().is_none() {
+        if person.identifier_in_use().is_none() || status == Some("opphoert") {
             return Some(RejectReason::IdentityCeased);
         }
         match status {

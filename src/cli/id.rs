@@ -27,6 +27,8 @@ struct Checked {
     /// Masked: no output holds a full national id.
     number: String,
     kind: Option<&'static str>,
+    /// For synthetic numbers, the kind they stand in for (fnr, dnr).
+    base_kind: Option<&'static str>,
     synthetic: bool,
     valid: bool,
     problem: Option<String>,
@@ -45,6 +47,7 @@ fn check(raw: &str, allow_synthetic: bool) -> Checked {
                 } else {
                     info.kind.code()
                 }),
+                base_kind: Some(info.kind.code()),
                 synthetic: info.synthetic,
                 valid: problem.is_none(),
                 problem,
@@ -53,6 +56,7 @@ fn check(raw: &str, allow_synthetic: bool) -> Checked {
         Err(e) => Checked {
             number: mask(raw),
             kind: None,
+            base_kind: None,
             synthetic: false,
             valid: false,
             problem: Some(e.to_string()),
