@@ -1,6 +1,7 @@
 //! The `pinbrev` binary: parse the command line, set up logging, run, map the outcome to an exit
 //! code (0 done, 1 failed, 2 usage, 3 input file unusable, 4 locked).
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -43,6 +44,9 @@ fn init_logging(cli: &Cli) {
         .with_writer(std::io::stderr);
     match cli.log_format {
         LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.with_target(false).init(),
+        LogFormat::Text => builder
+            .with_target(false)
+            .with_ansi(std::io::stderr().is_terminal())
+            .init(),
     }
 }
