@@ -7,15 +7,24 @@ BIN := target/release/pinbrev
 DEMO_ENV := PINBREV_DB=sqlite://$(DEMO)/pinbrev.db
 FIX := fixtures
 
-.PHONY: all build test lint unit demo fixtures vectors clean
+.PHONY: all build deps test lint demo fixtures vectors clean
 
 all: build
 
 build:
 	$(CARGO) build --release --locked
 
+## The independent PDF readers the tests check letters with (Debian packages).
+PDF_TOOLS := pdftotext pdffonts pdfinfo pdftoppm qpdf dmtxread
+deps:
+	@missing=""; for t in $(PDF_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing poppler-utils qpdf dmtx-utils (missing:$$missing)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils qpdf dmtx-utils; \
+	fi
+
 ## Everything CI checks: formatting, lints, unit, property and integration tests.
-test: lint
+test: deps lint
 	$(CARGO) test --locked --all-targets
 	$(CARGO) test --locked --doc
 
@@ -26,7 +35,8 @@ lint:
 ## The main job on the shipped fixtures, into ./demo (database demo/pinbrev.db).
 demo: build
 	rm -rf $(DEMO) && mkdir -p $(DEMO)
-	printf 'allow_synthetic = true   # the fixtures use synthetic test numbers (month + 80)\n' > $(DEMO)/pinbrev.toml
+	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > $(DEMO)/pin.key && chmod 600 $(DEMO)/pin.key
+	printf 'allow_synthetic = true   # the fixtures use synthetic test numbers (month + 80)\npin_key_file = "$(DEMO)/pin.key"\n' > $(DEMO)/pinbrev.toml
 	@echo "== postal codes: Posten's register sample (with categories) over the shipped list"
 	$(DEMO_ENV) $(BIN) --config $(DEMO)/pinbrev.toml postcodes import $(FIX)/postcodes/Postnummerregister-sample.txt
 	@echo "== Folkeregister extracts"
@@ -37,9 +47,13 @@ demo: build
 	$(DEMO_ENV) $(BIN) --config $(DEMO)/pinbrev.toml orders validate
 	@echo "== the outcome"
 	$(DEMO_ENV) $(BIN) --config $(DEMO)/pinbrev.toml orders list
+	@echo "== PIN codes, letters and the drop for the print vendor"
+	$(DEMO_ENV) $(BIN) --config $(DEMO)/pinbrev.toml batch create --vendor demo-print --outbox $(DEMO)/outbox
 	@echo
+	@echo "The letters are in $$(ls -d $(DEMO)/outbox/B*/): open letters-0001.pdf; manifest.csv, postcodes.csv"
+	@echo "and batch.json are beside it, and READY marks the drop complete."
 	@echo "The database is $(DEMO)/pinbrev.db. Look closer with, for example:"
-	@echo "  $(BIN) --db sqlite://$(DEMO)/pinbrev.db status WEB-20261123-0028"
+	@echo "  $(BIN) --db sqlite://$(DEMO)/pinbrev.db --config $(DEMO)/pinbrev.toml status WEB-20261123-0001"
 	@echo "  $(BIN) --db sqlite://$(DEMO)/pinbrev.db orders list --status rejected --format json"
 
 ## Large synthetic data sets for the benchmarks: make fixtures N=100000 (into bench-data/).

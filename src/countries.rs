@@ -30,7 +30,7 @@ pub struct Country {
 impl Country {
     /// Whether a postal code has this country's format (always true if it has none).
     pub fn postcode_ok(&self, postcode: &str) -> bool {
-        self.zip.as_ref().map_or(true, |re| re.is_match(postcode))
+        self.zip.as_ref().is_none_or(|re| re.is_match(postcode))
     }
 
     /// Whether the country has a postal-code format at all.

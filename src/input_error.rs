@@ -16,6 +16,25 @@ pub struct InputError {
     pub message: String,
 }
 
+impl InputError {
+    /// A row error at `line`, naming the field when there is one.
+    pub fn row(
+        file: &str,
+        line: u64,
+        field: Option<&str>,
+        code: &str,
+        message: String,
+    ) -> InputError {
+        InputError {
+            file: file.to_string(),
+            line: Some(line),
+            field: field.map(str::to_string),
+            code: code.to_string(),
+            message,
+        }
+    }
+}
+
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.file)?;

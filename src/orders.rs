@@ -3,16 +3,15 @@
 //! Parsing happens here, at the edge: a row becomes a [`NewOrder`] or an [`InputError`] naming
 //! file, line and field. Storing and re-delivery detection happen in [`ingest_file`].
 
-use std::collections::HashMap;
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, LocalResult, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 use chrono_tz::Europe::Oslo;
 use serde::Serialize;
 
 use crate::code_enum;
+pub use crate::csv_input::FileError;
+use crate::csv_input::{self, CsvRow};
 use crate::db::{Db, DbError, InsertOutcome};
 use crate::input_error::InputError;
 
@@ -164,32 +163,6 @@ fn normalize_national_id(raw: &str) -> String {
     crate::national_id::compact(raw).unwrap_or_else(|| raw.trim().to_string())
 }
 
-/// A whole order file that cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum FileError {
-    #[error("{file}: cannot read: {source}")]
-    Read {
-        file: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{file}: not UTF-8 (byte offset {offset}); order files must be UTF-8")]
-    NotUtf8 { file: PathBuf, offset: usize },
-    #[error("{file}: line 1: no header row")]
-    Empty { file: PathBuf },
-    #[error("{file}: line 1: header lacks the required column(s) {missing}; it has: {found}")]
-    MissingColumns {
-        file: PathBuf,
-        missing: String,
-        found: String,
-    },
-    #[error("{file}: line {line}: {message}")]
-    Csv {
-        file: PathBuf,
-        line: u64,
-        message: String,
-    },
-}
-
 /// A parsed order file: the good rows and the row errors, in file order.
 #[derive(Debug, Default)]
 pub struct ParsedFile {
@@ -198,172 +171,30 @@ pub struct ParsedFile {
 }
 
 const REQUIRED: [&str; 3] = ["order_id", "national_id", "ordered_at"];
-const BOM: &[u8] = b"\xef\xbb\xbf";
 
-/// Checks that the whole input is UTF-8 and returns its header line (BOM removed). Reads line
-/// by line, so any size of file is checked in bounded memory.
-fn check_text<R: BufRead>(file: &Path, mut input: R) -> Result<String, FileError> {
-    let read_err = |source| FileError::Read {
-        file: file.to_path_buf(),
-        source,
-    };
-    let mut header = None;
-    let mut buf = Vec::new();
-    let mut offset = 0usize;
-    loop {
-        buf.clear();
-        let n = input.read_until(b'\n', &mut buf).map_err(read_err)?;
-        if n == 0 {
-            break;
-        }
-        let text = std::str::from_utf8(&buf).map_err(|e| FileError::NotUtf8 {
-            file: file.to_path_buf(),
-            offset: offset + e.valid_up_to(),
-        })?;
-        if header.is_none() {
-            header = Some(text.trim_start_matches('\u{feff}').trim_end().to_string());
-        }
-        offset += n;
-    }
-    header
-        .filter(|h| !h.trim().is_empty())
-        .ok_or(FileError::Empty {
-            file: file.to_path_buf(),
-        })
-}
-
-/// The rows of an order file, one at a time: each a [`NewOrder`] or a row error.
-pub struct OrderRows<R: Read, L: BufRead> {
-    name: String,
-    records: csv::StringRecordsIntoIter<R>,
-    columns: HashMap<String, usize>,
-    lines: LineCounter<L>,
-}
-
-impl<R: Read, L: BufRead> OrderRows<R, L> {
-    /// Reads the header of `data` (positioned after any BOM, whose length is `skipped`);
-    /// `lines` is a second reader over the same bytes, used to number the rows.
-    fn new(
-        file: &Path,
-        header_line: &str,
-        data: R,
-        lines: L,
-        skipped: u64,
-    ) -> Result<Self, FileError> {
-        let delimiter = if header_line.matches(';').count() > header_line.matches(',').count() {
-            b';'
-        } else {
-            b','
-        };
-        let mut reader = csv::ReaderBuilder::new()
-            .delimiter(delimiter)
-            .flexible(true)
-            .trim(csv::Trim::All)
-            .from_reader(data);
-        let headers = reader
-            .headers()
-            .map_err(|e| FileError::Csv {
-                file: file.to_path_buf(),
-                line: 1,
-                message: e.to_string(),
-            })?
-            .clone();
-        let columns: HashMap<String, usize> = headers
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (h.trim().to_ascii_lowercase(), i))
-            .collect();
-        let missing: Vec<&str> = REQUIRED
-            .iter()
-            .copied()
-            .filter(|c| !columns.contains_key(*c))
-            .collect();
-        if !missing.is_empty() {
-            return Err(FileError::MissingColumns {
-                file: file.to_path_buf(),
-                missing: missing.join(", "),
-                found: crate::national_id::redact(&headers.iter().collect::<Vec<_>>().join(", ")),
-            });
-        }
-        Ok(OrderRows {
-            name: file.display().to_string(),
-            records: reader.into_records(),
-            columns,
-            lines: LineCounter::new(lines, skipped),
-        })
-    }
-}
-
-impl<R: Read, L: BufRead> Iterator for OrderRows<R, L> {
-    type Item = Result<NewOrder, InputError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            let record = match self.records.next()? {
-                Ok(r) => r,
-                Err(e) => {
-                    let line = e.position().map_or(0, |p| self.lines.at(p.byte()));
-                    return Some(Err(row_error(
-                        &self.name,
-                        line,
-                        None,
-                        "malformed_row",
-                        e.to_string(),
-                    )));
-                }
-            };
-            let line = record.position().map_or(0, |p| self.lines.at(p.byte()));
-            if record.iter().all(|f| f.is_empty()) {
-                continue;
-            }
-            let row = Row {
-                columns: &self.columns,
-                record: &record,
-            };
-            return Some(parse_row(&row, line).map_err(|(field, code, message)| {
-                row_error(&self.name, line, Some(field), code, message)
-            }));
-        }
-    }
+/// Turns a CSV row into an order or a row error.
+fn order_of(name: &str, row: Result<CsvRow, InputError>) -> Result<NewOrder, InputError> {
+    let row = row?;
+    parse_row(&row).map_err(|(field, code, message)| {
+        InputError::row(name, row.line, Some(field), code, message)
+    })
 }
 
 /// Opens an order file for streaming: checks it is UTF-8 with a usable header first, so that a
 /// file unusable as a whole is refused before any of its rows is stored.
-pub fn open_file(file: &Path) -> Result<OrderRows<BufReader<File>, BufReader<File>>, FileError> {
-    let open = || {
-        File::open(file)
-            .map(BufReader::new)
-            .map_err(|source| FileError::Read {
-                file: file.to_path_buf(),
-                source,
-            })
-    };
-    let header = check_text(file, open()?)?;
-    let mut data = open()?;
-    let skipped = if data
-        .fill_buf()
-        .map_err(|source| FileError::Read {
-            file: file.to_path_buf(),
-            source,
-        })?
-        .starts_with(BOM)
-    {
-        data.consume(BOM.len());
-        BOM.len() as u64
-    } else {
-        0
-    };
-    OrderRows::new(file, &header, data, open()?, skipped)
+pub fn open_file(
+    file: &Path,
+) -> Result<impl Iterator<Item = Result<NewOrder, InputError>>, FileError> {
+    let name = file.display().to_string();
+    Ok(csv_input::open(file, &REQUIRED)?.map(move |row| order_of(&name, row)))
 }
 
 /// Reads a whole order file held in memory (tests and small inputs).
 pub fn parse_file(file: &Path, bytes: &[u8]) -> Result<ParsedFile, FileError> {
-    let header = check_text(file, bytes)?;
-    let skipped = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
-    let rows = OrderRows::new(file, &header, &bytes[skipped..], bytes, skipped as u64)?;
+    let name = file.display().to_string();
     let mut parsed = ParsedFile::default();
-    for row in rows {
-        match row {
+    for row in csv_input::from_bytes(file, bytes, &REQUIRED)? {
+        match order_of(&name, row) {
             Ok(o) => parsed.orders.push(o),
             Err(e) => parsed.errors.push(e),
         }
@@ -371,72 +202,9 @@ pub fn parse_file(file: &Path, bytes: &[u8]) -> Result<ParsedFile, FileError> {
     Ok(parsed)
 }
 
-/// Physical line numbers from byte offsets, read from a second pass over the same bytes. The csv
-/// crate's own line count is off by one after CRLF line ends. Offsets only grow, so each byte is
-/// looked at once and memory stays flat.
-struct LineCounter<L: BufRead> {
-    input: L,
-    offset: u64,
-    line: u64,
-    /// Bytes before the csv reader's offset 0 (a BOM).
-    skipped: u64,
-}
-
-impl<L: BufRead> LineCounter<L> {
-    fn new(input: L, skipped: u64) -> Self {
-        LineCounter {
-            input,
-            offset: 0,
-            line: 1,
-            skipped,
-        }
-    }
-
-    /// The line of the record the csv reader says starts at `byte`.
-    fn at(&mut self, byte: u64) -> u64 {
-        let target = byte + self.skipped;
-        while self.offset < target {
-            let Ok(buf) = self.input.fill_buf() else {
-                break;
-            };
-            if buf.is_empty() {
-                break;
-            }
-            let take = buf.len().min((target - self.offset) as usize);
-            self.line += buf[..take].iter().filter(|b| **b == b'\n').count() as u64;
-            self.input.consume(take);
-            self.offset += take as u64;
-        }
-        // After a CRLF the crate reports the record as starting at the LF.
-        if let Ok(buf) = self.input.fill_buf() {
-            if buf.first() == Some(&b'\n') {
-                self.input.consume(1);
-                self.offset += 1;
-                self.line += 1;
-            }
-        }
-        self.line
-    }
-}
-
 type RowProblem = (&'static str, &'static str, String);
 
-/// A data row with its header's column positions.
-struct Row<'a> {
-    columns: &'a HashMap<String, usize>,
-    record: &'a csv::StringRecord,
-}
-
-impl Row<'_> {
-    fn get(&self, column: &str) -> &str {
-        self.columns
-            .get(column)
-            .and_then(|i| self.record.get(*i))
-            .unwrap_or("")
-    }
-}
-
-fn parse_row(row: &Row<'_>, line: u64) -> Result<NewOrder, RowProblem> {
+fn parse_row(row: &CsvRow) -> Result<NewOrder, RowProblem> {
     let get = |column: &str| row.get(column);
     let required = |field: &'static str| {
         let v = get(field);
@@ -477,24 +245,8 @@ fn parse_row(row: &Row<'_>, line: u64) -> Result<NewOrder, RowProblem> {
         ordered_at,
         channel,
         language,
-        line,
+        line: row.line,
     })
-}
-
-fn row_error(
-    file: &str,
-    line: u64,
-    field: Option<&str>,
-    code: &str,
-    message: String,
-) -> InputError {
-    InputError {
-        file: file.to_string(),
-        line: Some(line),
-        field: field.map(str::to_string),
-        code: code.to_string(),
-        message,
-    }
 }
 
 /// What an ingest of one file did.
@@ -539,7 +291,7 @@ pub async fn ingest_file(db: &Db, file: &Path) -> Result<IngestReport, IngestErr
                 match outcome {
                     InsertOutcome::Inserted => report.new += 1,
                     InsertOutcome::SameContent => report.already_known += 1,
-                    InsertOutcome::Conflict => report.row_errors.push(row_error(
+                    InsertOutcome::Conflict => report.row_errors.push(InputError::row(
                         &name,
                         order.line,
                         Some("order_id"),

@@ -1,9 +1,21 @@
 //! Settings: a TOML file (`--config FILE`, else `pinbrev.toml` in the working directory if
 //! present), each key overridable from the environment as `PINBREV_` + the key in capitals.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use crate::letters::Window;
+
+/// Settings of one print vendor (`[vendors.NAME]`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VendorSettings {
+    /// The envelope window, in mm from the page's top-left corner (`[vendors.NAME.window]`
+    /// with `left_mm`, `top_mm`, `width_mm`, `height_mm`, `return_zone_mm`).
+    pub window: Window,
+}
 
 /// Effective settings of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,6 +35,8 @@ pub struct Settings {
     pub retention_days: u32,
     /// The sender's return address, printed on one line above the recipient's address.
     pub return_address: String,
+    /// Per-vendor settings; a vendor not listed gets the defaults (DIN 5008 form B window).
+    pub vendors: BTreeMap<String, VendorSettings>,
 }
 
 impl Default for Settings {
@@ -35,6 +49,7 @@ impl Default for Settings {
             pin_key_file: None,
             retention_days: 90,
             return_address: "Digitaliseringsdirektoratet, Postboks 1382 Vika, 0114 OSLO".into(),
+            vendors: BTreeMap::new(),
         }
     }
 }
@@ -118,7 +133,15 @@ impl Settings {
         })
     }
 
-    /// Every key a settings file may hold.
+    /// The envelope window of a vendor.
+    pub fn window(&self, vendor: &str) -> Window {
+        self.vendors
+            .get(vendor)
+            .map(|v| v.window)
+            .unwrap_or_default()
+    }
+
+    /// Every key that the environment can override.
     pub fn keys() -> &'static [&'static str] {
         &[
             "allow_synthetic",
@@ -185,6 +208,16 @@ mod tests {
         assert!(s.allow_synthetic);
         assert_eq!(s.max_letters_per_file, 10);
         assert_eq!(s.retention_days, 90);
+    }
+
+    #[test]
+    fn vendor_windows() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("p.toml");
+        std::fs::write(&f, "[vendors.printco.window]\nleft_mm = 22\ntop_mm = 50\nwidth_mm = 90\nheight_mm = 45\nreturn_zone_mm = 15\n").unwrap();
+        let s = Settings::load_with_env(Some(&f), &[]).unwrap();
+        assert_eq!(s.window("printco").left_mm, 22.0);
+        assert_eq!(s.window("other"), Window::default());
     }
 
     #[test]

@@ -22,22 +22,21 @@ pub const ACTIVE: [OrderStatus; 3] = [
     OrderStatus::Batched,
     OrderStatus::Printed,
 ];
-/// Statuses of orders whose letter was (or is being) made, for the 30-day limit.
-const LETTERED: [OrderStatus; 6] = [
-    OrderStatus::Validated,
-    OrderStatus::Batched,
-    OrderStatus::Printed,
-    OrderStatus::Posted,
-    OrderStatus::Returned,
-    OrderStatus::Superseded,
-];
-
 /// Counts of a validation run.
 #[derive(Debug, Default, Serialize)]
 pub struct ValidationReport {
     pub orders: u64,
     pub by_status: BTreeMap<String, u64>,
     pub by_reason: BTreeMap<String, u64>,
+}
+
+/// What `orders reissue` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reissue {
+    /// Validated again (or rejected, with the reason, if the register says so now).
+    Done(OrderStatus, Option<String>),
+    /// The order is not posted or returned.
+    NotAllowed,
 }
 
 /// The rules, with what they need.
@@ -99,6 +98,40 @@ impl<'a> Validator<'a> {
         Ok(report)
     }
 
+    /// `orders reissue`: a posted or returned order goes through validation again (the register
+    /// may have a new address), so that the next batch makes it a new letter with new codes;
+    /// publishing that letter supersedes the old one.
+    pub async fn reissue(&self, order_id: &str, actor: &str) -> Result<Reissue, DbError> {
+        let mut tx = self.db.begin_write().await?;
+        let reopened = crate::db::move_order(
+            &mut tx,
+            order_id,
+            &[OrderStatus::Posted, OrderStatus::Returned],
+            OrderStatus::Received,
+            actor,
+            "reissue",
+            Some("a new letter with new codes was asked for"),
+        )
+        .await?;
+        if !reopened {
+            return Ok(Reissue::NotAllowed);
+        }
+        let order = self
+            .db
+            .order_in(&mut tx, order_id)
+            .await?
+            .expect("the order was just moved");
+        let outcome = self.decide(&mut tx, &order).await?;
+        self.db
+            .apply_validation(&mut tx, order_id, &outcome)
+            .await?;
+        tx.commit().await.map_err(|source| DbError::Query {
+            context: "committing a reissue",
+            source,
+        })?;
+        Ok(Reissue::Done(outcome.status, outcome.reason))
+    }
+
     /// The outcome for one order; first matching rule wins.
     async fn decide(&self, tx: &mut Tx, order: &OrderRow) -> Result<ValidationOutcome, DbError> {
         let id = match NationalId::parse(&order.national_id, self.settings.allow_synthetic) {
@@ -148,7 +181,7 @@ impl<'a> Validator<'a> {
         };
 
         let numbers = self.db.person_numbers(tx, person_id).await?;
-        if self.db.count_orders_of(tx, &numbers, &ACTIVE, None).await? > 0 {
+        if self.db.count_orders_of(tx, &numbers, &ACTIVE).await? > 0 {
             return Ok(ValidationOutcome {
                 status: OrderStatus::Duplicate,
                 ..rejected(
@@ -159,10 +192,7 @@ impl<'a> Validator<'a> {
             });
         }
         let since = self.now - Duration::days(30);
-        let recent = self
-            .db
-            .count_orders_of(tx, &numbers, &LETTERED, Some(since))
-            .await?;
+        let recent = self.db.count_letters_of(tx, &numbers, since).await?;
         if recent >= i64::from(self.settings.max_letters_per_30_days) {
             return Ok(rejected(
                 RejectReason::ReorderLimit,

@@ -31,8 +31,8 @@ fn every_reason_code_of_the_contract_is_produced_by_a_fixture() {
     w.load_fixtures();
     let produced: BTreeSet<String> = w.outcomes().into_values().map(|(_, r)| r).collect();
     for reason in RejectReason::ALL {
-        // reorder_limit needs letters already posted; `reorder_limit_counts_letters_of_30_days`
-        // builds that state.
+        // reorder_limit needs letters already posted: tests/drop.rs
+        // `reorder_limit_counts_letters_of_30_days` makes them.
         if *reason == RejectReason::ReorderLimit {
             continue;
         }
@@ -283,59 +283,6 @@ fn posten_register_file_in_windows_1252_replaces_the_list() {
         w.sql("SELECT COUNT(*) FROM postcodes"),
         vec![vec!["42".to_string()]],
         "a bad file leaves the list alone"
-    );
-}
-
-#[test]
-fn reorder_limit_counts_letters_of_30_days() {
-    let w = Work::new();
-    let f = |r: &str| fixture(r).display().to_string();
-    w.ok(&["register", "import", &f("register/freg-2026-11-23.jsonl")]);
-    let number = "09814900069"; // WEB-20261123-0001's person in the fixture register
-    for (i, order) in ["R-1", "R-2", "R-3", "R-4"].iter().enumerate() {
-        std::fs::write(
-            w.path("o.csv"),
-            format!(
-                "order_id,national_id,ordered_at\n{order},{number},2026-11-2{i}T10:00:00+01:00\n"
-            ),
-        )
-        .unwrap();
-        w.ok(&["orders", "ingest", "o.csv"]);
-        w.ok(&["orders", "validate"]);
-        let (status, reason) = w.outcomes()[*order].clone();
-        if i < 3 {
-            assert_eq!(
-                (status.as_str(), reason.as_str()),
-                ("validated", ""),
-                "{order}"
-            );
-            // Stand-in for the letter having been posted (the vendor's receipt).
-            w.sql(&format!(
-                "UPDATE orders SET status = 'posted' WHERE order_id = '{order}'"
-            ));
-        } else {
-            assert_eq!(
-                (status.as_str(), reason.as_str()),
-                ("rejected", "reorder_limit")
-            );
-        }
-    }
-    let detail = w.sql("SELECT reason_detail FROM orders WHERE order_id = 'R-4'");
-    assert_eq!(detail[0][0], "3 letters in the last 30 days (limit 3)");
-    // The limit is a setting, overridable from the environment.
-    std::fs::write(
-        w.path("o.csv"),
-        format!("order_id,national_id,ordered_at\nR-5,{number},2026-11-24T10:00:00+01:00\n"),
-    )
-    .unwrap();
-    w.ok(&["orders", "ingest", "o.csv"]);
-    w.run_with(
-        &["orders", "validate"],
-        &[("PINBREV_MAX_LETTERS_PER_30_DAYS", "4")],
-    );
-    assert_eq!(
-        w.outcomes()["R-5"],
-        ("validated".to_string(), String::new())
     );
 }
 

@@ -8,10 +8,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::db::Db;
 use crate::settings::Settings;
 
+mod batch;
 mod id;
 mod orders;
 mod output;
+mod pin;
 mod postcodes;
+mod receipts;
 mod register;
 mod status;
 
@@ -24,6 +27,8 @@ pub enum Exit {
     Failed = 1,
     /// An input file was unusable as a whole (the others were processed).
     InputUnusable = 3,
+    /// Another run holds the lock.
+    Locked = 4,
 }
 
 impl From<Exit> for ExitCode {
@@ -78,11 +83,28 @@ pub enum Command {
     /// Orders: ingest, validate, list.
     #[command(subcommand)]
     Orders(orders::OrdersCommand),
+    /// Batches: PIN codes, letters and the vendor drop.
+    #[command(subcommand)]
+    Batch(batch::BatchCommand),
+    /// The print vendor's receipts.
+    #[command(subcommand)]
+    Receipts(receipts::ReceiptsCommand),
     /// One order's life, by order id or by national id.
     Status(status::StatusArgs),
+    /// PIN codes.
+    #[command(subcommand)]
+    Pin(pin::PinCommand),
     /// Identity numbers.
     #[command(subcommand)]
     Id(id::IdCommand),
+}
+
+/// Who is running an operator command, for the event log.
+pub fn operator() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("operator:{user}")
 }
 
 /// Everything a command may need.
@@ -109,7 +131,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Register(c) => register::run(&ctx, c).await,
         Command::Postcodes(c) => postcodes::run(&ctx, c).await,
         Command::Orders(c) => orders::run(&ctx, c).await,
+        Command::Batch(c) => batch::run(&ctx, c).await,
+        Command::Receipts(c) => receipts::run(&ctx, c).await,
         Command::Status(a) => status::run(&ctx, a).await,
+        Command::Pin(c) => pin::run(&ctx, c).await,
         Command::Id(c) => id::run(&ctx, c),
     }
 }

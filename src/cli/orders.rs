@@ -10,7 +10,7 @@ use super::{Context, Exit};
 use crate::db::{OrderFilter, OrderRow};
 use crate::national_id::mask;
 use crate::orders::{ingest_file, IngestError, OrderStatus, RejectReason};
-use crate::validation::Validator;
+use crate::validation::{Reissue, Validator};
 
 #[derive(Debug, Subcommand)]
 pub enum OrdersCommand {
@@ -23,6 +23,8 @@ pub enum OrdersCommand {
     Validate,
     /// List orders.
     List(ListArgs),
+    /// A new letter with new codes for a posted or returned order (made by the next batch).
+    Reissue { order_id: String },
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +100,30 @@ pub async fn run(ctx: &Context, cmd: OrdersCommand) -> anyhow::Result<Exit> {
                 println!("reasons: {}", reasons.join(", "));
             }
             Exit::Done
+        }
+        OrdersCommand::Reissue { order_id } => {
+            let validator = Validator::new(&db, &ctx.settings).await?;
+            match validator.reissue(&order_id, &super::operator()).await? {
+                Reissue::Done(OrderStatus::Validated, _) => {
+                    println!("{order_id}: validated again; the next batch makes its new letter with new codes, and the old codes stop working when that letter is published");
+                    Exit::Done
+                }
+                Reissue::Done(status, reason) => {
+                    println!("{order_id}: {status} ({}) on validation against the current register; no new letter", reason.unwrap_or_default());
+                    Exit::Done
+                }
+                Reissue::NotAllowed => {
+                    let status = db
+                        .order(&order_id)
+                        .await?
+                        .map(|o| o.status.code().to_string());
+                    match status {
+                        Some(s) => eprintln!("error: {order_id} is {s}; only posted or returned orders can be reissued"),
+                        None => eprintln!("error: no order {order_id:?}"),
+                    }
+                    Exit::Failed
+                }
+            }
         }
         OrdersCommand::List(args) => {
             let filter = OrderFilter {

@@ -52,6 +52,8 @@ struct Status {
     postal_zone: Option<String>,
     country: Option<String>,
     letter_id: Option<String>,
+    /// pending, issued (codes valid), failed, returned or superseded.
+    letter_state: Option<String>,
     batch_id: Option<String>,
     source: String,
     events: Vec<Event>,
@@ -73,6 +75,7 @@ async fn describe(db: &Db, o: &OrderRow, others: Vec<OtherOrder>) -> anyhow::Res
             to_status: e.to_status,
         })
         .collect();
+    let letter = db.latest_letter(&o.order_id).await?;
     Ok(Status {
         order_id: o.order_id.clone(),
         status: o.status,
@@ -84,8 +87,9 @@ async fn describe(db: &Db, o: &OrderRow, others: Vec<OtherOrder>) -> anyhow::Res
         language: o.letter_language.clone().or(o.language.clone()),
         postal_zone: o.postal_zone.clone(),
         country: o.country.clone(),
-        letter_id: None,
-        batch_id: None,
+        letter_id: letter.as_ref().map(|l| l.letter_id.clone()),
+        letter_state: letter.as_ref().map(|l| l.state.clone()),
+        batch_id: letter.as_ref().map(|l| l.batch_id.clone()),
         source: format!("{}:{}", o.source_file, o.source_line),
         events,
         other_orders: others,
@@ -157,7 +161,13 @@ fn print_text(s: &Status) {
             _ => "-".into(),
         }
     );
-    println!("letter       {}", dash(&s.letter_id));
+    println!(
+        "letter       {}",
+        match (&s.letter_id, &s.letter_state) {
+            (Some(l), Some(st)) => format!("{l} ({st})"),
+            _ => "-".into(),
+        }
+    );
     println!("batch        {}", dash(&s.batch_id));
     println!("source       {}", s.source);
     println!("events");

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use sqlx::{Connection, Row};
 
+/// The PIN key of the tests.
+pub const TEST_KEY: &str = "test-key-0123456789abcdef0123456789abcdef";
+
 /// A temporary working directory with its own database.
 pub struct Work {
     pub dir: tempfile::TempDir,
@@ -58,6 +61,7 @@ impl Work {
             format!("sqlite://{}", self.db_file().display()),
         );
         c.env("PINBREV_ALLOW_SYNTHETIC", "true");
+        c.env("PINBREV_PIN_KEY", TEST_KEY);
         c
     }
 
@@ -151,6 +155,11 @@ impl Work {
         self.ok(&["orders", "validate"]);
     }
 
+    /// Runs a Debian tool the tests rely on; fails the test (never skips) if it is missing.
+    pub fn tool(&self, program: &str, args: &[&str]) -> std::process::Output {
+        tool(program, args)
+    }
+
     /// order_id → (status, reason) from the database.
     pub fn outcomes(&self) -> BTreeMap<String, (String, String)> {
         self.sql("SELECT order_id, status, COALESCE(reason, '') FROM orders")
@@ -193,4 +202,31 @@ pub fn assert_no_full_national_id(run: &Run) {
             }
         }
     }
+}
+
+/// Runs an external checking tool; a missing tool fails the test with what to install.
+pub fn tool(program: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(program).args(args).output().unwrap_or_else(|e| {
+        panic!("{program} is needed by this test ({e}); install Debian's poppler-utils, qpdf and dmtx-utils (`make deps`)")
+    })
+}
+
+/// `pdftotext -raw` of a PDF.
+pub fn pdf_text(pdf: &Path) -> String {
+    let out = tool(
+        "pdftotext",
+        &["-raw", "-enc", "UTF-8", &pdf.display().to_string(), "-"],
+    );
+    assert!(
+        out.status.success(),
+        "pdftotext failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// SHA-256 of bytes, hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
 }

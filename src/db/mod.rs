@@ -8,7 +8,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
@@ -17,6 +17,10 @@ use crate::input_error::InputError;
 use crate::orders::{timestamp, NewOrder, OrderStatus};
 use crate::postcodes::PostcodeEntry;
 use crate::register::{ImportedPerson, Person};
+
+mod letters;
+
+pub use letters::{BatchRow, LetterJob, LetterRef, PartRecord, ReceiptOutcome};
 
 /// A write transaction.
 pub type Tx = Transaction<'static, Sqlite>;
@@ -474,7 +478,6 @@ impl Db {
         tx: &mut Tx,
         numbers: &[String],
         statuses: &[OrderStatus],
-        validated_since: Option<DateTime<Utc>>,
     ) -> Result<i64, DbError> {
         let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
             "SELECT COUNT(*) FROM orders WHERE person_national_id IN (",
@@ -489,9 +492,6 @@ impl Db {
             sep.push_bind(s.code());
         }
         qb.push(")");
-        if let Some(since) = validated_since {
-            qb.push(" AND validated_at >= ").push_bind(timestamp(since));
-        }
         qb.build_query_scalar()
             .fetch_one(&mut **tx)
             .await
@@ -583,6 +583,18 @@ impl Db {
         row.as_ref().map(order_row).transpose()
     }
 
+    /// One order, read inside a transaction.
+    pub async fn order_in(&self, tx: &mut Tx, order_id: &str) -> Result<Option<OrderRow>, DbError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE order_id = $1"
+        ))
+        .bind(order_id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(ctx("reading an order"))?;
+        row.as_ref().map(order_row).transpose()
+    }
+
     /// Orders placed with this number or resolved to any identifier of its person.
     pub async fn orders_of_national_id(&self, national_id: &str) -> Result<Vec<OrderRow>, DbError> {
         let rows = sqlx::query(&format!(
@@ -657,6 +669,52 @@ impl Db {
                 .trim_start_matches("sqlite:"),
         )
     }
+}
+
+/// Moves an order from one of `from` to `to`, with its event. Returns false (and changes
+/// nothing) when the order is not in one of `from`.
+#[allow(clippy::too_many_arguments)]
+pub async fn move_order(
+    tx: &mut Tx,
+    order_id: &str,
+    from: &[OrderStatus],
+    to: OrderStatus,
+    actor: &str,
+    event: &str,
+    detail: Option<&str>,
+) -> Result<bool, DbError> {
+    let current: Option<String> =
+        sqlx::query_scalar("SELECT status FROM orders WHERE order_id = $1")
+            .bind(order_id)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(ctx("reading an order's status"))?;
+    let Some(current) = current.and_then(|s| s.parse::<OrderStatus>().ok()) else {
+        return Ok(false);
+    };
+    if !from.contains(&current) {
+        return Ok(false);
+    }
+    let at = now();
+    sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE order_id = $3")
+        .bind(to.code())
+        .bind(&at)
+        .bind(order_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(ctx("changing an order's status"))?;
+    insert_event(
+        tx,
+        order_id,
+        &at,
+        actor,
+        event,
+        Some(current),
+        Some(to),
+        detail,
+    )
+    .await?;
+    Ok(true)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -1,0 +1,65 @@
+//! `pinbrev batch create --vendor NAME --outbox DIR`: PIN codes, letters and the vendor drop.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::{Context, Exit};
+use crate::drop::{self, DropError};
+use crate::pin::PinKey;
+
+#[derive(Debug, Subcommand)]
+pub enum BatchCommand {
+    /// Put every validated order into a batch: PIN codes, PDF letters and the drop in OUTBOX.
+    Create(CreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The print vendor (its envelope window comes from the settings' [vendors.NAME]).
+    #[arg(long)]
+    vendor: String,
+    /// The folder the vendor collects drops from; each batch appears as OUTBOX/<batch_id>/.
+    #[arg(long)]
+    outbox: PathBuf,
+}
+
+pub async fn run(ctx: &Context, cmd: BatchCommand) -> anyhow::Result<Exit> {
+    let BatchCommand::Create(args) = cmd;
+    let key = PinKey::load(&ctx.settings)?;
+    let db = ctx.db().await?;
+    let result = drop::create(&db, &ctx.settings, &key, &args.vendor, &args.outbox).await;
+    db.close().await;
+    match result {
+        Ok(published) if published.is_empty() => {
+            println!("no validated orders: no batch made");
+            Ok(Exit::Done)
+        }
+        Ok(published) => {
+            for p in &published {
+                println!(
+                    "{}batch {} for {}: {} letters, {} pages, {} files ({} bytes) in {}{}",
+                    if p.resumed { "resumed " } else { "" },
+                    p.batch_id,
+                    p.vendor,
+                    p.letters,
+                    p.pages,
+                    p.files,
+                    p.bytes,
+                    p.dir.display(),
+                    if p.superseded > 0 {
+                        format!("; {} earlier letters superseded", p.superseded)
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+            Ok(Exit::Done)
+        }
+        Err(DropError::Locked(e)) => {
+            eprintln!("error: {e}");
+            Ok(Exit::Locked)
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,47 @@
+//! `pinbrev receipts ingest FILE...`: the print vendor's receipts.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use super::{Context, Exit};
+use crate::receipts::{ingest_file, ReceiptError};
+
+#[derive(Debug, Subcommand)]
+pub enum ReceiptsCommand {
+    /// Ingest vendor receipts (CSV: batch_id,letter_id,event,occurred_at,detail).
+    Ingest {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+pub async fn run(ctx: &Context, cmd: ReceiptsCommand) -> anyhow::Result<Exit> {
+    let ReceiptsCommand::Ingest { files } = cmd;
+    let db = ctx.db().await?;
+    let mut exit = Exit::Done;
+    for file in &files {
+        match ingest_file(&db, file).await {
+            Ok(r) => {
+                for e in &r.row_errors {
+                    eprintln!("row error: {e}");
+                }
+                println!(
+                    "{}: {} applied, {} recorded without change, {} already known, {} row errors",
+                    r.file,
+                    r.applied,
+                    r.recorded,
+                    r.already_known,
+                    r.row_errors.len()
+                );
+            }
+            Err(ReceiptError::File(e)) => {
+                eprintln!("error: {e}; nothing was read from this file");
+                exit = Exit::InputUnusable;
+            }
+            Err(ReceiptError::Db(e)) => return Err(e.into()),
+        }
+    }
+    db.close().await;
+    Ok(exit)
+}

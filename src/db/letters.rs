@@ -1,0 +1,501 @@
+//! SQL of letters, batches and receipts.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{ctx, insert_event, move_order, now, Db, DbError, Tx};
+use crate::orders::{timestamp, OrderStatus};
+
+/// A batch as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchRow {
+    pub batch_id: String,
+    pub vendor: String,
+    pub outbox: String,
+    pub state: String,
+    pub created_at: String,
+    pub letter_count: i64,
+}
+
+/// What rendering one letter needs, read from its order.
+#[derive(Debug, Clone)]
+pub struct LetterJob {
+    pub letter_id: String,
+    pub order_id: String,
+    pub sequence: i64,
+    pub language: String,
+    /// The address block as JSON (see `address::AddressBlock`).
+    pub address: String,
+    pub postal_zone: String,
+    pub postcode: Option<String>,
+    pub country: String,
+}
+
+/// A rendered letter's place in the drop and its code digests.
+#[derive(Debug, Clone)]
+pub struct PartRecord {
+    pub letter_id: String,
+    pub file: String,
+    pub first_page: i64,
+    pub digests: String,
+}
+
+/// A letter with its batch and order, for receipts, `pin verify` and `status`.
+#[derive(Debug, Clone)]
+pub struct LetterRef {
+    pub letter_id: String,
+    pub batch_id: String,
+    pub batch_state: String,
+    pub order_id: String,
+    pub state: String,
+    pub order_status: OrderStatus,
+    pub pin_digests: Option<String>,
+}
+
+/// What a receipt row did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptOutcome {
+    /// New, and the order moved on.
+    Applied,
+    /// New, kept, but the order had already moved past it (a late or out-of-order receipt).
+    Recorded,
+    /// The same receipt was ingested before.
+    AlreadyKnown,
+}
+
+const ISSUED: &str = "issued";
+
+impl Db {
+    /// Batches whose drop is not published yet.
+    pub async fn unfinished_batches(&self) -> Result<Vec<BatchRow>, DbError> {
+        let rows = sqlx::query(
+            "SELECT batch_id, vendor, outbox, state, created_at, letter_count FROM batches \
+             WHERE state <> 'published' ORDER BY batch_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(ctx("reading unfinished batches"))?;
+        Ok(rows.iter().map(batch_row).collect())
+    }
+
+    /// One batch.
+    pub async fn batch(&self, batch_id: &str) -> Result<Option<BatchRow>, DbError> {
+        let row = sqlx::query("SELECT batch_id, vendor, outbox, state, created_at, letter_count FROM batches WHERE batch_id = $1")
+            .bind(batch_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(ctx("reading a batch"))?;
+        Ok(row.as_ref().map(batch_row))
+    }
+
+    /// Puts every `validated` order into a new batch, in one transaction: the batch row, a
+    /// pending letter per order in presorting order, and the orders `batched`. `None` when no
+    /// order is waiting. `order_key` gives each order's place in the drop.
+    pub async fn create_batch(
+        &self,
+        vendor: &str,
+        outbox: &str,
+        created: DateTime<Utc>,
+        day: &str,
+        order_key: impl Fn(&str, Option<&str>, &str) -> (u8, String, String),
+    ) -> Result<Option<BatchRow>, DbError> {
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(
+            "SELECT order_id, postal_zone, postcode, country FROM orders WHERE status = $1",
+        )
+        .bind(OrderStatus::Validated.code())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(ctx("reading validated orders"))?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let mut orders: Vec<((u8, String, String), String)> = rows
+            .iter()
+            .map(|r| {
+                let zone: String = r.get(1);
+                let postcode: Option<String> = r.get(2);
+                let country: String = r.get(3);
+                (
+                    order_key(&zone, postcode.as_deref(), &country),
+                    r.get::<String, _>(0),
+                )
+            })
+            .collect();
+        orders.sort();
+        let prefix = format!("B{day}-");
+        let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM batches WHERE batch_id LIKE $1")
+            .bind(format!("{prefix}%"))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(ctx("numbering the batch"))?;
+        let batch = BatchRow {
+            batch_id: format!("{prefix}{:03}", taken + 1),
+            vendor: vendor.to_string(),
+            outbox: outbox.to_string(),
+            state: "building".into(),
+            created_at: timestamp(created),
+            letter_count: orders.len() as i64,
+        };
+        sqlx::query("INSERT INTO batches (batch_id, vendor, outbox, state, created_at, letter_count) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&batch.batch_id)
+            .bind(&batch.vendor)
+            .bind(&batch.outbox)
+            .bind(&batch.state)
+            .bind(&batch.created_at)
+            .bind(batch.letter_count)
+            .execute(&mut *tx)
+            .await
+            .map_err(ctx("storing a batch"))?;
+        for (i, (_, order_id)) in orders.iter().enumerate() {
+            let sequence = i as i64 + 1;
+            let letter_id = format!("{}-{sequence:06}", batch.batch_id);
+            sqlx::query(
+                "INSERT INTO letters (letter_id, order_id, batch_id, sequence, state, created_at) VALUES ($1, $2, $3, $4, 'pending', $5)",
+            )
+            .bind(&letter_id)
+            .bind(order_id)
+            .bind(&batch.batch_id)
+            .bind(sequence)
+            .bind(&batch.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(ctx("storing a letter"))?;
+            let detail = format!("batch {}, letter {letter_id}", batch.batch_id);
+            move_order(
+                &mut tx,
+                order_id,
+                &[OrderStatus::Validated],
+                OrderStatus::Batched,
+                "batch",
+                "batched",
+                Some(&detail),
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(ctx("committing a batch"))?;
+        Ok(Some(batch))
+    }
+
+    /// Letters of a batch with sequence in `from..=to`, in sequence order.
+    pub async fn batch_letters(
+        &self,
+        batch_id: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<LetterJob>, DbError> {
+        let rows = sqlx::query(
+            "SELECT l.letter_id, l.order_id, l.sequence, o.letter_language, o.address, o.postal_zone, o.postcode, o.country \
+             FROM letters l JOIN orders o ON o.order_id = l.order_id \
+             WHERE l.batch_id = $1 AND l.sequence BETWEEN $2 AND $3 ORDER BY l.sequence",
+        )
+        .bind(batch_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(ctx("reading a batch's letters"))?;
+        rows.iter()
+            .map(|r| {
+                let letter_id: String = r.get(0);
+                let missing = |what: &str| DbError::Corrupt {
+                    what: format!("letter {letter_id}"),
+                    message: format!("its order has no {what}"),
+                };
+                Ok(LetterJob {
+                    order_id: r.get(1),
+                    sequence: r.get(2),
+                    language: r
+                        .get::<Option<String>, _>(3)
+                        .ok_or_else(|| missing("letter language"))?,
+                    address: r
+                        .get::<Option<String>, _>(4)
+                        .ok_or_else(|| missing("address"))?,
+                    postal_zone: r
+                        .get::<Option<String>, _>(5)
+                        .ok_or_else(|| missing("postal zone"))?,
+                    postcode: r.get(6),
+                    country: r
+                        .get::<Option<String>, _>(7)
+                        .ok_or_else(|| missing("country"))?,
+                    letter_id,
+                })
+            })
+            .collect()
+    }
+
+    /// Stores where a part's letters are and their code digests.
+    pub async fn store_part(&self, records: &[PartRecord]) -> Result<(), DbError> {
+        let mut tx = self.begin_write().await?;
+        for r in records {
+            sqlx::query("UPDATE letters SET file = $1, first_page = $2, pin_digests = $3 WHERE letter_id = $4 AND state = 'pending'")
+                .bind(&r.file)
+                .bind(r.first_page)
+                .bind(&r.digests)
+                .bind(&r.letter_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(ctx("storing a part's letters"))?;
+        }
+        tx.commit().await.map_err(ctx("committing a part"))
+    }
+
+    /// Sets a batch's state (and page count, when known).
+    pub async fn set_batch_state(
+        &self,
+        batch_id: &str,
+        state: &str,
+        page_count: Option<i64>,
+    ) -> Result<(), DbError> {
+        sqlx::query("UPDATE batches SET state = $1, page_count = COALESCE($2, page_count) WHERE batch_id = $3")
+            .bind(state)
+            .bind(page_count)
+            .bind(batch_id)
+            .execute(&self.pool)
+            .await
+            .map_err(ctx("changing a batch's state"))?;
+        Ok(())
+    }
+
+    /// Marks a batch published: its letters' codes become valid, and every earlier letter of the
+    /// same people stops being valid (`superseded`, and so do their finished orders).
+    pub async fn publish_batch(&self, batch_id: &str) -> Result<u64, DbError> {
+        let mut tx = self.begin_write().await?;
+        let at = now();
+        let letters = sqlx::query(
+            "SELECT l.letter_id, l.order_id, o.person_national_id FROM letters l JOIN orders o ON o.order_id = l.order_id \
+             WHERE l.batch_id = $1 AND l.state = 'pending' ORDER BY l.sequence",
+        )
+        .bind(batch_id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(ctx("reading a batch's letters"))?;
+        let mut superseded = 0;
+        for r in &letters {
+            let letter_id: String = r.get(0);
+            let order_id: String = r.get(1);
+            let person: Option<String> = r.get(2);
+            let older = sqlx::query(
+                "SELECT l.letter_id, l.order_id FROM letters l JOIN orders o ON o.order_id = l.order_id \
+                 WHERE l.state = $1 AND (o.person_national_id = $2 OR o.person_national_id IN \
+                   (SELECT b.national_id FROM person_ids a JOIN person_ids b ON a.person_id = b.person_id WHERE a.national_id = $2))",
+            )
+            .bind(ISSUED)
+            .bind(&person)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(ctx("finding a person's earlier letters"))?;
+            for old in &older {
+                let old_letter: String = old.get(0);
+                let old_order: String = old.get(1);
+                sqlx::query("UPDATE letters SET state = 'superseded', superseded_by = $1 WHERE letter_id = $2")
+                    .bind(&letter_id)
+                    .bind(&old_letter)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(ctx("superseding a letter"))?;
+                superseded += 1;
+                let detail = format!("letter {old_letter} superseded by {letter_id}");
+                if old_order != order_id {
+                    move_order(
+                        &mut tx,
+                        &old_order,
+                        &[
+                            OrderStatus::Batched,
+                            OrderStatus::Printed,
+                            OrderStatus::Posted,
+                            OrderStatus::Returned,
+                        ],
+                        OrderStatus::Superseded,
+                        "batch",
+                        "superseded",
+                        Some(&detail),
+                    )
+                    .await?;
+                }
+            }
+        }
+        sqlx::query("UPDATE letters SET state = $1, issued_at = $2 WHERE batch_id = $3 AND state = 'pending'")
+            .bind(ISSUED)
+            .bind(&at)
+            .bind(batch_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(ctx("issuing a batch's letters"))?;
+        sqlx::query(
+            "UPDATE batches SET state = 'published', published_at = $1 WHERE batch_id = $2",
+        )
+        .bind(&at)
+        .bind(batch_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(ctx("publishing a batch"))?;
+        tx.commit()
+            .await
+            .map_err(ctx("committing a published batch"))?;
+        Ok(superseded)
+    }
+
+    /// A letter with its batch and order.
+    pub async fn letter(&self, letter_id: &str) -> Result<Option<LetterRef>, DbError> {
+        let row = sqlx::query(
+            "SELECT l.letter_id, l.batch_id, b.state, l.order_id, l.state, o.status, l.pin_digests \
+             FROM letters l JOIN orders o ON o.order_id = l.order_id JOIN batches b ON b.batch_id = l.batch_id \
+             WHERE l.letter_id = $1",
+        )
+        .bind(letter_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(ctx("reading a letter"))?;
+        row.map(|r| letter_ref(&r)).transpose()
+    }
+
+    /// The newest letter of an order, if it has one.
+    pub async fn latest_letter(&self, order_id: &str) -> Result<Option<LetterRef>, DbError> {
+        let row = sqlx::query(
+            "SELECT l.letter_id, l.batch_id, b.state, l.order_id, l.state, o.status, l.pin_digests \
+             FROM letters l JOIN orders o ON o.order_id = l.order_id JOIN batches b ON b.batch_id = l.batch_id \
+             WHERE l.order_id = $1 ORDER BY l.created_at DESC, l.letter_id DESC LIMIT 1",
+        )
+        .bind(order_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(ctx("reading an order's letter"))?;
+        row.map(|r| letter_ref(&r)).transpose()
+    }
+
+    /// Letters made for any of these identifiers' orders since `since`, except failed ones
+    /// (those never left the vendor).
+    pub async fn count_letters_of(
+        &self,
+        tx: &mut Tx,
+        numbers: &[String],
+        since: DateTime<Utc>,
+    ) -> Result<i64, DbError> {
+        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "SELECT COUNT(*) FROM letters l JOIN orders o ON o.order_id = l.order_id WHERE l.state <> 'failed' AND l.created_at >= ",
+        );
+        qb.push_bind(timestamp(since));
+        qb.push(" AND o.person_national_id IN (");
+        let mut sep = qb.separated(", ");
+        for n in numbers {
+            sep.push_bind(n.clone());
+        }
+        qb.push(")");
+        qb.build_query_scalar()
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(ctx("counting a person's letters"))
+    }
+
+    /// Applies one vendor receipt in its own transaction: kept once per (letter, event); the
+    /// order moves on when its status allows.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn apply_receipt(
+        &self,
+        letter: &LetterRef,
+        event: &str,
+        occurred_at: &str,
+        detail: Option<&str>,
+        source_file: &str,
+        source_line: u64,
+        transition: (&[OrderStatus], OrderStatus, Option<&str>),
+    ) -> Result<ReceiptOutcome, DbError> {
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO receipts (letter_id, event, batch_id, occurred_at, detail, source_file, source_line, received_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (letter_id, event) DO NOTHING",
+        )
+        .bind(&letter.letter_id)
+        .bind(event)
+        .bind(&letter.batch_id)
+        .bind(occurred_at)
+        .bind(detail)
+        .bind(source_file)
+        .bind(source_line as i64)
+        .bind(now())
+        .execute(&mut *tx)
+        .await
+        .map_err(ctx("storing a receipt"))?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(ReceiptOutcome::AlreadyKnown);
+        }
+        let (from, to, letter_state) = transition;
+        let event_detail = match detail {
+            Some(d) if !d.is_empty() => {
+                format!("letter {} at {occurred_at}: {d}", letter.letter_id)
+            }
+            _ => format!("letter {} at {occurred_at}", letter.letter_id),
+        };
+        // Receipts only move the order of the letter that is its current one.
+        let current = letter.state == ISSUED;
+        let moved = current
+            && move_order(
+                &mut tx,
+                &letter.order_id,
+                from,
+                to,
+                "vendor",
+                event,
+                Some(&event_detail),
+            )
+            .await?;
+        if moved {
+            if let Some(state) = letter_state {
+                sqlx::query("UPDATE letters SET state = $1 WHERE letter_id = $2")
+                    .bind(state)
+                    .bind(&letter.letter_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(ctx("changing a letter's state"))?;
+            }
+        } else {
+            let at = now();
+            insert_event(
+                &mut tx,
+                &letter.order_id,
+                &at,
+                "vendor",
+                &format!("receipt {event} (no change)"),
+                None,
+                None,
+                Some(&event_detail),
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(ctx("committing a receipt"))?;
+        Ok(if moved {
+            ReceiptOutcome::Applied
+        } else {
+            ReceiptOutcome::Recorded
+        })
+    }
+}
+
+fn batch_row(r: &sqlx::sqlite::SqliteRow) -> BatchRow {
+    BatchRow {
+        batch_id: r.get(0),
+        vendor: r.get(1),
+        outbox: r.get(2),
+        state: r.get(3),
+        created_at: r.get(4),
+        letter_count: r.get(5),
+    }
+}
+
+fn letter_ref(r: &sqlx::sqlite::SqliteRow) -> Result<LetterRef, DbError> {
+    let status: String = r.get(5);
+    Ok(LetterRef {
+        letter_id: r.get(0),
+        batch_id: r.get(1),
+        batch_state: r.get(2),
+        order_id: r.get(3),
+        state: r.get(4),
+        order_status: status.parse().map_err(|message| DbError::Corrupt {
+            what: "orders.status".into(),
+            message,
+        })?,
+        pin_digests: r.get(6),
+    })
+}

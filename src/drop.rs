@@ -1,0 +1,456 @@
+//! The vendor drop (`batch create`): every `validated` order into one batch, its letters
+//! rendered into PDF parts, and the batch published atomically into the outbox.
+//!
+//! Crash safety, step by step (a re-run resumes whatever an earlier run left):
+//! 1. One transaction makes the batch, a pending letter per order and the orders `batched`:
+//!    from here every order is in exactly this batch.
+//! 2. The files are built in the hidden folder `OUTBOX/.building-<batch_id>/`, each written,
+//!    fsynced, and its letters' code digests stored; a crash here leaves nothing visible, and
+//!    the re-run builds the batch again from scratch with new codes (none were ever published).
+//! 3. The batch is marked `written`, the folder renamed to `OUTBOX/<batch_id>/`, and `READY`
+//!    written last. A re-run finds a `written` batch, checks its files against `batch.json`
+//!    and completes the publication.
+//! 4. The database marks the batch published: its letters' codes become valid and every earlier
+//!    letter of the same people is superseded.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use chrono_tz::Europe::Oslo;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::address::AddressBlock;
+use crate::db::{BatchRow, Db, DbError, PartRecord};
+use crate::letters::{self, LetterInput, RenderError};
+use crate::lock::{self, LockError};
+use crate::orders::Language;
+use crate::pin::{self, PinKey};
+use crate::settings::Settings;
+
+/// What went wrong with a drop.
+#[derive(Debug, thiserror::Error)]
+pub enum DropError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Locked(#[from] LockError),
+    #[error("{path} exists, but batch {batch_id} is still being built; move that folder away and run again")]
+    Conflict { path: PathBuf, batch_id: String },
+    #[error("batch {batch_id}: {message}")]
+    Inconsistent { batch_id: String, message: String },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DropError + '_ {
+    move |source| DropError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A file of the drop as `batch.json` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub name: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// `batch.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BatchManifest {
+    pub batch_id: String,
+    pub vendor: String,
+    pub created_at: String,
+    pub letter_count: u64,
+    pub page_count: u64,
+    pub files: Vec<FileEntry>,
+}
+
+/// What `batch create` published.
+#[derive(Debug, Clone, Serialize)]
+pub struct Published {
+    pub batch_id: String,
+    pub vendor: String,
+    pub dir: PathBuf,
+    pub letters: u64,
+    pub pages: u64,
+    pub files: usize,
+    pub bytes: u64,
+    /// Earlier letters of the same people whose codes stopped being valid.
+    pub superseded: u64,
+    /// True when an earlier, interrupted run had started this batch.
+    pub resumed: bool,
+}
+
+/// The name of the lock file inside the outbox.
+pub const LOCK_FILE: &str = ".pinbrev-batch.lock";
+
+/// Runs `batch create`: finishes any batch an interrupted run left, then puts every
+/// `validated` order into a new batch. Returns what was published (possibly nothing).
+pub async fn create(
+    db: &Db,
+    settings: &Settings,
+    key: &PinKey,
+    vendor: &str,
+    outbox: &Path,
+) -> Result<Vec<Published>, DropError> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(outbox)
+        .map_err(io(outbox))?;
+    let _lock = lock::try_lock(&outbox.join(LOCK_FILE))?;
+    let mut published = Vec::new();
+    for batch in db.unfinished_batches().await? {
+        tracing::warn!(batch = %batch.batch_id, state = %batch.state, "resuming a batch an earlier run did not finish");
+        published.push(finish(db, settings, key, &batch, true).await?);
+    }
+    let now = Utc::now();
+    let day = now.with_timezone(&Oslo).format("%Y%m%d").to_string();
+    let outbox_text = outbox.display().to_string();
+    if let Some(batch) = db
+        .create_batch(vendor, &outbox_text, now, &day, presort_key)
+        .await?
+    {
+        tracing::info!(batch = %batch.batch_id, letters = batch.letter_count, "new batch");
+        published.push(finish(db, settings, key, &batch, false).await?);
+    }
+    Ok(published)
+}
+
+/// Presorting: Norwegian letters by postal code, then letters abroad by country.
+fn presort_key(zone: &str, postcode: Option<&str>, country: &str) -> (u8, String, String) {
+    let postcode = postcode.unwrap_or("").to_string();
+    if zone == "domestic" {
+        (0, postcode, String::new())
+    } else {
+        (1, country.to_string(), postcode)
+    }
+}
+
+async fn finish(
+    db: &Db,
+    settings: &Settings,
+    key: &PinKey,
+    batch: &BatchRow,
+    resumed: bool,
+) -> Result<Published, DropError> {
+    let outbox = PathBuf::from(&batch.outbox);
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&outbox)
+        .map_err(io(&outbox))?;
+    let building = outbox.join(format!(".building-{}", batch.batch_id));
+    let target = outbox.join(&batch.batch_id);
+    if batch.state == "written" {
+        if target.join("READY").exists() {
+            return complete(db, batch, &target, resumed).await;
+        }
+        for dir in [&target, &building] {
+            if dir.exists() && verify(dir).is_ok() {
+                if *dir == building {
+                    publish_dir(&building, &target, &outbox)?;
+                } else {
+                    write_ready(&target, &batch.batch_id)?;
+                }
+                return complete(db, batch, &target, resumed).await;
+            }
+        }
+        tracing::warn!(batch = %batch.batch_id, "the written files are gone or damaged; building the batch again");
+        if target.exists() {
+            fs::remove_dir_all(&target).map_err(io(&target))?;
+        }
+        db.set_batch_state(&batch.batch_id, "building", None)
+            .await?;
+    } else if target.exists() {
+        return Err(DropError::Conflict {
+            path: target,
+            batch_id: batch.batch_id.clone(),
+        });
+    }
+    build(db, settings, key, batch, &building).await?;
+    publish_dir(&building, &target, &outbox)?;
+    complete(db, batch, &target, resumed).await
+}
+
+/// Builds every file of the batch in `dir`, storing the letters' code digests part by part.
+async fn build(
+    db: &Db,
+    settings: &Settings,
+    key: &PinKey,
+    batch: &BatchRow,
+    dir: &Path,
+) -> Result<(), DropError> {
+    if dir.exists() {
+        fs::remove_dir_all(dir).map_err(io(dir))?;
+    }
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(dir)
+        .map_err(io(dir))?;
+    let window = settings.window(&batch.vendor);
+    let per_file = i64::from(settings.max_letters_per_file.max(1));
+    let today = Utc::now().with_timezone(&Oslo).date_naive();
+    let mut manifest = csv::Writer::from_writer(Vec::new());
+    manifest
+        .write_record([
+            "sequence",
+            "letter_id",
+            "file",
+            "first_page",
+            "page_count",
+            "postal_zone",
+            "postcode",
+            "country",
+        ])
+        .expect("in memory");
+    let mut per_postcode: BTreeMap<String, (String, u64)> = BTreeMap::new();
+    let mut files = Vec::new();
+    let mut pages = 0u64;
+    let mut from = 1;
+    let mut part = 0;
+    while from <= batch.letter_count {
+        part += 1;
+        let to = (from + per_file - 1).min(batch.letter_count);
+        let jobs = db.batch_letters(&batch.batch_id, from, to).await?;
+        if jobs.len() as i64 != to - from + 1 {
+            return Err(DropError::Inconsistent {
+                batch_id: batch.batch_id.clone(),
+                message: format!(
+                    "letters {from}..{to}: found {} of {}",
+                    jobs.len(),
+                    to - from + 1
+                ),
+            });
+        }
+        let name = format!("letters-{part:04}.pdf");
+        let mut addresses = Vec::with_capacity(jobs.len());
+        let mut languages = Vec::with_capacity(jobs.len());
+        for job in &jobs {
+            let block: AddressBlock =
+                serde_json::from_str(&job.address).map_err(|e| DbError::Corrupt {
+                    what: format!("address of letter {}", job.letter_id),
+                    message: e.to_string(),
+                })?;
+            addresses.push(block);
+            languages.push(job.language.parse::<Language>().map_err(|message| {
+                DbError::Corrupt {
+                    what: format!("language of letter {}", job.letter_id),
+                    message,
+                }
+            })?);
+        }
+        let codes: Vec<[u32; pin::CODES_PER_LETTER]> =
+            jobs.iter().map(|_| pin::generate_codes()).collect();
+        let inputs: Vec<LetterInput<'_>> = jobs
+            .iter()
+            .enumerate()
+            .map(|(i, job)| LetterInput {
+                letter_id: &job.letter_id,
+                order_id: &job.order_id,
+                language: languages[i],
+                address: &addresses[i],
+                codes: &codes[i],
+                date: today,
+            })
+            .collect();
+        let rendered = letters::render_part(&inputs, &window, &settings.return_address)?;
+        if u64::from(rendered.pages) != jobs.len() as u64 {
+            return Err(DropError::Inconsistent {
+                batch_id: batch.batch_id.clone(),
+                message: format!(
+                    "{name} has {} pages for {} letters",
+                    rendered.pages,
+                    jobs.len()
+                ),
+            });
+        }
+        files.push(write_file(&dir.join(&name), &rendered.pdf)?);
+        let mut records = Vec::with_capacity(jobs.len());
+        for (i, job) in jobs.iter().enumerate() {
+            let first_page = i as i64 + 1;
+            records.push(PartRecord {
+                letter_id: job.letter_id.clone(),
+                file: name.clone(),
+                first_page,
+                digests: pin::digests(key, &job.letter_id, &codes[i]),
+            });
+            manifest
+                .write_record([
+                    job.sequence.to_string(),
+                    job.letter_id.clone(),
+                    name.clone(),
+                    first_page.to_string(),
+                    "1".into(),
+                    job.postal_zone.clone(),
+                    job.postcode.clone().unwrap_or_default(),
+                    job.country.clone(),
+                ])
+                .expect("in memory");
+            if job.postal_zone == "domestic" {
+                let postcode = job.postcode.clone().unwrap_or_default();
+                let place = addresses[i]
+                    .lines
+                    .last()
+                    .and_then(|l| l.strip_prefix(&postcode))
+                    .map(|p| p.trim().to_string())
+                    .unwrap_or_default();
+                per_postcode.entry(postcode).or_insert((place, 0)).1 += 1;
+            }
+        }
+        pages += u64::from(rendered.pages);
+        drop(inputs);
+        drop(codes);
+        db.store_part(&records).await?;
+        tracing::debug!(batch = %batch.batch_id, file = %name, letters = jobs.len(), "part written");
+        failpoint("after-part");
+        from = to + 1;
+    }
+    files.push(write_file(
+        &dir.join("manifest.csv"),
+        &manifest.into_inner().expect("in memory"),
+    )?);
+    let mut postcodes = csv::Writer::from_writer(Vec::new());
+    postcodes
+        .write_record(["postcode", "place", "letters"])
+        .expect("in memory");
+    for (postcode, (place, n)) in &per_postcode {
+        postcodes
+            .write_record([postcode.as_str(), place.as_str(), &n.to_string()])
+            .expect("in memory");
+    }
+    files.push(write_file(
+        &dir.join("postcodes.csv"),
+        &postcodes.into_inner().expect("in memory"),
+    )?);
+    let manifest = BatchManifest {
+        batch_id: batch.batch_id.clone(),
+        vendor: batch.vendor.clone(),
+        created_at: batch.created_at.clone(),
+        letter_count: batch.letter_count as u64,
+        page_count: pages,
+        files,
+    };
+    let json = serde_json::to_vec_pretty(&manifest).expect("serializes");
+    write_file(&dir.join("batch.json"), &json)?;
+    sync_dir(dir)?;
+    failpoint("before-written");
+    db.set_batch_state(&batch.batch_id, "written", Some(pages as i64))
+        .await?;
+    failpoint("after-written");
+    Ok(())
+}
+
+/// Renames the complete build folder into place and writes `READY` last.
+fn publish_dir(building: &Path, target: &Path, outbox: &Path) -> Result<(), DropError> {
+    fs::rename(building, target).map_err(io(target))?;
+    sync_dir(outbox)?;
+    failpoint("after-rename");
+    let batch_id = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    write_ready(target, &batch_id)
+}
+
+fn write_ready(dir: &Path, batch_id: &str) -> Result<(), DropError> {
+    let tmp = dir.join(".READY.tmp");
+    if tmp.exists() {
+        fs::remove_file(&tmp).map_err(io(&tmp))?;
+    }
+    write_file(&tmp, format!("{batch_id}\n").as_bytes())?;
+    let ready = dir.join("READY");
+    fs::rename(&tmp, &ready).map_err(io(&ready))?;
+    sync_dir(dir)?;
+    failpoint("after-ready");
+    Ok(())
+}
+
+async fn complete(
+    db: &Db,
+    batch: &BatchRow,
+    dir: &Path,
+    resumed: bool,
+) -> Result<Published, DropError> {
+    let manifest = verify(dir)?;
+    let superseded = db.publish_batch(&batch.batch_id).await?;
+    Ok(Published {
+        batch_id: batch.batch_id.clone(),
+        vendor: batch.vendor.clone(),
+        dir: dir.to_path_buf(),
+        letters: manifest.letter_count,
+        pages: manifest.page_count,
+        files: manifest.files.len(),
+        bytes: manifest.files.iter().map(|f| f.bytes).sum(),
+        superseded,
+        resumed,
+    })
+}
+
+/// Checks every file `batch.json` lists: present, same size, same SHA-256.
+pub fn verify(dir: &Path) -> Result<BatchManifest, DropError> {
+    let path = dir.join("batch.json");
+    let text = fs::read(&path).map_err(io(&path))?;
+    let manifest: BatchManifest =
+        serde_json::from_slice(&text).map_err(|e| DropError::Inconsistent {
+            batch_id: dir.display().to_string(),
+            message: format!("batch.json: {e}"),
+        })?;
+    for f in &manifest.files {
+        let p = dir.join(&f.name);
+        let bytes = fs::read(&p).map_err(io(&p))?;
+        if bytes.len() as u64 != f.bytes || hex::encode(Sha256::digest(&bytes)) != f.sha256 {
+            return Err(DropError::Inconsistent {
+                batch_id: manifest.batch_id.clone(),
+                message: format!("{} does not match batch.json", f.name),
+            });
+        }
+    }
+    Ok(manifest)
+}
+
+/// Writes a new file readable by the owner only, fsynced, and returns its entry.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<FileEntry, DropError> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io(path))?;
+    f.write_all(bytes).map_err(io(path))?;
+    f.sync_all().map_err(io(path))?;
+    Ok(FileEntry {
+        name: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        bytes: bytes.len() as u64,
+        sha256: hex::encode(Sha256::digest(bytes)),
+    })
+}
+
+fn sync_dir(dir: &Path) -> Result<(), DropError> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
+/// Test hook: `PINBREV_FAILPOINT=<name>` aborts the process at that point, as a crash would.
+/// The crash-recovery tests use it; it does nothing otherwise.
+fn failpoint(name: &str) {
+    if std::env::var("PINBREV_FAILPOINT").is_ok_and(|v| v == name) {
+        eprintln!("failpoint {name}: aborting");
+        std::process::abort();
+    }
+}

@@ -1,0 +1,13 @@
+//! The PIN letters as PDF: texts per language ([`texts`]), the built-in fonts ([`font`]) and the
+//! layout and PDF writing ([`render`]).
+//!
+//! One A4 page per letter; a part holds many letters. The address block sits in the vendor's
+//! envelope window ([`Window`]) with the return address above it and a DataMatrix carrying the
+//! letter id; the 20 PIN codes exist in plain text only inside the PDF this module writes.
+
+pub mod font;
+pub mod render;
+pub mod texts;
+
+pub use font::{missing_glyphs, text_width_mm};
+pub use render::{address_fits, render_part, LetterInput, RenderError, RenderedPart, Window};

@@ -1,0 +1,206 @@
+//! PIN codes: 20 five-digit codes per letter from the operating system's CSPRNG, and their keyed
+//! HMAC-SHA256, which is all the database ever keeps of them.
+//!
+//! A code exists in plain text only while its letter is rendered; nothing here logs, formats or
+//! stores one.
+
+use std::path::{Path, PathBuf};
+
+use hmac::{Hmac, Mac};
+use rand::rngs::OsRng;
+use rand::Rng;
+use sha2::Sha256;
+
+use crate::settings::Settings;
+
+/// Codes per letter.
+pub const CODES_PER_LETTER: usize = 20;
+/// Shortest key accepted, in bytes.
+pub const MIN_KEY_BYTES: usize = 32;
+/// The environment variable holding the key itself.
+pub const KEY_ENV: &str = "PINBREV_PIN_KEY";
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The secret key of the PIN HMACs. Its `Debug` never shows the key.
+pub struct PinKey(Vec<u8>);
+
+impl std::fmt::Debug for PinKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PinKey(..)")
+    }
+}
+
+/// Why there is no usable key. Commands that need one fail with this; there is no built-in key.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("no PIN key: set {KEY_ENV} or the setting pin_key_file (a file of at least {MIN_KEY_BYTES} random bytes, e.g. `head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n' > pin.key; chmod 600 pin.key`)")]
+    Missing,
+    #[error("cannot read PIN key file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the PIN key from {from} has {len} bytes; at least {MIN_KEY_BYTES} are needed")]
+    TooShort { from: String, len: usize },
+}
+
+impl PinKey {
+    /// The key from `PINBREV_PIN_KEY`, else from the file named by `pin_key_file`. Surrounding
+    /// whitespace (a trailing newline) is not part of the key.
+    pub fn load(settings: &Settings) -> Result<PinKey, KeyError> {
+        Self::from_sources(
+            std::env::var(KEY_ENV).ok(),
+            settings.pin_key_file.as_deref(),
+        )
+    }
+
+    fn from_sources(env: Option<String>, file: Option<&Path>) -> Result<PinKey, KeyError> {
+        let (bytes, from) = match (env, file) {
+            (Some(v), _) if !v.trim().is_empty() => {
+                (v.trim().as_bytes().to_vec(), KEY_ENV.to_string())
+            }
+            (_, Some(path)) => {
+                let raw = std::fs::read(path).map_err(|source| KeyError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                let text_trimmed = raw.trim_ascii().to_vec();
+                (text_trimmed, path.display().to_string())
+            }
+            _ => return Err(KeyError::Missing),
+        };
+        if bytes.len() < MIN_KEY_BYTES {
+            return Err(KeyError::TooShort {
+                from,
+                len: bytes.len(),
+            });
+        }
+        Ok(PinKey(bytes))
+    }
+
+    #[cfg(test)]
+    pub fn for_tests() -> PinKey {
+        PinKey(vec![7; MIN_KEY_BYTES])
+    }
+
+    /// HMAC-SHA256 of (letter, number, code), hex-encoded.
+    pub fn digest(&self, letter_id: &str, number: usize, code: u32) -> String {
+        hex::encode(self.mac(letter_id, number, code).finalize().into_bytes())
+    }
+
+    /// Whether `code` is the letter's code number `number`, compared in constant time.
+    pub fn matches(&self, letter_id: &str, number: usize, code: u32, stored_hex: &str) -> bool {
+        let Ok(stored) = hex::decode(stored_hex) else {
+            return false;
+        };
+        self.mac(letter_id, number, code)
+            .verify_slice(&stored)
+            .is_ok()
+    }
+
+    fn mac(&self, letter_id: &str, number: usize, code: u32) -> HmacSha256 {
+        let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC takes any key length");
+        // Length-prefixed fields, so that no two (letter, number, code) give the same message.
+        for part in [
+            letter_id.as_bytes(),
+            number.to_string().as_bytes(),
+            format!("{code:05}").as_bytes(),
+        ] {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        mac
+    }
+}
+
+/// Twenty distinct five-digit codes (00000–99999) from the OS CSPRNG.
+pub fn generate_codes() -> [u32; CODES_PER_LETTER] {
+    let mut codes = [0u32; CODES_PER_LETTER];
+    let mut filled = 0;
+    while filled < CODES_PER_LETTER {
+        let code = OsRng.gen_range(0..100_000);
+        if !codes[..filled].contains(&code) {
+            codes[filled] = code;
+            filled += 1;
+        }
+    }
+    codes
+}
+
+/// The stored form of a letter's codes: their HMACs in number order, comma-separated.
+pub fn digests(key: &PinKey, letter_id: &str, codes: &[u32; CODES_PER_LETTER]) -> String {
+    codes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| key.digest(letter_id, i + 1, *c))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Parses a code as typed: exactly five digits.
+pub fn parse_code(s: &str) -> Option<u32> {
+    let s = s.trim();
+    (s.len() == 5 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().expect("digits"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_twenty_distinct_five_digit_numbers() {
+        for _ in 0..200 {
+            let codes = generate_codes();
+            let mut sorted = codes.to_vec();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(sorted.len(), CODES_PER_LETTER);
+            assert!(codes.iter().all(|c| *c < 100_000));
+        }
+    }
+
+    #[test]
+    fn digests_verify_only_the_right_code_number_and_letter() {
+        let key = PinKey::for_tests();
+        let d = key.digest("L-1", 3, 4711);
+        assert!(key.matches("L-1", 3, 4711, &d));
+        assert!(!key.matches("L-1", 3, 4712, &d));
+        assert!(!key.matches("L-1", 4, 4711, &d));
+        assert!(!key.matches("L-2", 3, 4711, &d));
+        assert!(!key.matches("L-1", 3, 4711, "zz"));
+        let other = PinKey(vec![8; MIN_KEY_BYTES]);
+        assert!(!other.matches("L-1", 3, 4711, &d));
+        assert!(!d.contains("04711"));
+    }
+
+    #[test]
+    fn key_sources() {
+        assert!(matches!(
+            PinKey::from_sources(None, None),
+            Err(KeyError::Missing)
+        ));
+        assert!(matches!(
+            PinKey::from_sources(Some("short".into()), None),
+            Err(KeyError::TooShort { .. })
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("k");
+        std::fs::write(&f, format!("{}\n", "a".repeat(40))).unwrap();
+        assert_eq!(PinKey::from_sources(None, Some(&f)).unwrap().0.len(), 40);
+        let env_wins = PinKey::from_sources(Some("b".repeat(33)), Some(&f)).unwrap();
+        assert_eq!(env_wins.0, vec![b'b'; 33]);
+        assert_eq!(format!("{env_wins:?}"), "PinKey(..)");
+        let missing = PinKey::from_sources(None, Some(&dir.path().join("nope")))
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("nope"), "{missing}");
+    }
+
+    #[test]
+    fn typed_codes() {
+        assert_eq!(parse_code("04711"), Some(4711));
+        assert_eq!(parse_code("4711"), None);
+        assert_eq!(parse_code("0471a"), None);
+    }
+}

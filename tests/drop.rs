@@ -1,0 +1,723 @@
+//! Letters and the vendor drop through the real binary: `batch create`, the files a vendor
+//! gets, `pin verify`, receipts, reissue, and crash recovery.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use common::{fixture, pdf_text, Work};
+
+/// Fixture intake, then one batch into `outbox`.
+fn batched(w: &Work) -> PathBuf {
+    w.load_fixtures();
+    let r = w.ok(&[
+        "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+    ]);
+    assert!(r.stdout.contains("batch B"), "{}", r.stdout);
+    only_batch_dir(&w.path("outbox"))
+}
+
+fn only_batch_dir(outbox: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(outbox)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs[0].clone()
+}
+
+/// letter_id → its 20 codes, read back from the PDFs with pdftotext.
+fn codes_in(dir: &Path) -> BTreeMap<String, Vec<String>> {
+    let manifest = csv_rows(&dir.join("manifest.csv"));
+    let mut by_file: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for row in &manifest {
+        by_file
+            .entry(row["file"].clone())
+            .or_default()
+            .push(row["letter_id"].clone());
+    }
+    let pair = regex::Regex::new(r"(?:^|\s)(\d{1,2})\. (\d{5})(?:\s|$)").unwrap();
+    let mut out = BTreeMap::new();
+    for (file, letters) in by_file {
+        let text = pdf_text(&dir.join(&file));
+        let pages: Vec<&str> = text.split('\u{c}').collect();
+        for (i, letter) in letters.iter().enumerate() {
+            let mut codes = vec![String::new(); 20];
+            for line in pages[i].lines() {
+                let mut rest = line;
+                while let Some(c) = pair.captures(rest) {
+                    let n: usize = c[1].parse().unwrap();
+                    codes[n - 1] = c[2].to_string();
+                    rest = &rest[c.get(2).unwrap().end()..];
+                }
+            }
+            assert!(
+                codes.iter().all(|c| c.len() == 5),
+                "letter {letter}: codes not all found"
+            );
+            out.insert(letter.clone(), codes);
+        }
+    }
+    out
+}
+
+fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            headers
+                .iter()
+                .zip(rec.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_drop_has_every_file_complete_sorted_and_private() {
+    let w = Work::new();
+    let dir = batched(&w);
+    let batch_id = dir.file_name().unwrap().to_string_lossy().to_string();
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "READY",
+            "batch.json",
+            "letters-0001.pdf",
+            "manifest.csv",
+            "postcodes.csv"
+        ]
+    );
+    for n in &names {
+        let mode = std::fs::metadata(dir.join(n)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{n} has mode {mode:o}");
+    }
+    assert!(!w.path("outbox").read_dir().unwrap().any(|e| e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .starts_with(".building")));
+
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("batch.json")).unwrap()).unwrap();
+    let validated: usize = w.sql("SELECT COUNT(*) FROM letters")[0][0].parse().unwrap();
+    assert_eq!(json["batch_id"], batch_id.as_str());
+    assert_eq!(json["vendor"], "printco");
+    assert_eq!(json["letter_count"], validated);
+    assert_eq!(json["page_count"], validated);
+    for f in json["files"].as_array().unwrap() {
+        let bytes = std::fs::read(dir.join(f["name"].as_str().unwrap())).unwrap();
+        assert_eq!(f["bytes"], bytes.len());
+        let sha = common::sha256_hex(&bytes);
+        assert_eq!(f["sha256"], sha.as_str());
+    }
+
+    // Presorted: Norwegian letters by postal code, then letters abroad by country.
+    let manifest = csv_rows(&dir.join("manifest.csv"));
+    assert_eq!(manifest.len(), validated);
+    let keys: Vec<(u8, String)> = manifest
+        .iter()
+        .map(|r| {
+            if r["postal_zone"] == "domestic" {
+                (0, r["postcode"].clone())
+            } else {
+                (1, r["country"].clone())
+            }
+        })
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    assert!(manifest
+        .iter()
+        .enumerate()
+        .all(|(i, r)| r["sequence"] == (i + 1).to_string()
+            && r["first_page"] == (i + 1).to_string()
+            && r["page_count"] == "1"));
+    let mut per_postcode: BTreeMap<String, usize> = BTreeMap::new();
+    for r in manifest.iter().filter(|r| r["postal_zone"] == "domestic") {
+        *per_postcode.entry(r["postcode"].clone()).or_default() += 1;
+    }
+    let notice: BTreeMap<String, usize> = csv_rows(&dir.join("postcodes.csv"))
+        .iter()
+        .map(|r| (r["postcode"].clone(), r["letters"].parse().unwrap()))
+        .collect();
+    assert_eq!(notice, per_postcode);
+
+    // Every order that was validated is batched, in exactly this batch.
+    let states = w.sql("SELECT status, COUNT(*) FROM orders WHERE status IN ('validated', 'batched') GROUP BY status");
+    assert_eq!(
+        states,
+        vec![vec!["batched".to_string(), validated.to_string()]]
+    );
+    let status = w.ok(&["status", "WEB-20261123-0001", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(v["batch_id"], batch_id.as_str());
+    assert!(v["letter_id"].as_str().unwrap().starts_with(&batch_id));
+    assert_eq!(v["status"], "batched");
+
+    let again = w.ok(&[
+        "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+    ]);
+    assert!(
+        again.stdout.contains("no validated orders"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn every_name_and_address_is_in_the_letters() {
+    let w = Work::new();
+    let dir = batched(&w);
+    let text = pdf_text(&dir.join("letters-0001.pdf"));
+    for row in w.sql("SELECT address FROM orders WHERE status = 'batched'") {
+        let block: serde_json::Value = serde_json::from_str(&row[0]).unwrap();
+        for line in block["lines"].as_array().unwrap() {
+            let line = line.as_str().unwrap();
+            assert!(
+                text.lines().any(|l| l == line),
+                "address line {line:?} not in the PDF text"
+            );
+        }
+    }
+    assert!(
+        !text.contains("*****"),
+        "no national id, masked or not, belongs on a letter"
+    );
+    for id in w.sql("SELECT national_id FROM orders WHERE length(national_id) = 11") {
+        assert!(
+            !text.contains(&id[0]),
+            "a national id is printed on a letter"
+        );
+    }
+}
+
+#[test]
+fn pin_codes_verify_and_never_reach_the_database_logs_or_manifests() {
+    let w = Work::new();
+    w.load_fixtures();
+    // Five-digit numbers that were there before any code existed (foreign postcodes, …): a
+    // code that happens to equal one of them cannot be told apart, so it is not looked for.
+    let token = regex::Regex::new(r"(?:^|[^0-9A-Za-z])([0-9]{5})(?:[^0-9A-Za-z]|$)").unwrap();
+    let mut before = String::new();
+    for f in ["pinbrev.db", "pinbrev.db-wal"] {
+        before.push_str(&String::from_utf8_lossy(
+            &std::fs::read(w.path(f)).unwrap_or_default(),
+        ));
+    }
+    for f in [
+        "register/freg-2026-11-23.jsonl",
+        "register/freg-2026-11-24-update.jsonl",
+    ] {
+        before.push_str(&std::fs::read_to_string(fixture(f)).unwrap());
+    }
+    let baseline: BTreeSet<String> = token
+        .captures_iter(&before)
+        .map(|m| m[1].to_string())
+        .collect();
+    let r = w.run(&[
+        "-vv", "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let dir = only_batch_dir(&w.path("outbox"));
+    let codes = codes_in(&dir);
+    let (letter, first) = codes.iter().next().unwrap();
+
+    let ok = w.run(&[
+        "pin", "verify", "--letter", letter, "--index", "1", "--pin", &first[0],
+    ]);
+    assert_eq!(ok.code, 0, "{}{}", ok.stdout, ok.stderr);
+    let wrong_index = w.run(&[
+        "pin", "verify", "--letter", letter, "--index", "2", "--pin", &first[0],
+    ]);
+    assert_eq!(wrong_index.code, 1);
+    let unknown = w.run(&[
+        "pin", "verify", "--letter", "NOPE", "--index", "1", "--pin", &first[0],
+    ]);
+    assert_eq!(unknown.code, 1);
+    let bad_index = w.run(&[
+        "pin", "verify", "--letter", letter, "--index", "21", "--pin", &first[0],
+    ]);
+    assert_eq!(bad_index.code, 2);
+    for out in [&ok, &wrong_index, &unknown] {
+        assert!(
+            !out.stdout.contains(&first[0]) && !out.stderr.contains(&first[0]),
+            "a PIN code was echoed"
+        );
+    }
+
+    // No code may stand as a token anywhere but in the PDFs.
+    let mut haystacks: Vec<(String, String)> = vec![
+        ("batch stdout".into(), r.stdout.clone()),
+        ("batch stderr (-vv)".into(), r.stderr.clone()),
+    ];
+    for name in ["manifest.csv", "postcodes.csv", "batch.json", "READY"] {
+        haystacks.push((
+            name.into(),
+            std::fs::read_to_string(dir.join(name)).unwrap(),
+        ));
+    }
+    for f in ["pinbrev.db", "pinbrev.db-wal"] {
+        if let Ok(bytes) = std::fs::read(w.path(f)) {
+            haystacks.push((f.into(), String::from_utf8_lossy(&bytes).into_owned()));
+        }
+    }
+    let status = w.ok(&["status", "WEB-20261123-0001", "--format", "json"]);
+    haystacks.push(("status".into(), status.stdout));
+    let all_codes: BTreeSet<&String> = codes
+        .values()
+        .flatten()
+        .filter(|c| !baseline.contains(*c))
+        .collect();
+    assert!(
+        all_codes.len() > 500,
+        "too few codes left to look for: {}",
+        all_codes.len()
+    );
+    for (name, text) in &haystacks {
+        for m in token.captures_iter(text) {
+            assert!(
+                !all_codes.contains(&m[1].to_string()),
+                "a PIN code appears in {name}"
+            );
+        }
+    }
+    let stored = w.sql("SELECT pin_digests FROM letters LIMIT 1");
+    assert_eq!(stored[0][0].split(',').count(), 20);
+    assert!(stored[0][0].split(',').all(|d| d.len() == 64));
+}
+
+#[test]
+fn batch_create_without_a_key_fails_clearly_and_changes_nothing() {
+    let w = Work::new();
+    w.load_fixtures();
+    let before = w.sql("SELECT status, COUNT(*) FROM orders GROUP BY status");
+    let r = w.run_with(
+        &[
+            "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+        ],
+        &[("PINBREV_PIN_KEY", "")],
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("no PIN key") && r.stderr.contains("pin_key_file"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        w.sql("SELECT status, COUNT(*) FROM orders GROUP BY status"),
+        before
+    );
+    assert!(!w.path("outbox").exists());
+    let short = w.run_with(
+        &[
+            "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+        ],
+        &[("PINBREV_PIN_KEY", "too-short")],
+    );
+    assert_eq!(short.code, 1);
+    assert!(short.stderr.contains("at least 32"), "{}", short.stderr);
+}
+
+#[test]
+fn a_second_batch_run_while_one_holds_the_lock_exits_4() {
+    let w = Work::new();
+    w.load_fixtures();
+    std::fs::create_dir_all(w.path("outbox")).unwrap();
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(w.path("outbox/.pinbrev-batch.lock"))
+        .unwrap();
+    held.try_lock().unwrap();
+    let r = w.run(&[
+        "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+    ]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("another pinbrev run holds the lock"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        w.sql("SELECT COUNT(*) FROM batches"),
+        vec![vec!["0".to_string()]]
+    );
+}
+
+/// Every order is in at most one batch, every published batch is complete, and nothing is
+/// half-visible: the invariants a crash must never break.
+fn check_invariants(w: &Work) {
+    let twice = w.sql("SELECT order_id FROM letters WHERE state <> 'failed' GROUP BY order_id HAVING COUNT(DISTINCT batch_id) > 1");
+    assert!(twice.is_empty(), "orders in two batches: {twice:?}");
+    let outbox = w.path("outbox");
+    if let Ok(entries) = std::fs::read_dir(&outbox) {
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.is_dir() && p.join("READY").exists() {
+                let json: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(p.join("batch.json")).unwrap()).unwrap();
+                for f in json["files"].as_array().unwrap() {
+                    let bytes = std::fs::read(p.join(f["name"].as_str().unwrap())).unwrap();
+                    assert_eq!(
+                        f["sha256"],
+                        common::sha256_hex(&bytes).as_str(),
+                        "{} in a READY batch is damaged",
+                        f["name"]
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn finished_state(w: &Work, validated: usize) {
+    check_invariants(w);
+    let batches = w.sql("SELECT batch_id, state FROM batches");
+    assert_eq!(batches.len(), 1, "{batches:?}");
+    assert_eq!(batches[0][1], "published");
+    let dir = w.path("outbox").join(&batches[0][0]);
+    assert!(dir.join("READY").exists());
+    assert_eq!(
+        w.sql("SELECT COUNT(*) FROM letters WHERE state = 'issued'")[0][0],
+        validated.to_string()
+    );
+    assert_eq!(
+        w.sql("SELECT COUNT(*) FROM orders WHERE status = 'batched'")[0][0],
+        validated.to_string()
+    );
+    let leftovers: Vec<String> = std::fs::read_dir(w.path("outbox"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with(".building"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // The codes in the published PDFs are the ones that verify.
+    let codes = codes_in(&dir);
+    for (letter, c) in codes.iter().take(3) {
+        let r = w.run(&[
+            "pin", "verify", "--letter", letter, "--index", "20", "--pin", &c[19],
+        ]);
+        assert_eq!(r.code, 0, "letter {letter}: {}", r.stdout);
+    }
+}
+
+#[test]
+fn a_crash_at_any_step_then_a_rerun_loses_and_duplicates_nothing() {
+    for point in [
+        "after-part",
+        "before-written",
+        "after-written",
+        "after-rename",
+        "after-ready",
+    ] {
+        let w = Work::new();
+        w.load_fixtures();
+        let validated: usize = w.sql("SELECT COUNT(*) FROM orders WHERE status = 'validated'")[0]
+            [0]
+        .parse()
+        .unwrap();
+        let env = [
+            ("PINBREV_FAILPOINT", point),
+            ("PINBREV_MAX_LETTERS_PER_FILE", "10"),
+        ];
+        let crashed = w.run_with(
+            &[
+                "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+            ],
+            &env,
+        );
+        assert_ne!(crashed.code, 0, "{point}: the failpoint did not fire");
+        assert!(
+            crashed.stderr.contains(&format!("failpoint {point}")),
+            "{point}: {}",
+            crashed.stderr
+        );
+        check_invariants(&w);
+        let rerun = w.run_with(
+            &[
+                "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+            ],
+            &[("PINBREV_MAX_LETTERS_PER_FILE", "10")],
+        );
+        assert_eq!(rerun.code, 0, "{point}: {}", rerun.stderr);
+        assert!(
+            rerun.stdout.contains("resumed batch"),
+            "{point}: {}",
+            rerun.stdout
+        );
+        finished_state(&w, validated);
+        let parts = std::fs::read_dir(w.path("outbox")).unwrap().count();
+        assert!(parts >= 2, "{point}");
+    }
+}
+
+#[test]
+fn killing_batch_create_at_random_moments_never_breaks_the_invariants() {
+    let w = Work::new();
+    w.load_fixtures();
+    let validated: usize = w.sql("SELECT COUNT(*) FROM orders WHERE status = 'validated'")[0][0]
+        .parse()
+        .unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("pinbrev");
+    for delay_ms in [5u64, 20, 40, 80, 150] {
+        let mut child = std::process::Command::new(&bin)
+            .current_dir(w.dir.path())
+            .env("PINBREV_DB", format!("sqlite://{}", w.db_file().display()))
+            .env("PINBREV_ALLOW_SYNTHETIC", "true")
+            .env("PINBREV_PIN_KEY", common::TEST_KEY)
+            .env("PINBREV_MAX_LETTERS_PER_FILE", "5")
+            .args([
+                "-q", "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        check_invariants(&w);
+    }
+    let r = w.run_with(
+        &[
+            "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+        ],
+        &[("PINBREV_MAX_LETTERS_PER_FILE", "5")],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    finished_state(&w, validated);
+}
+
+#[test]
+fn receipts_move_orders_on_idempotently_and_name_unknown_letters() {
+    let w = Work::new();
+    let dir = batched(&w);
+    let batch = dir.file_name().unwrap().to_string_lossy().to_string();
+    let manifest = csv_rows(&dir.join("manifest.csv"));
+    let l = |i: usize| manifest[i]["letter_id"].clone();
+    let receipts = format!(
+        "batch_id,letter_id,event,occurred_at,detail\n\
+         {batch},{a},printed,2026-11-25T08:00:00+01:00,\n\
+         {batch},{a},posted,2026-11-25T12:00:00+01:00,\n\
+         {batch},{b},posted,2026-11-25T12:00:00+01:00,\n\
+         {batch},{b},returned,2026-12-01T09:00:00+01:00,\"Ukjent adressat, flyttet\"\n\
+         {batch},{c},failed,2026-11-25T08:30:00+01:00,paper jam\n\
+         {batch},NOPE-1,posted,2026-11-25T12:00:00+01:00,\n\
+         B19990101-001,{a},posted,2026-11-25T12:00:00+01:00,\n\
+         {batch},{d},lost,2026-11-25T12:00:00+01:00,\n\
+         {batch},{a},failed,2026-11-26T12:00:00+01:00,\n",
+        a = l(0),
+        b = l(1),
+        c = l(2),
+        d = l(3)
+    );
+    std::fs::write(w.path("r.csv"), receipts).unwrap();
+    let first = w.ok(&["receipts", "ingest", "r.csv"]);
+    assert!(
+        first
+            .stdout
+            .contains("5 applied, 0 recorded without change, 0 already known, 4 row errors"),
+        "{}",
+        first.stdout
+    );
+    for (line, field, code) in [
+        (7, "letter_id", "unknown_letter"),
+        (8, "batch_id", "unknown_batch"),
+        (9, "event", "invalid_event"),
+        (10, "event", "invalid_transition"),
+    ] {
+        let needle = format!("r.csv:{line}: {field}: ");
+        let found = first
+            .stderr
+            .lines()
+            .find(|x| x.contains(&needle))
+            .unwrap_or_else(|| panic!("{needle} in {}", first.stderr));
+        assert!(found.ends_with(&format!("({code})")), "{found}");
+    }
+    let order_of = |letter: &str| {
+        w.sql(&format!("SELECT o.status, l.state FROM letters l JOIN orders o ON o.order_id = l.order_id WHERE l.letter_id = '{letter}'"))[0].clone()
+    };
+    assert_eq!(order_of(&l(0)), ["posted", "issued"]);
+    assert_eq!(order_of(&l(1)), ["returned", "returned"]);
+    assert_eq!(order_of(&l(2)), ["validated", "failed"]);
+    let returned = w.sql(&format!(
+        "SELECT detail FROM order_events WHERE event = 'returned' AND detail LIKE '%{}%'",
+        l(1)
+    ));
+    assert!(
+        returned[0][0].contains("Ukjent adressat, flyttet"),
+        "{returned:?}"
+    );
+
+    let events = w.sql("SELECT COUNT(*) FROM order_events");
+    let again = w.ok(&["receipts", "ingest", "r.csv"]);
+    assert!(
+        again
+            .stdout
+            .contains("0 applied, 0 recorded without change, 5 already known"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(
+        w.sql("SELECT COUNT(*) FROM order_events"),
+        events,
+        "a re-delivered receipts file changes nothing"
+    );
+
+    // The failed letter's order goes into the next batch with a new letter; the old one's
+    // codes never verify.
+    let next = w.ok(&[
+        "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+    ]);
+    assert!(next.stdout.contains(": 1 letters"), "{}", next.stdout);
+    let broken = w.run(&["receipts", "ingest", "missing.csv"]);
+    assert_eq!(broken.code, 3);
+}
+
+#[test]
+fn reissue_makes_new_codes_and_the_old_ones_stop_working() {
+    let w = Work::new();
+    let dir = batched(&w);
+    let batch = dir.file_name().unwrap().to_string_lossy().to_string();
+    let codes = codes_in(&dir);
+    let letter =
+        w.sql("SELECT letter_id FROM letters WHERE order_id = 'WEB-20261123-0001'")[0][0].clone();
+    let old = codes[&letter].clone();
+    let early = w.run(&["orders", "reissue", "WEB-20261123-0001"]);
+    assert_eq!(early.code, 1);
+    assert!(
+        early
+            .stderr
+            .contains("only posted or returned orders can be reissued"),
+        "{}",
+        early.stderr
+    );
+
+    std::fs::write(w.path("r.csv"), format!("batch_id,letter_id,event,occurred_at,detail\n{batch},{letter},posted,2026-11-25T12:00:00Z,\n")).unwrap();
+    w.ok(&["receipts", "ingest", "r.csv"]);
+    let r = w.ok(&["orders", "reissue", "WEB-20261123-0001"]);
+    assert!(r.stdout.contains("validated again"), "{}", r.stdout);
+    // Until the new letter is published, the old codes still work.
+    assert_eq!(
+        w.run(&["pin", "verify", "--letter", &letter, "--index", "5", "--pin", &old[4]])
+            .code,
+        0
+    );
+    let next = w.ok(&[
+        "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+    ]);
+    assert!(
+        next.stdout.contains("1 earlier letters superseded"),
+        "{}",
+        next.stdout
+    );
+    assert_eq!(
+        w.run(&["pin", "verify", "--letter", &letter, "--index", "5", "--pin", &old[4]])
+            .code,
+        1
+    );
+    let status = w.ok(&["status", "WEB-20261123-0001", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_ne!(v["letter_id"], letter.as_str());
+    let events: Vec<&str> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "received",
+            "validated",
+            "batched",
+            "posted",
+            "reissue",
+            "validated",
+            "batched"
+        ]
+    );
+}
+
+#[test]
+fn reorder_limit_counts_letters_of_30_days() {
+    let w = Work::new();
+    let f = |r: &str| fixture(r).display().to_string();
+    w.ok(&["register", "import", &f("register/freg-2026-11-23.jsonl")]);
+    let number = "09814900069"; // WEB-20261123-0001's person in the fixture register
+    for (i, order) in ["R-1", "R-2", "R-3", "R-4"].iter().enumerate() {
+        std::fs::write(
+            w.path("o.csv"),
+            format!(
+                "order_id,national_id,ordered_at\n{order},{number},2026-11-2{i}T10:00:00+01:00\n"
+            ),
+        )
+        .unwrap();
+        w.ok(&["orders", "ingest", "o.csv"]);
+        w.ok(&["orders", "validate"]);
+        let (status, reason) = w.outcomes()[*order].clone();
+        if i == 3 {
+            assert_eq!(
+                (status.as_str(), reason.as_str()),
+                ("rejected", "reorder_limit")
+            );
+            break;
+        }
+        assert_eq!(
+            (status.as_str(), reason.as_str()),
+            ("validated", ""),
+            "{order}"
+        );
+        w.ok(&[
+            "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+        ]);
+        let letter = w.sql(&format!(
+            "SELECT letter_id, batch_id FROM letters WHERE order_id = '{order}'"
+        ))[0]
+            .clone();
+        std::fs::write(
+            w.path("r.csv"),
+            format!(
+                "batch_id,letter_id,event,occurred_at,detail\n{},{},posted,2026-11-25T12:00:00Z,\n",
+                letter[1], letter[0]
+            ),
+        )
+        .unwrap();
+        w.ok(&["receipts", "ingest", "r.csv"]);
+    }
+    let detail = w.sql("SELECT reason_detail FROM orders WHERE order_id = 'R-4'");
+    assert_eq!(detail[0][0], "3 letters in the last 30 days (limit 3)");
+    // Earlier letters of the person were superseded by each newer one.
+    assert_eq!(
+        w.sql("SELECT status FROM orders WHERE order_id = 'R-1'"),
+        vec![vec!["superseded".to_string()]]
+    );
+    // The limit is a setting, overridable from the environment.
+    std::fs::write(
+        w.path("o.csv"),
+        format!("order_id,national_id,ordered_at\nR-5,{number},2026-11-24T10:00:00+01:00\n"),
+    )
+    .unwrap();
+    w.ok(&["orders", "ingest", "o.csv"]);
+    w.run_with(
+        &["orders", "validate"],
+        &[("PINBREV_MAX_LETTERS_PER_30_DAYS", "4")],
+    );
+    assert_eq!(
+        w.outcomes()["R-5"],
+        ("validated".to_string(), String::new())
+    );
+}
