@@ -7,7 +7,7 @@ BIN := target/release/pinbrev
 DEMO_ENV := PINBREV_DB=sqlite://$(DEMO)/pinbrev.db
 FIX := fixtures
 
-.PHONY: all build deps test lint demo fixtures vectors clean
+.PHONY: all build deps test lint demo fixtures bench vectors clean
 
 all: build
 
@@ -59,6 +59,10 @@ demo: build
 ## Large synthetic data sets for the benchmarks: make fixtures N=100000 (into bench-data/).
 fixtures:
 	$(CARGO) run --release --locked --example gen_fixtures -- --persons $(N) --orders $(N) --out bench-data
+
+## Benchmarks: intake and a batch of N synthetic people (default 10000), with wall time and peak RSS.
+bench: build
+	tools/bench.sh $(if $(filter command line,$(origin N)),$(N),10000)
 
 ## Skatteetaten's published test vectors (not shipped): make vectors VECTORS=path/to/foedselsnummer.csv
 vectors:

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::code_enum;
 use crate::countries::{self, Country};
+use crate::letters::{self, Window};
 use crate::orders::RejectReason;
 use crate::postcodes::{AddressKind, Postcodes};
 use crate::register::{
@@ -16,10 +17,9 @@ use crate::register::{
 };
 
 /// Lines the window's address zone holds (DIN 5008 form B: 27.3 mm below the return-address
-/// zone), name and country line included.
+/// zone), name and country line included. Whether the lines fit the window's width is measured
+/// with the letter's font (`letters::address_fits`).
 pub const MAX_LINES: usize = 6;
-/// Characters a line may have and still fit the 85 mm window at the letter's address font size.
-pub const MAX_LINE_CHARS: usize = 40;
 
 code_enum! {
     /// Domestic or abroad, for presorting and the manifest.
@@ -87,13 +87,15 @@ pub fn choose(person: &Person, holds_d_number: bool) -> Option<Chosen<'_>> {
     None
 }
 
-/// Builds and checks the address block for the chosen address.
+/// Builds and checks the address block for the chosen address. `windows` are the envelope
+/// windows the letter may be printed for; the block must fit each.
 pub fn build(
     name: &Navn,
     chosen: Chosen<'_>,
     postcodes: &Postcodes,
+    windows: &[Window],
 ) -> Result<AddressBlock, AddressProblem> {
-    let name_line = name_line(name)?;
+    let name_line = name_line(name, windows)?;
     let block = match chosen {
         Chosen::Post(Postadresse::Vegadresse(v)) | Chosen::Bosted(Bosted::Vegadresse(v)) => {
             domestic(
@@ -152,12 +154,18 @@ pub fn build(
         }
         Chosen::Abroad(u) => abroad(name_line, u)?,
     };
-    check_fits(&block)?;
+    check_fits(&block, windows)?;
     Ok(block)
 }
 
-/// The name line: the full name, or `forkortetNavn` when the full name is too long for a line.
-fn name_line(name: &Navn) -> Result<String, AddressProblem> {
+/// Whether one line fits every window on its own.
+fn line_fits(line: &str, windows: &[Window]) -> bool {
+    let lines = [line.to_string()];
+    windows.iter().all(|w| letters::address_fits(&lines, w))
+}
+
+/// The name line: the full name, or `forkortetNavn` when the full name is too wide for a line.
+fn name_line(name: &Navn, windows: &[Window]) -> Result<String, AddressProblem> {
     let full = collapse(&name.full());
     if full.is_empty() {
         return Err(problem(
@@ -165,14 +173,14 @@ fn name_line(name: &Navn) -> Result<String, AddressProblem> {
             "navn: the register has no name for the person",
         ));
     }
-    if full.chars().count() <= MAX_LINE_CHARS {
+    if line_fits(&full, windows) {
         return Ok(full);
     }
     match name.forkortet_navn.as_deref().map(collapse) {
-        Some(short) if short.chars().count() <= MAX_LINE_CHARS => Ok(short),
+        Some(short) if line_fits(&short, windows) => Ok(short),
         _ => Err(problem(
             RejectReason::AddressTooLong,
-            format!("navn: the full name has {} characters (at most {MAX_LINE_CHARS}) and there is no forkortetNavn that fits", full.chars().count()),
+            "navn: the full name is too wide for the envelope window and there is no forkortetNavn that fits",
         )),
     }
 }
@@ -478,7 +486,24 @@ fn abroad(name: String, u: &Utenlandsk) -> Result<AddressBlock, AddressProblem> 
     })
 }
 
-fn check_fits(block: &AddressBlock) -> Result<(), AddressProblem> {
+fn check_fits(block: &AddressBlock, windows: &[Window]) -> Result<(), AddressProblem> {
+    for (i, line) in block.lines.iter().enumerate() {
+        let missing = letters::missing_glyphs(line);
+        if !missing.is_empty() {
+            let chars: Vec<String> = missing
+                .iter()
+                .map(|c| format!("U+{:04X}", u32::from(*c)))
+                .collect();
+            return Err(problem(
+                RejectReason::UnprintableCharacters,
+                format!(
+                    "line {} has characters the letter's font lacks: {}",
+                    i + 1,
+                    chars.join(" ")
+                ),
+            ));
+        }
+    }
     if block.lines.len() > MAX_LINES {
         return Err(problem(
             RejectReason::AddressTooLong,
@@ -488,17 +513,22 @@ fn check_fits(block: &AddressBlock) -> Result<(), AddressProblem> {
             ),
         ));
     }
-    if let Some(long) = block
-        .lines
-        .iter()
-        .find(|l| l.chars().count() > MAX_LINE_CHARS)
-    {
+    if let Some(i) = block.lines.iter().position(|l| !line_fits(l, windows)) {
         return Err(problem(
             RejectReason::AddressTooLong,
             format!(
-                "a line has {} characters; the window holds {MAX_LINE_CHARS}",
-                long.chars().count()
+                "line {} is too wide for the envelope window even at the smallest font size",
+                i + 1
             ),
+        ));
+    }
+    if !windows
+        .iter()
+        .all(|w| letters::address_fits(&block.lines, w))
+    {
+        return Err(problem(
+            RejectReason::AddressTooLong,
+            "the address block is too tall for the envelope window",
         ));
     }
     Ok(())
@@ -536,6 +566,7 @@ mod tests {
             p.name.as_ref().unwrap(),
             choose(&p, dnr).expect("an address"),
             &postcodes(),
+            &[Window::default()],
         )
     }
 
@@ -595,7 +626,13 @@ mod tests {
             landkode: Some("SWE".into()),
             ..Default::default()
         });
-        let b = build(&navn("Åsa", "Öberg"), Chosen::Abroad(&u), &postcodes()).unwrap();
+        let b = build(
+            &navn("Åsa", "Öberg"),
+            Chosen::Abroad(&u),
+            &postcodes(),
+            &[Window::default()],
+        )
+        .unwrap();
         // Google's format for Sweden writes the SE- prefix; a prefix already in the register's
         // postkode is not doubled.
         assert_eq!(
@@ -612,7 +649,13 @@ mod tests {
             landkode: Some("US".into()),
             ..Default::default()
         });
-        let b = build(&navn("Jane", "Doe"), Chosen::Abroad(&us), &postcodes()).unwrap();
+        let b = build(
+            &navn("Jane", "Doe"),
+            Chosen::Abroad(&us),
+            &postcodes(),
+            &[Window::default()],
+        )
+        .unwrap();
         assert_eq!(
             b.lines,
             vec![
@@ -636,7 +679,9 @@ mod tests {
             })
         };
         let n = navn("Jürgen", "Groß");
-        let err = |u: &Utenlandsk| build(&n, Chosen::Abroad(u), &postcodes()).unwrap_err();
+        let err = |u: &Utenlandsk| {
+            build(&n, Chosen::Abroad(u), &postcodes(), &[Window::default()]).unwrap_err()
+        };
         assert!(err(&mk("ABC12", "SE", Some("X")))
             .detail
             .starts_with("postkode:"));
@@ -667,6 +712,7 @@ mod tests {
             &navn("Søren", "Kierkegaard"),
             Chosen::Abroad(&f),
             &postcodes(),
+            &[Window::default()],
         )
         .unwrap();
         assert_eq!(
@@ -684,8 +730,38 @@ mod tests {
             by_eller_stedsnavn: Some("København".into()),
             landkode: Some("DK".into()),
         });
-        let e = build(&navn("A", "B"), Chosen::Abroad(&long), &postcodes()).unwrap_err();
+        let e = build(
+            &navn("A", "B"),
+            Chosen::Abroad(&long),
+            &postcodes(),
+            &[Window::default()],
+        )
+        .unwrap_err();
         assert_eq!(e.reason, RejectReason::AddressTooLong);
+    }
+
+    #[test]
+    fn width_is_measured_not_counted_and_unprintable_characters_are_caught() {
+        let w = [Window::default()];
+        // 34 capitals: fewer than 40 characters, yet wider than the window at 8 pt.
+        let wide = navn("MARGRETHE WØWM-MØLLER", "HÅKONSDOTTERMMMMMM");
+        assert_eq!(
+            name_line(&wide, &w).unwrap_err().reason,
+            RejectReason::AddressTooLong
+        );
+        let narrow = navn("ilii lili", "iiilllilliiilllilliiilllil");
+        assert!(name_line(&narrow, &w).is_ok());
+        let u = Utenlandsk::UtenlandskAdresse(UtenlandskAdresse {
+            adressenavn: Some("王府井大街 1".into()),
+            postkode: Some("100006".into()),
+            by_eller_stedsnavn: Some("Beijing".into()),
+            region: Some("Beijing Shi".into()),
+            landkode: Some("CN".into()),
+            ..Default::default()
+        });
+        let e = build(&navn("Li", "Wei"), Chosen::Abroad(&u), &postcodes(), &w).unwrap_err();
+        assert_eq!(e.reason, RejectReason::UnprintableCharacters);
+        assert!(e.detail.contains("U+738B"), "{}", e.detail);
     }
 
     #[test]
@@ -695,12 +771,12 @@ mod tests {
             "Løvenskiold-Wedel-Jarlsberg",
         );
         assert_eq!(
-            name_line(&n).unwrap_err().reason,
+            name_line(&n, &[Window::default()]).unwrap_err().reason,
             RejectReason::AddressTooLong
         );
         n.forkortet_navn = Some("Løvenskiold-Wedel-Jarlsberg Marie K A H".into());
         assert_eq!(
-            name_line(&n).unwrap(),
+            name_line(&n, &[Window::default()]).unwrap(),
             "Løvenskiold-Wedel-Jarlsberg Marie K A H"
         );
     }

@@ -2,6 +2,7 @@
 //! after `kill -9`, so a crashed run never leaves a stale lock behind.
 
 use std::fs::{File, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// Held while the lock is; dropping it releases the lock.
@@ -28,6 +29,7 @@ pub enum LockError {
 /// Takes the lock at once or fails with [`LockError::Held`]; never waits.
 pub fn try_lock(path: &Path) -> Result<LockGuard, LockError> {
     let file = OpenOptions::new()
+        .mode(0o600)
         .create(true)
         .truncate(false)
         .write(true)

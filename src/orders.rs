@@ -50,6 +50,9 @@ code_enum! {
         PostcodeCategory => "postcode_category",
         InvalidForeignAddress => "invalid_foreign_address",
         AddressTooLong => "address_too_long",
+        /// Extension of the contract: the address has characters the letter's font cannot
+        /// print (e.g. CJK), so no correct letter can be made.
+        UnprintableCharacters => "unprintable_characters",
         Duplicate => "duplicate",
         ReorderLimit => "reorder_limit",
     }

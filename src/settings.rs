@@ -127,10 +127,20 @@ impl Settings {
             })?;
             table.insert((*key).to_string(), parsed);
         }
-        Settings::deserialize(table).map_err(|e| SettingsError::Parse {
-            path,
+        let settings = Settings::deserialize(table).map_err(|e| SettingsError::Parse {
+            path: path.clone(),
             message: e.to_string(),
-        })
+        })?;
+        for (name, vendor) in &settings.vendors {
+            vendor
+                .window
+                .check()
+                .map_err(|message| SettingsError::Parse {
+                    path: path.clone(),
+                    message: format!("vendors.{name}.window: {message}"),
+                })?;
+        }
+        Ok(settings)
     }
 
     /// The envelope window of a vendor.
@@ -218,6 +228,11 @@ mod tests {
         let s = Settings::load_with_env(Some(&f), &[]).unwrap();
         assert_eq!(s.window("printco").left_mm, 22.0);
         assert_eq!(s.window("other"), Window::default());
+        std::fs::write(&f, "[vendors.bad.window]\nleft_mm = 2\ntop_mm = 50\nwidth_mm = 90\nheight_mm = 45\nreturn_zone_mm = 15\n").unwrap();
+        let e = Settings::load_with_env(Some(&f), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("vendors.bad.window"), "{e}");
     }
 
     #[test]

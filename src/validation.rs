@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::address::{self, PostalZone};
 use crate::db::{Db, DbError, OrderRow, Tx, ValidationOutcome};
+use crate::letters::Window;
 use crate::national_id::{IdKind, NationalId};
 use crate::orders::{Language, OrderStatus, RejectReason};
 use crate::postcodes::Postcodes;
@@ -44,6 +45,8 @@ pub struct Validator<'a> {
     db: &'a Db,
     settings: &'a Settings,
     postcodes: Postcodes,
+    /// Every envelope window a letter may be printed for: the default and each vendor's.
+    windows: Vec<Window>,
     now: DateTime<Utc>,
     today: NaiveDate,
 }
@@ -58,6 +61,9 @@ impl<'a> Validator<'a> {
             db,
             settings,
             postcodes: Postcodes::load(db).await?,
+            windows: std::iter::once(Window::default())
+                .chain(settings.vendors.values().map(|v| v.window))
+                .collect(),
             now,
             today: now.with_timezone(&Oslo).date_naive(),
         })
@@ -175,7 +181,7 @@ impl<'a> Validator<'a> {
         let Some(chosen) = address::choose(&person, holds_d_number) else {
             return Ok(rejected(RejectReason::NoPostalAddress, None, person_number));
         };
-        let block = match address::build(&name, chosen, &self.postcodes) {
+        let block = match address::build(&name, chosen, &self.postcodes, &self.windows) {
             Ok(b) => b,
             Err(p) => return Ok(rejected(p.reason, Some(p.detail), person_number)),
         };

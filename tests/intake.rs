@@ -36,6 +36,11 @@ fn every_reason_code_of_the_contract_is_produced_by_a_fixture() {
         if *reason == RejectReason::ReorderLimit {
             continue;
         }
+        // Not a contract code but pinbrev's extension; pinned by
+        // `an_address_the_font_cannot_print_is_rejected` below.
+        if *reason == RejectReason::UnprintableCharacters {
+            continue;
+        }
         assert!(
             produced.contains(reason.code()),
             "no fixture order produces {reason}"
@@ -319,4 +324,31 @@ fn database_runs_in_wal_mode_with_events_for_every_change() {
     );
     assert_eq!(received[0][0], orders.to_string());
     assert_eq!(decided[0][0], orders.to_string());
+}
+
+#[test]
+fn an_address_the_font_cannot_print_is_rejected() {
+    let w = Work::new();
+    let number = (0..1000)
+        .find_map(|i| pinbrev::national_id::build(41, 85, 90, i))
+        .unwrap()
+        .as_digits();
+    let doc = format!(
+        r#"{{"identifikasjonsnummer":[{{"erGjeldende":true,"status":"iBruk","foedselsEllerDNummer":"{number}","identifikatortype":"dNummer"}}],"status":[{{"erGjeldende":true,"status":"ikkeBosatt"}}],"navn":[{{"erGjeldende":true,"fornavn":"Wei","etternavn":"Li"}}],"foedsel":[{{"foedselsdato":"1990-05-01"}}],"postadresseIUtlandet":[{{"erGjeldende":true,"utenlandskAdresse":{{"adressenavn":"王府井大街 1","postkode":"100006","byEllerStedsnavn":"Beijing","region":"Beijing Shi","landkode":"CN"}}}}]}}"#
+    );
+    std::fs::write(w.path("freg.jsonl"), doc + "\n").unwrap();
+    std::fs::write(
+        w.path("o.csv"),
+        format!("order_id,national_id,ordered_at\nCJK-1,{number},2026-11-23T10:00:00Z\n"),
+    )
+    .unwrap();
+    w.ok(&["register", "import", "freg.jsonl"]);
+    w.ok(&["orders", "ingest", "o.csv"]);
+    w.ok(&["orders", "validate"]);
+    assert_eq!(
+        w.outcomes()["CJK-1"],
+        ("rejected".to_string(), "unprintable_characters".to_string())
+    );
+    let detail = w.sql("SELECT reason_detail FROM orders WHERE order_id = 'CJK-1'");
+    assert!(detail[0][0].contains("U+738B"), "{detail:?}");
 }

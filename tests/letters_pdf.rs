@@ -249,6 +249,21 @@ fn text_comes_back_exactly_and_holds_no_national_id() {
             let number = format!("{}.", i + 1);
             assert!(words.contains(&number.as_str()), "number {number} missing");
         }
+        // Each row of the table reads "n. code n+10. code".
+        for row in 0..10 {
+            let expected = format!(
+                "{}. {:05} {}. {:05}",
+                row + 1,
+                letter.codes[row],
+                row + 11,
+                letter.codes[row + 10]
+            );
+            assert!(
+                page_lines.contains(&expected.as_str()),
+                "row {} of the codes is not as expected",
+                row + 1
+            );
+        }
         assert!(words.contains(&letter.letter_id.as_str()));
         assert!(words.contains(&letter.order_id.as_str()));
         assert!(
@@ -320,7 +335,7 @@ fn qpdf_finds_no_problem_and_nothing_is_transparent() {
     );
     assert!(out.status.success(), "qpdf --qdf failed");
     let bytes = std::fs::read(&qdf).unwrap();
-    for key in [&b"/SMask"[..], b"/ca", b"/CA"] {
+    for key in [&b"/SMask"[..], b"/ca", b"/CA", b"/Transparency"] {
         let found = bytes
             .windows(key.len() + 1)
             .any(|w| &w[..key.len()] == key && !w[key.len()].is_ascii_alphanumeric());

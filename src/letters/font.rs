@@ -24,7 +24,14 @@ pub struct Face {
     ascent_em: f32,
     /// hhea descender, in ems (positive: distance below the baseline).
     descent_em: f32,
+    /// Ink top and bottom (ems, bottom positive below the baseline) of the characters below
+    /// [`EXTENT_TABLE_LEN`], decoded once.
+    extents: Vec<(f32, f32)>,
 }
+
+/// Code points whose glyph extents are kept in a table (Latin, Greek, Cyrillic and more); the
+/// rest are decoded when asked for.
+const EXTENT_TABLE_LEN: u32 = 0x0600;
 
 impl Face {
     fn load(bytes: &[u8], name: &str) -> Face {
@@ -33,11 +40,36 @@ impl Face {
             .unwrap_or_else(|| panic!("the built-in font {name} does not parse: {warnings:?}"));
         let m = parsed.pdf_font_metrics;
         let units_per_em = f32::from(m.units_per_em);
-        Face {
+        let mut face = Face {
             ascent_em: f32::from(m.ascender) / units_per_em,
             descent_em: -f32::from(m.descender) / units_per_em,
             units_per_em,
             parsed,
+            extents: Vec::new(),
+        };
+        face.extents = (0..EXTENT_TABLE_LEN)
+            .map(|cp| char::from_u32(cp).map_or((0.0, 0.0), |c| face.decode_extent_em(c)))
+            .collect();
+        face
+    }
+
+    /// Ink top and bottom of `c`'s glyph in ems (zero for a blank or missing glyph).
+    fn decode_extent_em(&self, c: char) -> (f32, f32) {
+        let Some(glyph) = self
+            .parsed
+            .lookup_glyph_index(c as u32)
+            .and_then(|gid| self.parsed.get_or_decode_glyph(gid))
+        else {
+            return (0.0, 0.0);
+        };
+        let b = glyph.bounding_box;
+        if b.max_y > b.min_y {
+            (
+                f32::from(b.max_y) / self.units_per_em,
+                -f32::from(b.min_y) / self.units_per_em,
+            )
+        } else {
+            (0.0, 0.0)
         }
     }
 
@@ -71,23 +103,12 @@ impl Face {
 
     /// Highest top and lowest bottom (positive below the baseline) of the glyphs of `text`, in ems.
     fn ink_extent_em(&self, text: &str) -> (f32, f32) {
-        let mut top = 0.0f32;
-        let mut bottom = 0.0f32;
-        for c in text.chars() {
-            let Some(glyph) = self
-                .parsed
-                .lookup_glyph_index(c as u32)
-                .and_then(|gid| self.parsed.get_or_decode_glyph(gid))
-            else {
-                continue;
-            };
-            let b = glyph.bounding_box;
-            if b.max_y > b.min_y {
-                top = top.max(f32::from(b.max_y) / self.units_per_em);
-                bottom = bottom.max(-f32::from(b.min_y) / self.units_per_em);
-            }
-        }
-        (top, bottom)
+        text.chars()
+            .map(|c| match self.extents.get(c as usize) {
+                Some(e) => *e,
+                None => self.decode_extent_em(c),
+            })
+            .fold((0.0f32, 0.0f32), |(t, b), (ct, cb)| (t.max(ct), b.max(cb)))
     }
 
     /// The font's line box (ascender + descender) in mm.

@@ -423,30 +423,45 @@ fn layout_matrix(letter_id: &str, window: &Window, return_top: f32) -> Result<Ma
 
 /// Greedy word wrap to `width` mm; a word longer than a line is broken between characters.
 pub(crate) fn wrap(text: &str, size: f32, bold: bool, width: f32) -> Vec<String> {
+    // Widths add up (no kerning), so a line's width is kept as a running sum; the small margin
+    // absorbs the rounding of summing in another order.
+    let width = width - 1e-3;
+    let space = text_width_mm(" ", size, bold);
     let mut lines = Vec::new();
     let mut line = String::new();
+    let mut line_width = 0.0;
     for word in text.split_whitespace() {
-        let candidate = if line.is_empty() {
-            word.to_string()
-        } else {
-            format!("{line} {word}")
-        };
-        if text_width_mm(&candidate, size, bold) <= width {
-            line = candidate;
+        let word_width = text_width_mm(word, size, bold);
+        if line.is_empty() && word_width <= width {
+            line.push_str(word);
+            line_width = word_width;
+            continue;
+        }
+        if !line.is_empty() && line_width + space + word_width <= width {
+            line.push(' ');
+            line.push_str(word);
+            line_width += space + word_width;
             continue;
         }
         if !line.is_empty() {
             lines.push(std::mem::take(&mut line));
         }
-        // The word alone: break it if it is too long for a line by itself.
-        for c in word.chars() {
-            let mut next = line.clone();
-            next.push(c);
-            if !line.is_empty() && text_width_mm(&next, size, bold) > width {
-                lines.push(std::mem::replace(&mut line, c.to_string()));
-            } else {
-                line = next;
+        line_width = 0.0;
+        // The word alone is too long for a line: break it between characters.
+        if word_width > width {
+            for c in word.chars() {
+                let mut buf = [0u8; 4];
+                let w = text_width_mm(c.encode_utf8(&mut buf), size, bold);
+                if !line.is_empty() && line_width + w > width {
+                    lines.push(std::mem::take(&mut line));
+                    line_width = 0.0;
+                }
+                line.push(c);
+                line_width += w;
             }
+        } else {
+            line.push_str(word);
+            line_width = word_width;
         }
     }
     if !line.is_empty() {
@@ -478,12 +493,14 @@ struct Column<'a> {
     width: f32,
     /// Baseline of the next line.
     y: f32,
+    /// The lowest ink placed by this column so far (mm from the top).
+    bottom: f32,
 }
 
 impl Column<'_> {
     fn paragraph(&mut self, text: &str, size: f32, bold: bool, leading: f32) {
         for line in wrap(text, size, bold, self.width) {
-            self.runs.push(TextRun {
+            self.push(TextRun {
                 x: self.x,
                 baseline: self.y,
                 size,
@@ -496,7 +513,7 @@ impl Column<'_> {
 
     /// A numbered item with a hanging indent.
     fn item(&mut self, number: &str, text: &str, size: f32, leading: f32, indent: f32) {
-        self.runs.push(TextRun {
+        self.push(TextRun {
             x: self.x,
             baseline: self.y,
             size,
@@ -504,7 +521,7 @@ impl Column<'_> {
             text: number.to_string(),
         });
         for line in wrap(text, size, false, self.width - indent) {
-            self.runs.push(TextRun {
+            self.push(TextRun {
                 x: self.x + indent,
                 baseline: self.y,
                 size,
@@ -519,13 +536,14 @@ impl Column<'_> {
         self.y += mm;
     }
 
-    /// The lowest ink of the column so far (the descent of its last line).
+    fn push(&mut self, run: TextRun) {
+        self.bottom = self.bottom.max(run.bbox().3);
+        self.runs.push(run);
+    }
+
+    /// The lowest ink of the column so far.
     fn bottom(&self) -> f32 {
-        self.runs
-            .iter()
-            .filter(|r| r.x >= self.x && r.x < self.x + self.width)
-            .map(|r| r.bbox().3)
-            .fold(f32::MIN, f32::max)
+        self.bottom
     }
 }
 
@@ -577,6 +595,7 @@ pub(crate) fn layout_letter(
         x: info_x,
         width: info_width,
         y: 20.0,
+        bottom: f32::MIN,
     };
     info.paragraph(&t.sender_service, 16.0, true, 6.0);
     info.paragraph(&t.sender, 8.0, false, 3.6);
@@ -606,6 +625,7 @@ pub(crate) fn layout_letter(
         x: BODY_LEFT_MM,
         width: BODY_RIGHT_MM - BODY_LEFT_MM,
         y: 0.0,
+        bottom: f32::MIN,
     };
     let top = BODY_TOP_MM
         .max(window.bottom_mm() + 8.0)
@@ -628,14 +648,14 @@ pub(crate) fn layout_letter(
             let x0 = BODY_LEFT_MM + 2.0 + column as f32 * column_width;
             let number = format!("{n}.");
             let number_right = x0 + 9.0;
-            body.runs.push(TextRun {
+            body.push(TextRun {
                 x: number_right - text_width_mm(&number, BODY_SIZE, false),
                 baseline: y,
                 size: BODY_SIZE,
                 bold: false,
                 text: number,
             });
-            body.runs.push(TextRun {
+            body.push(TextRun {
                 x: x0 + 12.0,
                 baseline: y,
                 size: CODE_SIZE,
@@ -659,6 +679,7 @@ pub(crate) fn layout_letter(
         x: side_x,
         width: BODY_RIGHT_MM - side_x,
         y: heading_y,
+        bottom: f32::MIN,
     };
     side.paragraph(&t.use_heading, 11.0, true, 5.2);
     side.paragraph(&t.use_text, SIDE_SIZE, false, SIDE_LEADING);
@@ -674,6 +695,7 @@ pub(crate) fn layout_letter(
         x: BODY_LEFT_MM,
         width: BODY_RIGHT_MM - BODY_LEFT_MM,
         y: box_bottom.max(side_bottom) + 8.0,
+        bottom: f32::MIN,
     };
     body.paragraph(&t.safety_heading, 11.0, true, 5.2);
     body.paragraph(&t.safety_text, BODY_SIZE, false, BODY_LEADING);
@@ -818,17 +840,13 @@ pub fn render_part(
         last: last.letter_id.to_string(),
         detail,
     };
-    let t0 = std::time::Instant::now();
     let mut warnings = Vec::new();
     let mut lo = doc.to_lopdf_document(&PdfSaveOptions::default(), &mut warnings);
     // printpdf writes 1.3 into the header; the contract asks for PDF 1.7 (which the content is).
     lo.version = "1.7".to_string();
-    eprintln!("TIMING to_lopdf {:?}", t0.elapsed());
     lo.compress();
-    eprintln!("TIMING compress {:?}", t0.elapsed());
     let mut pdf = Vec::new();
     lo.save_to(&mut pdf).map_err(|e| pdf_error(e.to_string()))?;
-    eprintln!("TIMING save {:?}", t0.elapsed());
     Ok(RenderedPart {
         pdf,
         pages: page_count,
