@@ -9,11 +9,14 @@ use crate::db::Db;
 use crate::settings::Settings;
 
 mod batch;
+mod config;
 mod id;
+mod nightly;
 mod orders;
 mod output;
 mod pin;
 mod postcodes;
+mod purge;
 mod receipts;
 mod register;
 mod status;
@@ -97,6 +100,17 @@ pub enum Command {
     /// Identity numbers.
     #[command(subcommand)]
     Id(id::IdCommand),
+    /// Delete letter PDFs no longer needed and personal data past retention.
+    Purge(purge::PurgeArgs),
+    /// The whole night's run, under a lock: register, orders, validate, batch, receipts, purge.
+    Nightly(nightly::NightlyArgs),
+    /// Settings.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// Shell completions on stdout (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// The man page (roff) on stdout.
+    Man,
 }
 
 /// Who is running an operator command, for the event log.
@@ -111,6 +125,8 @@ pub fn operator() -> String {
 pub struct Context {
     pub db_url: String,
     pub settings: Settings,
+    /// Where the settings came from, for `config show`.
+    pub settings_source: String,
 }
 
 impl Context {
@@ -123,9 +139,17 @@ impl Context {
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     let settings = Settings::load(cli.config.as_deref())?;
+    let settings_source = match &cli.config {
+        Some(p) => p.display().to_string(),
+        None if std::path::Path::new(crate::settings::DEFAULT_FILE).is_file() => {
+            crate::settings::DEFAULT_FILE.to_string()
+        }
+        None => "none (defaults)".to_string(),
+    };
     let ctx = Context {
         db_url: cli.db,
         settings,
+        settings_source,
     };
     match cli.command {
         Command::Register(c) => register::run(&ctx, c).await,
@@ -136,5 +160,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Status(a) => status::run(&ctx, a).await,
         Command::Pin(c) => pin::run(&ctx, c).await,
         Command::Id(c) => id::run(&ctx, c),
+        Command::Purge(a) => purge::run(&ctx, a).await,
+        Command::Nightly(a) => nightly::run(&ctx, a, cli.quiet).await,
+        Command::Config(c) => config::show(&ctx, c),
+        Command::Completions { shell } => config::completions(shell),
+        Command::Man => config::man(),
     }
 }

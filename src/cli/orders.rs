@@ -23,6 +23,13 @@ pub enum OrdersCommand {
     Validate,
     /// List orders.
     List(ListArgs),
+    /// Cancel an order not yet posted; a letter already made for it stops being valid.
+    Cancel {
+        order_id: String,
+        /// Why (kept in the order's history).
+        #[arg(long)]
+        reason: String,
+    },
     /// A new letter with new codes for a posted or returned order (made by the next batch).
     Reissue { order_id: String },
 }
@@ -101,6 +108,30 @@ pub async fn run(ctx: &Context, cmd: OrdersCommand) -> anyhow::Result<Exit> {
             }
             Exit::Done
         }
+        OrdersCommand::Cancel { order_id, reason } => match db
+            .cancel_order(&order_id, &reason, &super::operator())
+            .await?
+        {
+            Some(before) => {
+                let letter = if matches!(before, OrderStatus::Batched | OrderStatus::Printed) {
+                    "; its letter is with the vendor, but its codes no longer work"
+                } else {
+                    ""
+                };
+                println!("{order_id}: cancelled (was {before}){letter}");
+                Exit::Done
+            }
+            None => {
+                match db.order(&order_id).await? {
+                    Some(o) => eprintln!(
+                        "error: {order_id} is {}; only orders not yet posted can be cancelled",
+                        o.status
+                    ),
+                    None => eprintln!("error: no order {order_id:?}"),
+                }
+                Exit::Failed
+            }
+        },
         OrdersCommand::Reissue { order_id } => {
             let validator = Validator::new(&db, &ctx.settings).await?;
             match validator.reissue(&order_id, &super::operator()).await? {

@@ -19,8 +19,10 @@ use crate::postcodes::PostcodeEntry;
 use crate::register::{ImportedPerson, Person};
 
 mod letters;
+mod operations;
 
 pub use letters::{BatchRow, LetterJob, LetterRef, PartRecord, ReceiptOutcome};
+pub use operations::{PartFile, FINISHED};
 
 /// A write transaction.
 pub type Tx = Transaction<'static, Sqlite>;

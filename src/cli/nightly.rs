@@ -1,0 +1,54 @@
+//! `pinbrev nightly --inbox DIR --outbox DIR --receipts DIR --vendor NAME`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{Context, Exit};
+use crate::nightly::{self, Folders, NightlyError};
+
+#[derive(Debug, Args)]
+pub struct NightlyArgs {
+    /// The night's files: every *.jsonl a register extract (read first), every *.csv an order file.
+    #[arg(long)]
+    inbox: PathBuf,
+    /// Where the vendor collects drops.
+    #[arg(long)]
+    outbox: PathBuf,
+    /// The vendor's receipts files (*.csv).
+    #[arg(long)]
+    receipts: PathBuf,
+    /// The print vendor.
+    #[arg(long)]
+    vendor: String,
+}
+
+pub async fn run(ctx: &Context, args: NightlyArgs, quiet: bool) -> anyhow::Result<Exit> {
+    let folders = Folders {
+        inbox: args.inbox,
+        outbox: args.outbox,
+        receipts: args.receipts,
+    };
+    let summary = match nightly::run(&ctx.db_url, &ctx.settings, &args.vendor, &folders).await {
+        Ok(s) => s,
+        Err(NightlyError::Locked(e)) => {
+            eprintln!("error: {e}");
+            return Ok(Exit::Locked);
+        }
+        Err(NightlyError::Setup(e)) => {
+            eprintln!("error: {e}; nothing was done");
+            return Ok(Exit::Failed);
+        }
+    };
+    println!("{}", serde_json::to_string(&summary)?);
+    if !quiet || !summary.ok {
+        eprintln!("{}", nightly::human(&summary));
+    }
+    Ok(if summary.failed_step.is_some() {
+        Exit::Failed
+    } else if summary.had_unusable_files() {
+        Exit::InputUnusable
+    } else {
+        Exit::Done
+    })
+}

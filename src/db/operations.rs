@@ -1,0 +1,214 @@
+//! SQL of the nightly run's bookkeeping, `orders cancel` and `purge`.
+
+use sqlx::Row;
+
+use super::{ctx, insert_event, move_order, now, Db, DbError};
+use crate::orders::OrderStatus;
+
+/// A part file of a published batch and whether any letter in it still waits for the post.
+#[derive(Debug, Clone)]
+pub struct PartFile {
+    pub batch_id: String,
+    pub outbox: String,
+    pub file: String,
+    /// Letters whose codes are valid and whose order is not posted yet.
+    pub unposted: i64,
+}
+
+/// Statuses of orders that are finished: nothing more will happen to them.
+pub const FINISHED: [OrderStatus; 5] = [
+    OrderStatus::Posted,
+    OrderStatus::Superseded,
+    OrderStatus::Rejected,
+    OrderStatus::Duplicate,
+    OrderStatus::Cancelled,
+];
+
+impl Db {
+    /// Whether a file with this content was read before.
+    pub async fn input_file_seen(&self, sha256: &str) -> Result<Option<String>, DbError> {
+        sqlx::query_scalar("SELECT name FROM input_files WHERE sha256 = $1")
+            .bind(sha256)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(ctx("looking up a read file"))
+    }
+
+    /// Records that a file with this content was read.
+    pub async fn record_input_file(
+        &self,
+        sha256: &str,
+        kind: &str,
+        name: &str,
+    ) -> Result<(), DbError> {
+        sqlx::query("INSERT INTO input_files (sha256, kind, name, read_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING")
+            .bind(sha256)
+            .bind(kind)
+            .bind(name)
+            .bind(now())
+            .execute(&self.pool)
+            .await
+            .map_err(ctx("recording a read file"))?;
+        Ok(())
+    }
+
+    /// `orders cancel`: an order not yet posted is cancelled, with the operator's reason; a
+    /// letter already made for it stops being valid. Returns the status it had, or `None` when
+    /// the order's status does not allow cancelling (the caller reports which).
+    pub async fn cancel_order(
+        &self,
+        order_id: &str,
+        reason: &str,
+        actor: &str,
+    ) -> Result<Option<OrderStatus>, DbError> {
+        const CANCELLABLE: [OrderStatus; 5] = [
+            OrderStatus::Received,
+            OrderStatus::Validated,
+            OrderStatus::Held,
+            OrderStatus::Batched,
+            OrderStatus::Printed,
+        ];
+        let mut tx = self.begin_write().await?;
+        let before: Option<String> =
+            sqlx::query_scalar("SELECT status FROM orders WHERE order_id = $1")
+                .bind(order_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(ctx("reading an order"))?;
+        let Some(before) = before.and_then(|s| s.parse::<OrderStatus>().ok()) else {
+            return Ok(None);
+        };
+        if !move_order(
+            &mut tx,
+            order_id,
+            &CANCELLABLE,
+            OrderStatus::Cancelled,
+            actor,
+            "cancelled",
+            Some(reason),
+        )
+        .await?
+        {
+            return Ok(None);
+        }
+        sqlx::query("UPDATE letters SET state = 'cancelled' WHERE order_id = $1 AND state IN ('pending', 'issued')")
+            .bind(order_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(ctx("cancelling a letter"))?;
+        tx.commit()
+            .await
+            .map_err(ctx("committing a cancellation"))?;
+        Ok(Some(before))
+    }
+
+    /// Every part file of every published batch whose PDFs were not purged, with its count of
+    /// letters still waiting for the post.
+    pub async fn part_files(&self) -> Result<Vec<PartFile>, DbError> {
+        let rows = sqlx::query(
+            "SELECT b.batch_id, b.outbox, l.file, \
+               SUM(CASE WHEN l.state = 'issued' AND o.status IN ('batched', 'printed') THEN 1 ELSE 0 END) \
+             FROM letters l JOIN batches b ON b.batch_id = l.batch_id JOIN orders o ON o.order_id = l.order_id \
+             WHERE b.state = 'published' AND b.pdfs_purged_at IS NULL AND l.file IS NOT NULL \
+             GROUP BY b.batch_id, b.outbox, l.file ORDER BY b.batch_id, l.file",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(ctx("reading letter files"))?;
+        Ok(rows
+            .iter()
+            .map(|r| PartFile {
+                batch_id: r.get(0),
+                outbox: r.get(1),
+                file: r.get(2),
+                unposted: r.get(3),
+            })
+            .collect())
+    }
+
+    /// Marks a batch's PDFs as all deleted.
+    pub async fn mark_pdfs_purged(&self, batch_id: &str) -> Result<(), DbError> {
+        sqlx::query("UPDATE batches SET pdfs_purged_at = $1 WHERE batch_id = $2")
+            .bind(now())
+            .bind(batch_id)
+            .execute(&self.pool)
+            .await
+            .map_err(ctx("recording purged PDFs"))?;
+        Ok(())
+    }
+
+    /// Finished orders last changed before `before` whose personal data is still there.
+    pub async fn orders_to_pseudonymise(&self, before: &str) -> Result<Vec<String>, DbError> {
+        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "SELECT order_id FROM orders WHERE pseudonymised_at IS NULL AND updated_at < ",
+        );
+        qb.push_bind(before.to_string());
+        qb.push(" AND status IN (");
+        let mut sep = qb.separated(", ");
+        for s in FINISHED {
+            sep.push_bind(s.code());
+        }
+        qb.push(") ORDER BY order_id");
+        qb.build_query_scalar()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(ctx("finding orders past retention"))
+    }
+
+    /// Removes an order's personal data (national id, address, details that may quote it); its
+    /// status and event history stay.
+    pub async fn pseudonymise(&self, order_ids: &[String]) -> Result<(), DbError> {
+        for chunk in order_ids.chunks(500) {
+            let mut tx = self.begin_write().await?;
+            let at = now();
+            for id in chunk {
+                sqlx::query(
+                    "UPDATE orders SET national_id = 'pseudonymised', person_national_id = NULL, address = NULL, \
+                     reason_detail = NULL, pseudonymised_at = $1 WHERE order_id = $2",
+                )
+                .bind(&at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(ctx("pseudonymising an order"))?;
+                sqlx::query("UPDATE letters SET pin_digests = NULL WHERE order_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(ctx("pseudonymising an order's letters"))?;
+                insert_event(
+                    &mut tx,
+                    id,
+                    &at,
+                    "purge",
+                    "pseudonymised",
+                    None,
+                    None,
+                    Some("personal data removed after the retention period"),
+                )
+                .await?;
+            }
+            tx.commit()
+                .await
+                .map_err(ctx("committing pseudonymisation"))?;
+        }
+        Ok(())
+    }
+
+    /// Deletes input-file errors recorded before `before` (their messages may quote input).
+    pub async fn purge_input_errors(&self, before: &str, dry_run: bool) -> Result<i64, DbError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM input_errors WHERE at < $1")
+            .bind(before)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(ctx("counting old input errors"))?;
+        if !dry_run && n > 0 {
+            sqlx::query("DELETE FROM input_errors WHERE at < $1")
+                .bind(before)
+                .execute(&self.pool)
+                .await
+                .map_err(ctx("deleting old input errors"))?;
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,463 @@
+//! Operations through the real binary: `nightly`, `orders cancel`, `purge`, `config show`,
+//! completions and the man page.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{fixture, Work};
+
+fn inbox_with_fixtures(w: &Work) -> (PathBuf, PathBuf) {
+    let inbox = w.path("inbox");
+    let receipts = w.path("receipts");
+    std::fs::create_dir_all(&inbox).unwrap();
+    std::fs::create_dir_all(&receipts).unwrap();
+    for f in [
+        "register/freg-2026-11-23.jsonl",
+        "register/freg-2026-11-24-update.jsonl",
+        "orders/orders-2026-11-23-web.csv",
+        "orders/orders-2026-11-23-support.csv",
+        "orders/orders-2026-11-24-web.csv",
+    ] {
+        let name = Path::new(f).file_name().unwrap();
+        std::fs::copy(fixture(f), inbox.join(name)).unwrap();
+    }
+    (inbox, receipts)
+}
+
+const NIGHTLY: [&str; 9] = [
+    "nightly",
+    "--inbox",
+    "inbox",
+    "--outbox",
+    "outbox",
+    "--receipts",
+    "receipts",
+    "--vendor",
+    "printco",
+];
+
+fn summary(stdout: &str) -> serde_json::Value {
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "one JSON summary line: {stdout}");
+    serde_json::from_str(lines[0]).unwrap()
+}
+
+fn counts(w: &Work) -> Vec<Vec<String>> {
+    w.sql("SELECT (SELECT COUNT(*) FROM orders), (SELECT COUNT(*) FROM letters), (SELECT COUNT(*) FROM batches), (SELECT COUNT(*) FROM order_events), (SELECT COUNT(*) FROM receipts)")
+}
+
+#[test]
+fn nightly_runs_the_whole_night_and_a_redelivered_inbox_changes_nothing() {
+    let w = Work::new();
+    let (inbox, _) = inbox_with_fixtures(&w);
+    w.ok(&[
+        "postcodes",
+        "import",
+        &fixture("postcodes/Postnummerregister-sample.txt")
+            .display()
+            .to_string(),
+    ]);
+    let r = w.ok(&NIGHTLY);
+    let s = summary(&r.stdout);
+    assert_eq!(s["ok"], true);
+    assert_eq!(s["register"]["files"]["read"].as_array().unwrap().len(), 2);
+    // Register extracts are read before order files.
+    assert!(s["register"]["files"]["read"][0]
+        .as_str()
+        .unwrap()
+        .ends_with("freg-2026-11-23.jsonl"));
+    assert_eq!(s["orders"]["new"], 64);
+    assert_eq!(s["orders"]["row_errors"], 8);
+    assert_eq!(s["validation"]["by_status"]["validated"], 30);
+    assert_eq!(
+        s["validation"]["rejected_by_reason"]["postcode_category"],
+        4
+    );
+    assert_eq!(s["batch"]["letters"], 30);
+    assert!(s["duration_s"].as_f64().unwrap() >= 0.0);
+    assert!(r.stderr.contains("batch: 30 letters"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("orders-2026-11-24-web.csv:3: order_id:"),
+        "row errors are logged: {}",
+        r.stderr
+    );
+    let left: Vec<_> = std::fs::read_dir(&inbox)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(left, ["done"]);
+    assert_eq!(std::fs::read_dir(inbox.join("done")).unwrap().count(), 5);
+
+    // The same files again, under other names: skipped, nothing new.
+    let before = counts(&w);
+    std::fs::copy(
+        fixture("orders/orders-2026-11-23-web.csv"),
+        inbox.join("resent-web.csv"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixture("register/freg-2026-11-23.jsonl"),
+        inbox.join("resent.jsonl"),
+    )
+    .unwrap();
+    let again = w.ok(&[
+        "-q",
+        "nightly",
+        "--inbox",
+        "inbox",
+        "--outbox",
+        "outbox",
+        "--receipts",
+        "receipts",
+        "--vendor",
+        "printco",
+    ]);
+    let s = summary(&again.stdout);
+    assert_eq!(s["orders"]["files"]["skipped"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        s["register"]["files"]["skipped"].as_array().unwrap().len(),
+        1
+    );
+    assert!(s["batch"]["batch_ids"].as_array().unwrap().is_empty());
+    assert_eq!(counts(&w), before);
+    assert!(
+        again.stderr.is_empty(),
+        "-q is quiet on success: {}",
+        again.stderr
+    );
+    assert!(inbox.join("done/resent-web.csv").exists());
+}
+
+#[test]
+fn an_unusable_file_is_set_aside_and_the_night_exits_3() {
+    let w = Work::new();
+    let (inbox, _) = inbox_with_fixtures(&w);
+    std::fs::copy(
+        fixture("orders/broken-not-utf8.csv"),
+        inbox.join("broken.csv"),
+    )
+    .unwrap();
+    let r = w.run(&NIGHTLY);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let s = summary(&r.stdout);
+    assert_eq!(s["ok"], false);
+    assert_eq!(s["orders"]["files"]["unusable"][0], "inbox/broken.csv");
+    assert_eq!(s["batch"]["letters"], 34, "the rest of the night still ran");
+    assert!(inbox.join("failed/broken.csv").exists());
+    assert!(
+        r.stderr.contains("UNUSABLE: inbox/broken.csv"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_second_nightly_while_one_holds_the_lock_exits_4_and_changes_nothing() {
+    let w = Work::new();
+    inbox_with_fixtures(&w);
+    w.ok(&["orders", "list"]); // creates the database
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(format!("{}.lock", w.db_file().display()))
+        .unwrap();
+    held.try_lock().unwrap();
+    let before = counts(&w);
+    let r = w.run(&NIGHTLY);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("another pinbrev run holds the lock"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(counts(&w), before);
+    assert_eq!(
+        std::fs::read_dir(w.path("inbox")).unwrap().count(),
+        5,
+        "no file was touched"
+    );
+    drop(held);
+    // Two runs started together: each either ran or was turned away with 4; the database is
+    // intact and holds each order once.
+    let bin = assert_cmd::cargo::cargo_bin("pinbrev");
+    let spawn = || {
+        std::process::Command::new(&bin)
+            .current_dir(w.dir.path())
+            .env("PINBREV_DB", format!("sqlite://{}", w.db_file().display()))
+            .env("PINBREV_ALLOW_SYNTHETIC", "true")
+            .env("PINBREV_PIN_KEY", common::TEST_KEY)
+            .args(NIGHTLY)
+            .output()
+            .unwrap()
+    };
+    let (a, b) = std::thread::scope(|sc| {
+        let a = sc.spawn(spawn);
+        let b = sc.spawn(spawn);
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let codes = [a.status.code().unwrap(), b.status.code().unwrap()];
+    assert!(codes.iter().all(|c| *c == 0 || *c == 4), "{codes:?}");
+    assert!(codes.contains(&0), "{codes:?}");
+    assert_eq!(
+        w.sql("PRAGMA integrity_check"),
+        vec![vec!["ok".to_string()]]
+    );
+    assert_eq!(w.sql("SELECT COUNT(*) FROM orders")[0][0], "64");
+    assert_eq!(w.sql("SELECT COUNT(*) FROM letters")[0][0], "34");
+}
+
+#[test]
+fn a_receipts_file_delivered_twice_changes_nothing() {
+    let w = Work::new();
+    inbox_with_fixtures(&w);
+    w.ok(&NIGHTLY);
+    let letters = w.sql("SELECT batch_id, letter_id FROM letters ORDER BY letter_id LIMIT 3");
+    let body: String = letters
+        .iter()
+        .map(|l| format!("{},{},posted,2026-11-25T12:00:00Z,\n", l[0], l[1]))
+        .collect();
+    std::fs::write(
+        w.path("receipts/r1.csv"),
+        format!("batch_id,letter_id,event,occurred_at,detail\n{body}"),
+    )
+    .unwrap();
+    let r = w.ok(&NIGHTLY);
+    assert_eq!(summary(&r.stdout)["receipts"]["applied"], 3);
+    assert!(w.path("receipts/done/r1.csv").exists());
+    let before = counts(&w);
+    std::fs::write(
+        w.path("receipts/r1-resent.csv"),
+        format!("batch_id,letter_id,event,occurred_at,detail\n{body}"),
+    )
+    .unwrap();
+    let r = w.ok(&NIGHTLY);
+    assert_eq!(
+        summary(&r.stdout)["receipts"]["files"]["skipped"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Same rows in a file with other content (a comment column): read, but each receipt is known.
+    std::fs::write(
+        w.path("receipts/r1-again.csv"),
+        format!(
+            "batch_id,letter_id,event,occurred_at,detail,note\n{}",
+            body.replace(",\n", ",,x\n")
+        ),
+    )
+    .unwrap();
+    let r = w.ok(&NIGHTLY);
+    assert_eq!(summary(&r.stdout)["receipts"]["already_known"], 3);
+    assert_eq!(counts(&w), before);
+}
+
+#[test]
+fn purge_deletes_only_pdfs_whose_letters_are_all_posted() {
+    let w = Work::new();
+    w.load_fixtures();
+    w.run_with(
+        &[
+            "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+        ],
+        &[("PINBREV_MAX_LETTERS_PER_FILE", "10")],
+    );
+    let batch = w.sql("SELECT batch_id FROM batches")[0][0].clone();
+    let dir = w.path("outbox").join(&batch);
+    let first_part = w.sql("SELECT letter_id FROM letters WHERE file = 'letters-0001.pdf'");
+    assert_eq!(first_part.len(), 10);
+    // All of part 1 posted; one letter of part 2 returned, the rest of part 2 not posted.
+    let mut body = String::from("batch_id,letter_id,event,occurred_at,detail\n");
+    for l in &first_part {
+        body.push_str(&format!("{batch},{},posted,2026-11-25T12:00:00Z,\n", l[0]));
+    }
+    let second = w.sql("SELECT letter_id FROM letters WHERE file = 'letters-0002.pdf' LIMIT 1")[0]
+        [0]
+    .clone();
+    body.push_str(&format!(
+        "{batch},{second},returned,2026-11-28T12:00:00Z,flyttet\n"
+    ));
+    std::fs::write(w.path("r.csv"), body).unwrap();
+    w.ok(&["receipts", "ingest", "r.csv"]);
+
+    let dry = w.ok(&["purge", "--dry-run"]);
+    assert!(
+        dry.stdout.contains("would delete") && dry.stdout.contains("letters-0001.pdf"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dir.join("letters-0001.pdf").exists(),
+        "a dry run deletes nothing"
+    );
+    let r = w.ok(&["purge"]);
+    // 30 letters in parts of 10.
+    assert!(
+        r.stdout
+            .contains("1 letter PDFs deleted, 2 kept because a letter in them is not posted yet"),
+        "{}",
+        r.stdout
+    );
+    assert!(!dir.join("letters-0001.pdf").exists());
+    for part in ["letters-0002.pdf", "letters-0003.pdf"] {
+        assert!(
+            dir.join(part).exists(),
+            "{part} holds unposted letters and must stay"
+        );
+    }
+    // Unposted letters are still in batched orders whose PDFs are all kept.
+    let unposted_files = w.sql("SELECT DISTINCT l.file FROM letters l JOIN orders o ON o.order_id = l.order_id WHERE o.status IN ('batched', 'printed')");
+    for f in unposted_files {
+        assert!(
+            dir.join(&f[0]).exists(),
+            "{} deleted while it holds an unposted letter",
+            f[0]
+        );
+    }
+}
+
+#[test]
+fn personal_data_of_finished_orders_is_pseudonymised_after_retention_and_history_stays() {
+    let w = Work::new();
+    w.load_fixtures();
+    w.sql("UPDATE orders SET updated_at = '2026-01-01T00:00:00.000000Z' WHERE status = 'rejected'");
+    let rejected: usize = w.sql("SELECT COUNT(*) FROM orders WHERE status = 'rejected'")[0][0]
+        .parse()
+        .unwrap();
+    let events_before = w.sql("SELECT COUNT(*) FROM order_events")[0][0]
+        .parse::<usize>()
+        .unwrap();
+    let dry = w.ok(&["purge", "--dry-run", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&dry.stdout).unwrap();
+    assert_eq!(
+        v["orders_pseudonymised"].as_array().unwrap().len(),
+        rejected
+    );
+    assert_eq!(
+        w.sql("SELECT COUNT(*) FROM orders WHERE national_id = 'pseudonymised'")[0][0],
+        "0"
+    );
+    w.ok(&["purge"]);
+    assert_eq!(w.sql("SELECT COUNT(*) FROM orders WHERE national_id = 'pseudonymised' AND address IS NULL AND reason_detail IS NULL")[0][0], rejected.to_string());
+    assert_eq!(w.sql("SELECT COUNT(*) FROM orders WHERE status = 'validated' AND national_id = 'pseudonymised'")[0][0], "0");
+    let events_after = w.sql("SELECT COUNT(*) FROM order_events")[0][0]
+        .parse::<usize>()
+        .unwrap();
+    assert_eq!(
+        events_after,
+        events_before + rejected,
+        "history stays, with one 'pseudonymised' event each"
+    );
+    let again = w.ok(&["purge"]);
+    assert!(
+        again.stdout.contains("0 orders pseudonymised"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn cancel_is_refused_once_posted_and_kills_a_letter_already_made() {
+    let w = Work::new();
+    w.load_fixtures();
+    let r = w.ok(&[
+        "orders",
+        "cancel",
+        "WEB-20261123-0002",
+        "--reason",
+        "customer called",
+    ]);
+    assert!(
+        r.stdout.contains("cancelled (was validated)"),
+        "{}",
+        r.stdout
+    );
+    w.ok(&[
+        "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+    ]);
+    let letter = w
+        .sql("SELECT letter_id, batch_id FROM letters WHERE order_id = 'WEB-20261123-0001'")[0]
+        .clone();
+    let r = w.ok(&[
+        "orders",
+        "cancel",
+        "WEB-20261123-0001",
+        "--reason",
+        "lost phone",
+    ]);
+    assert!(
+        r.stdout.contains("its codes no longer work"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        w.sql(&format!(
+            "SELECT state FROM letters WHERE letter_id = '{}'",
+            letter[0]
+        ))[0][0],
+        "cancelled"
+    );
+    let verify = w.run(&[
+        "pin", "verify", "--letter", &letter[0], "--index", "1", "--pin", "00000",
+    ]);
+    assert!(verify.stdout.contains("cancelled"), "{}", verify.stdout);
+
+    let other = w.sql("SELECT letter_id, batch_id, order_id FROM letters WHERE order_id <> 'WEB-20261123-0001' LIMIT 1")[0].clone();
+    std::fs::write(
+        w.path("r.csv"),
+        format!(
+            "batch_id,letter_id,event,occurred_at,detail\n{},{},posted,2026-11-25T12:00:00Z,\n",
+            other[1], other[0]
+        ),
+    )
+    .unwrap();
+    w.ok(&["receipts", "ingest", "r.csv"]);
+    let refused = w.run(&["orders", "cancel", &other[2], "--reason", "too late"]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused
+            .stderr
+            .contains("is posted; only orders not yet posted can be cancelled"),
+        "{}",
+        refused.stderr
+    );
+    let events = w.sql("SELECT actor, detail FROM order_events WHERE order_id = 'WEB-20261123-0002' AND event = 'cancelled'");
+    assert!(
+        events[0][0].starts_with("operator:") && events[0][1] == "customer called",
+        "{events:?}"
+    );
+}
+
+#[test]
+fn config_show_hides_secrets_and_completions_and_man_page_are_generated() {
+    let w = Work::new();
+    std::fs::write(
+        w.path("pinbrev.toml"),
+        "min_age = 15\npin_key_file = \"secret.key\"\n",
+    )
+    .unwrap();
+    let r = w.ok(&["config", "show"]);
+    assert!(r.stdout.contains("min_age = 15"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("allow_synthetic = true"),
+        "the environment override shows: {}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("PIN key: set in PINBREV_PIN_KEY (hidden)"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains(common::TEST_KEY));
+    let bash = w.ok(&["completions", "bash"]);
+    assert!(bash.stdout.contains("_pinbrev") && bash.stdout.contains("nightly"));
+    let man = w.ok(&["man"]);
+    assert!(
+        man.stdout.starts_with(".ie") || man.stdout.contains(".TH pinbrev"),
+        "{}",
+        &man.stdout[..200.min(man.stdout.len())]
+    );
+}
