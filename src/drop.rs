@@ -220,6 +220,11 @@ async fn build(
     let mut per_postcode: BTreeMap<String, (String, u64)> = BTreeMap::new();
     let mut files = Vec::new();
     let mut pages = 0u64;
+    let bar = crate::progress::bar(
+        batch.letter_count as u64,
+        "letters",
+        crate::progress::Unit::Items,
+    );
     let mut from = 1;
     let mut part = 0;
     while from <= batch.letter_count {
@@ -312,6 +317,7 @@ async fn build(
             }
         }
         pages += u64::from(rendered.pages);
+        bar.inc(u64::from(rendered.pages));
         drop(inputs);
         drop(codes);
         db.store_part(&records).await?;
@@ -319,6 +325,7 @@ async fn build(
         failpoint("after-part");
         from = to + 1;
     }
+    bar.finish_and_clear();
     files.push(write_file(
         &dir.join("manifest.csv"),
         &manifest.into_inner().expect("in memory"),

@@ -19,6 +19,7 @@ pub mod nightly;
 pub mod orders;
 pub mod pin;
 pub mod postcodes;
+pub mod progress;
 pub mod purge;
 pub mod receipts;
 pub mod register;

@@ -533,8 +533,10 @@ pub async fn import_file(db: &Db, file: &Path) -> Result<ImportReport, ImportErr
         file: file.to_path_buf(),
         source,
     };
-    let mut reader =
-        BufReader::with_capacity(1 << 20, std::fs::File::open(file).map_err(read_err)?);
+    let handle = std::fs::File::open(file).map_err(read_err)?;
+    let size = handle.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = crate::progress::bar(size, "register", crate::progress::Unit::Bytes);
+    let mut reader = BufReader::with_capacity(1 << 20, handle);
     let mut report = ImportReport {
         file: file.to_path_buf(),
         ..Default::default()
@@ -545,9 +547,11 @@ pub async fn import_file(db: &Db, file: &Path) -> Result<ImportReport, ImportErr
     let mut line_no = 0u64;
     loop {
         buf.clear();
-        if reader.read_until(b'\n', &mut buf).map_err(read_err)? == 0 {
+        let n = reader.read_until(b'\n', &mut buf).map_err(read_err)?;
+        if n == 0 {
             break;
         }
+        bar.inc(n as u64);
         line_no += 1;
         let parsed = match std::str::from_utf8(&buf) {
             Err(_) => Err(LineProblem::NotUtf8),
@@ -582,6 +586,7 @@ pub async fn import_file(db: &Db, file: &Path) -> Result<ImportReport, ImportErr
         report.replaced += db.store_persons(&source, &batch).await?;
         report.loaded += batch.len() as u64;
     }
+    bar.finish_and_clear();
     db.record_input_errors("register", &report.line_errors)
         .await?;
     Ok(report)

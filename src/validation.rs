@@ -72,6 +72,8 @@ impl<'a> Validator<'a> {
     /// Validates every `received` order, oldest first, a page per write transaction.
     pub async fn run(&self) -> Result<ValidationReport, DbError> {
         let mut report = ValidationReport::default();
+        let waiting = self.db.count_status(OrderStatus::Received).await?;
+        let bar = crate::progress::bar(waiting as u64, "validate", crate::progress::Unit::Items);
         let mut after: Option<(String, String)> = None;
         loop {
             let page = self
@@ -99,8 +101,10 @@ impl<'a> Validator<'a> {
                 context: "committing validation outcomes",
                 source,
             })?;
+            bar.set_position(report.orders);
             tracing::debug!(done = report.orders, "validated a page of orders");
         }
+        bar.finish_and_clear();
         Ok(report)
     }
 

@@ -474,6 +474,15 @@ impl Db {
         rows.iter().map(order_row).collect()
     }
 
+    /// Orders in a status, counted.
+    pub async fn count_status(&self, status: OrderStatus) -> Result<i64, DbError> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE status = $1")
+            .bind(status.code())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(ctx("counting orders"))
+    }
+
     /// Orders of any of these identifiers that are in one of the given statuses, counted.
     pub async fn count_orders_of(
         &self,
