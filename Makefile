@@ -32,29 +32,25 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 
-## The main job on the shipped fixtures, into ./demo (database demo/pinbrev.db).
+## The main job — the nightly run — on the shipped fixtures, into ./demo.
 demo: build
-	rm -rf $(DEMO) && mkdir -p $(DEMO)
+	rm -rf $(DEMO) && mkdir -p $(DEMO)/inbox $(DEMO)/receipts
 	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > $(DEMO)/pin.key && chmod 600 $(DEMO)/pin.key
 	printf 'allow_synthetic = true   # the fixtures use synthetic test numbers (month + 80)\npin_key_file = "$(DEMO)/pin.key"\n' > $(DEMO)/pinbrev.toml
 	@echo "== postal codes: Posten's register sample (with categories) over the shipped list"
 	$(DEMO_ENV) $(BIN) --config $(DEMO)/pinbrev.toml postcodes import $(FIX)/postcodes/Postnummerregister-sample.txt
-	@echo "== Folkeregister extracts"
-	$(DEMO_ENV) $(BIN) --config $(DEMO)/pinbrev.toml register import $(FIX)/register/freg-2026-11-23.jsonl $(FIX)/register/freg-2026-11-24-update.jsonl
-	@echo "== orders"
-	$(DEMO_ENV) $(BIN) --config $(DEMO)/pinbrev.toml orders ingest $(FIX)/orders/orders-2026-11-23-web.csv $(FIX)/orders/orders-2026-11-23-support.csv $(FIX)/orders/orders-2026-11-24-web.csv
-	@echo "== validation"
-	$(DEMO_ENV) $(BIN) --config $(DEMO)/pinbrev.toml orders validate
-	@echo "== the outcome"
+	@echo "== the night's files: two register extracts and three order files in $(DEMO)/inbox"
+	cp $(FIX)/register/freg-2026-11-23.jsonl $(FIX)/register/freg-2026-11-24-update.jsonl $(FIX)/orders/orders-2026-11-2*.csv $(DEMO)/inbox/
+	@echo "== pinbrev nightly"
+	$(DEMO_ENV) $(BIN) --config $(DEMO)/pinbrev.toml nightly --inbox $(DEMO)/inbox --outbox $(DEMO)/outbox --receipts $(DEMO)/receipts --vendor demo-print
+	@echo "== every order's outcome"
 	$(DEMO_ENV) $(BIN) --config $(DEMO)/pinbrev.toml orders list
-	@echo "== PIN codes, letters and the drop for the print vendor"
-	$(DEMO_ENV) $(BIN) --config $(DEMO)/pinbrev.toml batch create --vendor demo-print --outbox $(DEMO)/outbox
 	@echo
-	@echo "The letters are in $$(ls -d $(DEMO)/outbox/B*/): open letters-0001.pdf; manifest.csv, postcodes.csv"
-	@echo "and batch.json are beside it, and READY marks the drop complete."
-	@echo "The database is $(DEMO)/pinbrev.db. Look closer with, for example:"
+	@echo "The drop for the print vendor is $$(ls -d $(DEMO)/outbox/B*/): open letters-0001.pdf (one"
+	@echo "letter per page); manifest.csv, postcodes.csv and batch.json are beside it, and READY marks it complete."
+	@echo "The night's input files were moved to $(DEMO)/inbox/done/. The database is $(DEMO)/pinbrev.db; for example:"
 	@echo "  $(BIN) --db sqlite://$(DEMO)/pinbrev.db --config $(DEMO)/pinbrev.toml status WEB-20261123-0001"
-	@echo "  $(BIN) --db sqlite://$(DEMO)/pinbrev.db orders list --status rejected --format json"
+	@echo "  $(BIN) --db sqlite://$(DEMO)/pinbrev.db --config $(DEMO)/pinbrev.toml orders list --status rejected --format json"
 
 ## Large synthetic data sets for the benchmarks: make fixtures N=100000 (into bench-data/).
 fixtures:

@@ -452,6 +452,9 @@ fn config_show_hides_secrets_and_completions_and_man_page_are_generated() {
         r.stdout
     );
     assert!(!r.stdout.contains(common::TEST_KEY));
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/pinbrev.toml.example");
+    let shipped = w.ok(&["--config", &example.display().to_string(), "config", "show"]);
+    assert!(shipped.stdout.contains("[vendors.printco.window]"), "{}", shipped.stdout);
     let bash = w.ok(&["completions", "bash"]);
     assert!(bash.stdout.contains("_pinbrev") && bash.stdout.contains("nightly"));
     let man = w.ok(&["man"]);
