@@ -454,7 +454,11 @@ fn config_show_hides_secrets_and_completions_and_man_page_are_generated() {
     assert!(!r.stdout.contains(common::TEST_KEY));
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/pinbrev.toml.example");
     let shipped = w.ok(&["--config", &example.display().to_string(), "config", "show"]);
-    assert!(shipped.stdout.contains("[vendors.printco.window]"), "{}", shipped.stdout);
+    assert!(
+        shipped.stdout.contains("[vendors.printco.window]"),
+        "{}",
+        shipped.stdout
+    );
     let bash = w.ok(&["completions", "bash"]);
     assert!(bash.stdout.contains("_pinbrev") && bash.stdout.contains("nightly"));
     let man = w.ok(&["man"]);
@@ -463,4 +467,31 @@ fn config_show_hides_secrets_and_completions_and_man_page_are_generated() {
         "{}",
         &man.stdout[..200.min(man.stdout.len())]
     );
+}
+
+#[test]
+fn backup_is_a_consistent_private_copy() {
+    let w = Work::new();
+    w.load_fixtures();
+    let r = w.ok(&["backup", "copy.db"]);
+    assert!(
+        r.stdout.contains("backup written to copy.db"),
+        "{}",
+        r.stdout
+    );
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(w.path("copy.db")).unwrap().permissions(),
+    ) & 0o777;
+    assert_eq!(mode, 0o600);
+    let copy = Work {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    std::fs::copy(w.path("copy.db"), copy.db_file()).unwrap();
+    assert_eq!(
+        copy.sql("SELECT COUNT(*) FROM orders"),
+        w.sql("SELECT COUNT(*) FROM orders")
+    );
+    let again = w.run(&["backup", "copy.db"]);
+    assert_eq!(again.code, 1);
+    assert!(again.stderr.contains("copy.db exists"), "{}", again.stderr);
 }

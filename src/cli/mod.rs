@@ -107,6 +107,11 @@ pub enum Command {
     /// Settings.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// A consistent copy of the database into a new file (never copy the live file).
+    Backup {
+        /// The backup file to create; it must not exist.
+        file: PathBuf,
+    },
     /// Shell completions on stdout (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
     /// The man page (roff) on stdout.
@@ -165,5 +170,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Config(c) => config::show(&ctx, c),
         Command::Completions { shell } => config::completions(shell),
         Command::Man => config::man(),
+        Command::Backup { file } => {
+            if file.exists() {
+                anyhow::bail!("{} exists; name a new file for the backup", file.display());
+            }
+            let db = ctx.db().await?;
+            db.backup_into(&file).await?;
+            db.close().await;
+            std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+            println!("backup written to {}", file.display());
+            Ok(Exit::Done)
+        }
     }
 }

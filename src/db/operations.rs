@@ -195,6 +195,17 @@ impl Db {
         Ok(())
     }
 
+    /// A consistent copy of the whole database in a new file (`VACUUM INTO`), safe while other
+    /// runs read and write. The file must not exist yet.
+    pub async fn backup_into(&self, path: &std::path::Path) -> Result<(), DbError> {
+        sqlx::query("VACUUM INTO $1")
+            .bind(path.display().to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(ctx("writing the backup"))?;
+        Ok(())
+    }
+
     /// Deletes input-file errors recorded before `before` (their messages may quote input).
     pub async fn purge_input_errors(&self, before: &str, dry_run: bool) -> Result<i64, DbError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM input_errors WHERE at < $1")
