@@ -19,6 +19,7 @@ mod postcodes;
 mod purge;
 mod receipts;
 mod register;
+mod report;
 mod status;
 
 /// How a command ended, as the process exit code of the contract.
@@ -94,6 +95,8 @@ pub enum Command {
     Receipts(receipts::ReceiptsCommand),
     /// One order's life, by order id or by national id.
     Status(status::StatusArgs),
+    /// Counts by status and reason, SLA breaches, orders waiting for a person, vendor batches.
+    Report(report::ReportArgs),
     /// PIN codes.
     #[command(subcommand)]
     Pin(pin::PinCommand),
@@ -163,6 +166,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Batch(c) => batch::run(&ctx, c).await,
         Command::Receipts(c) => receipts::run(&ctx, c).await,
         Command::Status(a) => status::run(&ctx, a).await,
+        Command::Report(a) => report::run(&ctx, a).await,
         Command::Pin(c) => pin::run(&ctx, c).await,
         Command::Id(c) => id::run(&ctx, c),
         Command::Purge(a) => purge::run(&ctx, a).await,

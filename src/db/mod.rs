@@ -20,6 +20,7 @@ use crate::register::{ImportedPerson, Person};
 
 mod letters;
 mod operations;
+mod report;
 
 pub use letters::{BatchRow, LetterJob, LetterRef, PartRecord, ReceiptOutcome};
 pub use operations::{PartFile, FINISHED};

@@ -842,11 +842,14 @@ pub fn render_part(
     };
     let mut warnings = Vec::new();
     let mut lo = doc.to_lopdf_document(&PdfSaveOptions::default(), &mut warnings);
+    // The part's pages exist twice now; free printpdf's copy before compressing the other.
+    drop(doc);
     // printpdf writes 1.3 into the header; the contract asks for PDF 1.7 (which the content is).
     lo.version = "1.7".to_string();
     lo.compress();
     let mut pdf = Vec::new();
     lo.save_to(&mut pdf).map_err(|e| pdf_error(e.to_string()))?;
+    drop(lo);
     Ok(RenderedPart {
         pdf,
         pages: page_count,

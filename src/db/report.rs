@@ -1,0 +1,181 @@
+//! SQL of `pinbrev report`: plain reads, in one transaction so that every section of a report
+//! sees the same moment. Addresses are never read here.
+
+use sqlx::{Row, Sqlite};
+
+use super::{ctx, Db, DbError};
+use crate::orders::OrderStatus;
+use crate::report::{BatchLetterRow, HeldRow, ReportData, ReturnedRow, SlaOrderRow};
+
+const POSTED: &str = "posted";
+const RETURNED: &str = "returned";
+
+impl Db {
+    /// The rows of a report on orders placed at or after `since` (stored timestamp form) and on
+    /// batches created since; orders in one of `not_judged` have no delivery deadline.
+    pub async fn report_data(
+        &self,
+        since: &str,
+        not_judged: &[OrderStatus],
+    ) -> Result<ReportData, DbError> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(ctx("starting a read transaction"))?;
+
+        let by_status = count_rows(
+            sqlx::query(
+                "SELECT status, COUNT(*) FROM orders WHERE ordered_at >= $1 GROUP BY status ORDER BY status",
+            )
+            .bind(since)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(ctx("counting orders by status"))?,
+        );
+        let by_reason = count_rows(
+            sqlx::query(
+                "SELECT reason, COUNT(*) FROM orders WHERE ordered_at >= $1 AND reason IS NOT NULL \
+                 GROUP BY reason ORDER BY reason",
+            )
+            .bind(since)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(ctx("counting orders by reason"))?,
+        );
+
+        // Posting and return times per order: the vendor's receipts of the order's letters
+        // (a failed letter never left the vendor) and the events that moved the order.
+        let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
+            "SELECT o.order_id, o.status, o.ordered_at, \
+             (SELECT MIN(r.occurred_at) FROM letters l JOIN receipts r ON r.letter_id = l.letter_id \
+               WHERE l.order_id = o.order_id AND r.event = ",
+        );
+        qb.push_bind(POSTED);
+        qb.push(" AND l.state <> 'failed'), (SELECT MIN(e.at) FROM order_events e WHERE e.order_id = o.order_id AND e.to_status = ");
+        qb.push_bind(POSTED);
+        qb.push("), (SELECT MIN(r.occurred_at) FROM letters l JOIN receipts r ON r.letter_id = l.letter_id WHERE l.order_id = o.order_id AND r.event = ");
+        qb.push_bind(RETURNED);
+        qb.push("), (SELECT MIN(e.at) FROM order_events e WHERE e.order_id = o.order_id AND e.to_status = ");
+        qb.push_bind(RETURNED);
+        qb.push(") FROM orders o WHERE o.ordered_at >= ");
+        qb.push_bind(since);
+        if !not_judged.is_empty() {
+            qb.push(" AND o.status NOT IN (");
+            let mut sep = qb.separated(", ");
+            for s in not_judged {
+                sep.push_bind(s.code());
+            }
+            qb.push(")");
+        }
+        qb.push(" ORDER BY o.ordered_at, o.order_id");
+        let sla_orders = qb
+            .build()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(ctx("reading orders' posting times"))?
+            .iter()
+            .map(|r| {
+                let status: String = r.get(1);
+                Ok(SlaOrderRow {
+                    order_id: r.get(0),
+                    status: status.parse().map_err(|message| DbError::Corrupt {
+                        what: "orders.status".into(),
+                        message,
+                    })?,
+                    ordered_at: r.get(2),
+                    posted_receipt_at: r.get(3),
+                    posted_event_at: r.get(4),
+                    returned_receipt_at: r.get(5),
+                    returned_event_at: r.get(6),
+                })
+            })
+            .collect::<Result<Vec<_>, DbError>>()?;
+
+        let held = sqlx::query(
+            "SELECT o.order_id, o.national_id, o.reason, \
+             (SELECT MAX(e.at) FROM order_events e WHERE e.order_id = o.order_id AND e.to_status = $2) \
+             FROM orders o WHERE o.status = $2 AND o.ordered_at >= $1 ORDER BY o.ordered_at, o.order_id",
+        )
+        .bind(since)
+        .bind(OrderStatus::Held.code())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(ctx("reading held orders"))?
+        .iter()
+        .map(|r| HeldRow {
+            order_id: r.get(0),
+            national_id: r.get(1),
+            reason: r.get(2),
+            held_at: r.get(3),
+        })
+        .collect();
+
+        let returned = sqlx::query(
+            "SELECT o.order_id, o.national_id, l.letter_id, r.occurred_at, r.detail, \
+             (SELECT MAX(e.at) FROM order_events e WHERE e.order_id = o.order_id AND e.to_status = $2) \
+             FROM orders o \
+             LEFT JOIN letters l ON l.order_id = o.order_id \
+             LEFT JOIN receipts r ON r.letter_id = l.letter_id AND r.event = $3 \
+             WHERE o.status = $2 AND o.ordered_at >= $1 \
+             ORDER BY o.ordered_at, o.order_id, l.letter_id",
+        )
+        .bind(since)
+        .bind(OrderStatus::Returned.code())
+        .bind(RETURNED)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(ctx("reading returned orders"))?
+        .iter()
+        .map(|r| ReturnedRow {
+            order_id: r.get(0),
+            national_id: r.get(1),
+            letter_id: r.get(2),
+            receipt_at: r.get(3),
+            receipt_detail: r.get(4),
+            event_at: r.get(5),
+        })
+        .collect();
+
+        let batches = sqlx::query(
+            "SELECT b.batch_id, b.vendor, b.created_at, b.state, l.state, o.status, COUNT(l.letter_id) \
+             FROM batches b \
+             LEFT JOIN letters l ON l.batch_id = b.batch_id \
+             LEFT JOIN orders o ON o.order_id = l.order_id \
+             WHERE b.created_at >= $1 \
+             GROUP BY b.batch_id, b.vendor, b.created_at, b.state, l.state, o.status \
+             ORDER BY b.vendor, b.created_at, b.batch_id",
+        )
+        .bind(since)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(ctx("reading batches"))?
+        .iter()
+        .map(|r| BatchLetterRow {
+            batch_id: r.get(0),
+            vendor: r.get(1),
+            created_at: r.get(2),
+            state: r.get(3),
+            letter_state: r.get(4),
+            order_status: r.get(5),
+            letters: r.get(6),
+        })
+        .collect();
+
+        tx.rollback()
+            .await
+            .map_err(ctx("ending a read transaction"))?;
+        Ok(ReportData {
+            by_status,
+            by_reason,
+            sla_orders,
+            held,
+            returned,
+            batches,
+        })
+    }
+}
+
+fn count_rows(rows: Vec<sqlx::sqlite::SqliteRow>) -> Vec<(String, i64)> {
+    rows.iter().map(|r| (r.get(0), r.get(1))).collect()
+}
