@@ -317,6 +317,7 @@ async fn build(
             }
         }
         pages += u64::from(rendered.pages);
+        release_freed_memory();
         bar.inc(u64::from(rendered.pages));
         drop(inputs);
         drop(codes);
@@ -451,6 +452,16 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<FileEntry, DropError> {
 
 fn sync_dir(dir: &Path) -> Result<(), DropError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
+/// Hands memory freed after a part back to the system. A part's PDF is built whole in memory,
+/// and without this glibc keeps the freed heap, so the process grows part after part.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free heap pages; it has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Test hook: `PINBREV_FAILPOINT=<name>` aborts the process at that point, as a crash would.
