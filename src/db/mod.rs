@@ -177,10 +177,7 @@ impl Db {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(30))
-            .foreign_keys(true)
-            // 64 MiB of page cache: validation updates several indexes in random order, and a
-            // small cache makes SQLite write the same pages to the WAL again and again.
-            .pragma("cache_size", "-65536");
+            .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
