@@ -317,6 +317,12 @@ fn database_runs_in_wal_mode_with_events_for_every_change() {
     let w = Work::new();
     w.load_fixtures();
     assert_eq!(w.sql("PRAGMA journal_mode"), vec![vec!["wal".to_string()]]);
+    for f in ["pinbrev.db", "pinbrev.db-wal", "pinbrev.db-shm"] {
+        if let Ok(meta) = std::fs::metadata(w.path(f)) {
+            let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777;
+            assert_eq!(mode, 0o600, "{f} has mode {mode:o}");
+        }
+    }
     let orders: i64 = w.sql("SELECT COUNT(*) FROM orders")[0][0].parse().unwrap();
     let received = w.sql("SELECT COUNT(*) FROM order_events WHERE event = 'received'");
     let decided = w.sql(

@@ -171,8 +171,12 @@ impl Db {
             url: url.to_string(),
             source,
         };
-        let options = SqliteConnectOptions::from_str(&normalized)
-            .map_err(open_err)?
+        let options = SqliteConnectOptions::from_str(&normalized).map_err(open_err)?;
+        create_private(options.get_filename()).map_err(|e| DbError::Open {
+            url: url.to_string(),
+            source: sqlx::Error::Io(e),
+        })?;
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
@@ -677,6 +681,26 @@ impl Db {
             url.trim_start_matches("sqlite://")
                 .trim_start_matches("sqlite:"),
         )
+    }
+}
+
+/// Creates a new database file readable by its owner only (it holds national ids and
+/// addresses); SQLite gives its `-wal` and `-shm` files the same permissions.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let name = path.as_os_str();
+    if name.is_empty() || name == ":memory:" || path.exists() {
+        return Ok(());
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
