@@ -111,6 +111,8 @@ pub async fn create(
         .mode(0o700)
         .create(outbox)
         .map_err(io(outbox))?;
+    // Stored with the batch, so a run from another working directory resumes it in place.
+    let outbox = &outbox.canonicalize().map_err(io(outbox))?;
     let _lock = lock::try_lock(&outbox.join(LOCK_FILE))?;
     let mut published = Vec::new();
     for batch in db.unfinished_batches().await? {
