@@ -84,7 +84,7 @@ pub enum Command {
     /// The postal-code list.
     #[command(subcommand)]
     Postcodes(postcodes::PostcodesCommand),
-    /// Orders: ingest, validate, list.
+    /// Orders: ingest, validate, list, cancel, reissue.
     #[command(subcommand)]
     Orders(orders::OrdersCommand),
     /// Batches: PIN codes, letters and the vendor drop.
