@@ -156,7 +156,26 @@ async fn apply(
     }
     let detail = Some(row.get("detail")).filter(|d| !d.is_empty());
     let (from, to, letter_state) = event.transition();
-    if letter.state == "issued" && !from.contains(&letter.order_status) && letter.order_status != to
+    // Only the order's newest letter moves it, and only while the order is with the vendor: a
+    // late receipt for a letter that a reissue is replacing is kept but moves nothing.
+    let newest = db
+        .latest_letter(&letter.order_id)
+        .await?
+        .map(|l| l.letter_id);
+    let with_vendor = matches!(
+        letter.order_status,
+        OrderStatus::Batched | OrderStatus::Printed | OrderStatus::Posted | OrderStatus::Returned
+    );
+    let from: &[OrderStatus] =
+        if newest.as_deref() == Some(letter.letter_id.as_str()) && with_vendor {
+            from
+        } else {
+            &[]
+        };
+    if letter.state == "issued"
+        && !from.is_empty()
+        && !from.contains(&letter.order_status)
+        && letter.order_status != to
     {
         let late =
             matches!(event, ReceiptEvent::Printed) && letter.order_status == OrderStatus::Posted;

@@ -610,6 +610,15 @@ fn reissue_makes_new_codes_and_the_old_ones_stop_working() {
     w.ok(&["receipts", "ingest", "r.csv"]);
     let r = w.ok(&["orders", "reissue", "WEB-20261123-0001"]);
     assert!(r.stdout.contains("validated again"), "{}", r.stdout);
+    // A late receipt for the old letter is kept but does not move the reissued order.
+    std::fs::write(w.path("late.csv"), format!("batch_id,letter_id,event,occurred_at,detail\n{batch},{letter},printed,2026-11-25T08:00:00Z,\n")).unwrap();
+    let late = w.ok(&["receipts", "ingest", "late.csv"]);
+    assert!(
+        late.stdout.contains("0 applied, 1 recorded without change"),
+        "{}",
+        late.stdout
+    );
+    assert_eq!(w.outcomes()["WEB-20261123-0001"].0, "validated");
     // Until the new letter is published, the old codes still work.
     assert_eq!(
         w.run(&["pin", "verify", "--letter", &letter, "--index", "5", "--pin", &old[4]])
@@ -647,6 +656,7 @@ fn reissue_makes_new_codes_and_the_old_ones_stop_working() {
             "posted",
             "reissue",
             "validated",
+            "receipt printed (no change)",
             "batched"
         ]
     );
