@@ -513,23 +513,20 @@ fn check_fits(block: &AddressBlock, windows: &[Window]) -> Result<(), AddressPro
             ),
         ));
     }
-    if let Some(i) = block.lines.iter().position(|l| !line_fits(l, windows)) {
-        return Err(problem(
-            RejectReason::AddressTooLong,
-            format!(
-                "line {} is too wide for the envelope window even at the smallest font size",
-                i + 1
-            ),
-        ));
-    }
+    // Measuring the whole block is the common, passing case; only a block that does not fit is
+    // measured line by line, to say which line is at fault.
     if !windows
         .iter()
         .all(|w| letters::address_fits(&block.lines, w))
     {
-        return Err(problem(
-            RejectReason::AddressTooLong,
-            "the address block is too tall for the envelope window",
-        ));
+        let detail = match block.lines.iter().position(|l| !line_fits(l, windows)) {
+            Some(i) => format!(
+                "line {} is too wide for the envelope window even at the smallest font size",
+                i + 1
+            ),
+            None => "the address block is too tall for the envelope window".to_string(),
+        };
+        return Err(problem(RejectReason::AddressTooLong, detail));
     }
     Ok(())
 }

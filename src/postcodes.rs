@@ -82,16 +82,6 @@ impl Postcodes {
     pub fn get(&self, postcode: &str) -> Option<&PostcodeEntry> {
         self.by_code.get(postcode)
     }
-
-    /// Number of codes.
-    pub fn len(&self) -> usize {
-        self.by_code.len()
-    }
-
-    /// Whether the list is empty.
-    pub fn is_empty(&self) -> bool {
-        self.by_code.is_empty()
-    }
 }
 
 /// Reads Posten's register file: tab-separated `postnummer, poststed, kommunenummer,

@@ -326,14 +326,6 @@ impl Db {
         .map_err(ctx("listing a person's identifiers"))
     }
 
-    /// Number of people in the register.
-    pub async fn person_count(&self) -> Result<i64, DbError> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM persons")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(ctx("counting people"))
-    }
-
     // --- postal codes ----------------------------------------------------------------------
 
     /// The stored postal-code list, empty if none is loaded yet.
