@@ -389,8 +389,12 @@ fn abroad(name: String, u: &Utenlandsk) -> Result<AddressBlock, AddressProblem> 
     if code.is_empty() {
         return Err(invalid("landkode: missing".into()));
     }
-    let country = countries::lookup(code)
-        .ok_or_else(|| invalid(format!("landkode: {code:?} is not a known country")))?;
+    let country = countries::lookup(code).ok_or_else(|| {
+        invalid(format!(
+            "landkode: {} is not a known country",
+            crate::free_text::quote(code)
+        ))
+    })?;
     if country.alpha2 == "NO" {
         return Err(invalid(format!(
             "landkode: {code} is Norway, not a country abroad"
@@ -414,7 +418,8 @@ fn abroad(name: String, u: &Utenlandsk) -> Result<AddressBlock, AddressProblem> 
     match &postkode {
         Some(p) if !country.postcode_ok(p) => {
             return Err(invalid(format!(
-                "postkode: {p:?} is not a postal code of {cc} (e.g. {})",
+                "postkode: {} is not a postal code of {cc} (e.g. {})",
+                crate::free_text::quote(p),
                 country.zip_examples.split(',').next().unwrap_or("")
             )))
         }

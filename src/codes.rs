@@ -25,9 +25,9 @@ macro_rules! code_enum {
                 match s {
                     $($code => Ok($name::$variant),)+
                     _ => Err(format!(
-                        "unknown {} {:?} (one of: {})",
+                        "unknown {} {} (one of: {})",
                         stringify!($name),
-                        s,
+                        $crate::free_text::quote(s),
                         [$($code),+].join(", ")
                     )),
                 }

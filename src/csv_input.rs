@@ -17,16 +17,23 @@ pub enum FileError {
         file: PathBuf,
         source: std::io::Error,
     },
-    #[error("{file}: not UTF-8 (byte offset {offset}); order files must be UTF-8")]
-    NotUtf8 { file: PathBuf, offset: usize },
+    #[error("{file}: line {line}: not UTF-8 (at character {column} of the line); the file must be UTF-8")]
+    NotUtf8 {
+        file: PathBuf,
+        line: u64,
+        column: usize,
+    },
     #[error("{file}: line 1: no header row")]
     Empty { file: PathBuf },
-    #[error("{file}: line 1: header lacks the required column(s) {missing}; it has: {found}")]
+    #[error("{file}: line 1: header lacks the required column(s) {missing}; {found}")]
     MissingColumns {
         file: PathBuf,
         missing: String,
+        /// What the first line holds instead, described without quoting its content.
         found: String,
     },
+    #[error("{file}: line 1: the header names the column {column} twice; which one holds the data is not clear")]
+    DuplicateColumn { file: PathBuf, column: String },
     #[error("{file}: line {line}: {message}")]
     Csv {
         file: PathBuf,
@@ -46,27 +53,68 @@ fn check_text<R: BufRead>(file: &Path, mut input: R) -> Result<String, FileError
     };
     let mut header = None;
     let mut buf = Vec::new();
-    let mut offset = 0usize;
+    let mut line = 0u64;
     loop {
         buf.clear();
         let n = input.read_until(b'\n', &mut buf).map_err(read_err)?;
         if n == 0 {
             break;
         }
+        line += 1;
         let text = std::str::from_utf8(&buf).map_err(|e| FileError::NotUtf8 {
             file: file.to_path_buf(),
-            offset: offset + e.valid_up_to(),
+            line,
+            column: String::from_utf8_lossy(&buf[..e.valid_up_to()])
+                .chars()
+                .count()
+                + 1,
         })?;
         if header.is_none() {
             header = Some(text.trim_start_matches('\u{feff}').trim_end().to_string());
         }
-        offset += n;
     }
     header
         .filter(|h| !h.trim().is_empty())
         .ok_or(FileError::Empty {
             file: file.to_path_buf(),
         })
+}
+
+/// What a first line that is not a usable header holds, said without quoting its content (it
+/// may be a data row or a register document, with a national id, a name, an address): the
+/// cells that look like column names, and how many others there are.
+fn describe_header(line: &str, headers: &csv::StringRecord) -> String {
+    let first = line.trim_start().chars().next();
+    if matches!(first, Some('{') | Some('[')) {
+        return "the first line looks like JSON (a register extract?), not a CSV header".into();
+    }
+    let looks_like_name = |h: &str| {
+        !h.is_empty()
+            && h.chars().count() <= 32
+            && h.chars().next().is_some_and(char::is_alphabetic)
+            && h.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | ' ' | '.'))
+            && !h.chars().any(|c| c.is_ascii_digit())
+    };
+    let names: Vec<&str> = headers
+        .iter()
+        .map(str::trim)
+        .filter(|h| looks_like_name(h))
+        .take(12)
+        .collect();
+    let others = headers.len() - names.len();
+    let mut out = if names.is_empty() {
+        "it names no column".to_string()
+    } else {
+        format!("it has: {}", names.join(", "))
+    };
+    if others > 0 {
+        out.push_str(&format!(
+            " ({others} other cell{} not shown: the first line may be a data row)",
+            if others == 1 { "" } else { "s" }
+        ));
+    }
+    out
 }
 
 /// A data row: its physical line and its fields by column name.
@@ -125,21 +173,32 @@ impl<R: Read, L: BufRead> CsvRows<R, L> {
                 message: e.to_string(),
             })?
             .clone();
-        let columns: HashMap<String, usize> = headers
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (h.trim().to_ascii_lowercase(), i))
-            .collect();
+        let mut columns: HashMap<String, usize> = HashMap::with_capacity(headers.len());
+        let mut twice = None;
+        for (i, h) in headers.iter().enumerate() {
+            let name = h.trim().to_ascii_lowercase();
+            // An unnamed column (a trailing delimiter) names nothing, so it cannot clash.
+            if !name.is_empty() && columns.insert(name.clone(), i).is_some() {
+                twice.get_or_insert(name);
+            }
+        }
         let missing: Vec<&str> = required
             .iter()
             .copied()
             .filter(|c| !columns.contains_key(*c))
             .collect();
+        // A first line without the required columns is no header at all: say that first.
         if !missing.is_empty() {
             return Err(FileError::MissingColumns {
                 file: file.to_path_buf(),
                 missing: missing.join(", "),
-                found: crate::national_id::redact(&headers.iter().collect::<Vec<_>>().join(", ")),
+                found: describe_header(header_line, &headers),
+            });
+        }
+        if let Some(name) = twice {
+            return Err(FileError::DuplicateColumn {
+                file: file.to_path_buf(),
+                column: crate::free_text::quote(&name),
             });
         }
         Ok(CsvRows {
@@ -160,13 +219,13 @@ impl<R: Read, L: BufRead> Iterator for CsvRows<R, L> {
                 Ok(r) => r,
                 Err(e) => {
                     let line = e.position().map_or(0, |p| self.lines.at(p.byte()));
-                    return Some(Err(InputError {
-                        file: self.name.clone(),
-                        line: Some(line),
-                        field: None,
-                        code: "malformed_row".into(),
-                        message: e.to_string(),
-                    }));
+                    return Some(Err(InputError::row(
+                        &self.name,
+                        line,
+                        None,
+                        "malformed_row",
+                        e.to_string(),
+                    )));
                 }
             };
             let line = record.position().map_or(0, |p| self.lines.at(p.byte()));
@@ -189,7 +248,7 @@ pub fn open(
     required: &[&str],
 ) -> Result<CsvRows<BufReader<File>, BufReader<File>>, FileError> {
     let open = || {
-        File::open(file)
+        crate::files::open_input(file)
             .map(BufReader::new)
             .map_err(|source| FileError::Read {
                 file: file.to_path_buf(),

@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::address::AddressBlock;
+use crate::csv_output::SafeWriter;
 use crate::db::{BatchRow, Db, DbError, PartRecord};
 use crate::letters::{self, LetterInput, RenderError};
 use crate::lock::{self, LockError};
@@ -50,6 +51,13 @@ pub enum DropError {
     Conflict { path: PathBuf, batch_id: String },
     #[error("batch {batch_id}: {message}")]
     Inconsistent { batch_id: String, message: String },
+}
+
+impl DropError {
+    /// True when another run holds the outbox's lock (exit 4): this run did nothing.
+    pub fn is_lock_held(&self) -> bool {
+        matches!(self, DropError::Locked(LockError::Held { .. }))
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DropError + '_ {
@@ -106,11 +114,7 @@ pub async fn create(
     vendor: &str,
     outbox: &Path,
 ) -> Result<Vec<Published>, DropError> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(outbox)
-        .map_err(io(outbox))?;
+    crate::files::create_private_dir(outbox).map_err(io(outbox))?;
     // Stored with the batch, so a run from another working directory resumes it in place.
     let outbox = &outbox.canonicalize().map_err(io(outbox))?;
     let _lock = lock::try_lock(&outbox.join(LOCK_FILE))?;
@@ -150,11 +154,7 @@ async fn finish(
     resumed: bool,
 ) -> Result<Published, DropError> {
     let outbox = PathBuf::from(&batch.outbox);
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&outbox)
-        .map_err(io(&outbox))?;
+    crate::files::create_private_dir(&outbox).map_err(io(&outbox))?;
     let building = outbox.join(format!(".building-{}", batch.batch_id));
     let target = outbox.join(&batch.batch_id);
     if batch.state == "written" {
@@ -199,16 +199,13 @@ async fn build(
     if dir.exists() {
         fs::remove_dir_all(dir).map_err(io(dir))?;
     }
-    fs::DirBuilder::new()
-        .mode(0o700)
-        .create(dir)
-        .map_err(io(dir))?;
+    crate::files::create_private_dir(dir).map_err(io(dir))?;
     let window = settings.window(&batch.vendor);
     let per_file = i64::from(settings.max_letters_per_file.max(1));
     let today = Utc::now().with_timezone(&Oslo).date_naive();
-    let mut manifest = csv::Writer::from_writer(Vec::new());
+    let mut manifest = SafeWriter::new(Vec::new());
     manifest
-        .write_record([
+        .write_row([
             "sequence",
             "letter_id",
             "file",
@@ -296,7 +293,7 @@ async fn build(
                 digests: pin::digests(key, &job.letter_id, &codes[i]),
             });
             manifest
-                .write_record([
+                .write_row([
                     job.sequence.to_string(),
                     job.letter_id.clone(),
                     name.clone(),
@@ -333,13 +330,13 @@ async fn build(
         &dir.join("manifest.csv"),
         &manifest.into_inner().expect("in memory"),
     )?);
-    let mut postcodes = csv::Writer::from_writer(Vec::new());
+    let mut postcodes = SafeWriter::new(Vec::new());
     postcodes
-        .write_record(["postcode", "place", "letters"])
+        .write_row(["postcode", "place", "letters"])
         .expect("in memory");
     for (postcode, (place, n)) in &per_postcode {
         postcodes
-            .write_record([postcode.as_str(), place.as_str(), &n.to_string()])
+            .write_row([postcode.as_str(), place.as_str(), &n.to_string()])
             .expect("in memory");
     }
     files.push(write_file(

@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::free_text;
+
 /// One row or line error, naming file, line and field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InputError {
@@ -17,6 +19,25 @@ pub struct InputError {
 }
 
 impl InputError {
+    /// An error of a file's line (or of the whole file, without a line). The message quotes
+    /// input at most as a short excerpt: it is cleaned ([`free_text::clean`]) here, before it
+    /// is shown or stored.
+    pub fn new(
+        file: &str,
+        line: Option<u64>,
+        field: Option<&str>,
+        code: &str,
+        message: &str,
+    ) -> InputError {
+        InputError {
+            file: file.to_string(),
+            line,
+            field: field.map(|f| free_text::clean_to(f, free_text::MAX_QUOTED)),
+            code: code.to_string(),
+            message: free_text::clean(message),
+        }
+    }
+
     /// A row error at `line`, naming the field when there is one.
     pub fn row(
         file: &str,
@@ -25,13 +46,22 @@ impl InputError {
         code: &str,
         message: String,
     ) -> InputError {
-        InputError {
-            file: file.to_string(),
-            line: Some(line),
-            field: field.map(str::to_string),
-            code: code.to_string(),
-            message,
+        InputError::new(file, Some(line), field, code, &message)
+    }
+}
+
+impl InputError {
+    /// The error without its file: `line N: field: message (code)`.
+    pub fn in_file(&self) -> String {
+        let mut out = String::new();
+        if let Some(line) = self.line {
+            out.push_str(&format!("line {line}: "));
         }
+        if let Some(field) = &self.field {
+            out.push_str(&format!("{field}: "));
+        }
+        out.push_str(&format!("{} ({})", self.message, self.code));
+        out
     }
 }
 
@@ -44,11 +74,6 @@ impl fmt::Display for InputError {
         if let Some(field) = &self.field {
             write!(f, ": {field}")?;
         }
-        write!(
-            f,
-            ": {} ({})",
-            crate::national_id::redact(&self.message),
-            self.code
-        )
+        write!(f, ": {} ({})", self.message, self.code)
     }
 }

@@ -1,8 +1,7 @@
 //! Exclusive run locks on a file (`flock`): released by the kernel when the process ends, even
 //! after `kill -9`, so a crashed run never leaves a stale lock behind.
 
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// Held while the lock is; dropping it releases the lock.
@@ -28,16 +27,10 @@ pub enum LockError {
 
 /// Takes the lock at once or fails with [`LockError::Held`]; never waits.
 pub fn try_lock(path: &Path) -> Result<LockGuard, LockError> {
-    let file = OpenOptions::new()
-        .mode(0o600)
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .map_err(|source| LockError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    let file = crate::files::open_private_nofollow(path).map_err(|source| LockError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
     match file.try_lock() {
         Ok(()) => Ok(LockGuard {
             _file: file,

@@ -125,12 +125,18 @@ impl NationalId {
         let mut day = u32::from(d[0]) * 10 + u32::from(d[1]);
         let mut month = u32::from(d[2]) * 10 + u32::from(d[3]);
         let year = u32::from(d[4]) * 10 + u32::from(d[5]);
-        if day > 40 {
+        let d_number = day > 40;
+        if d_number {
             day -= 40;
         }
         if month > 80 {
             month -= 80;
         } else if month > 40 {
+            // An H-number's offset. No scheme gives a d-number one as well, and Skatteetaten's
+            // validator refuses such a number: its date is not a date.
+            if d_number {
+                return None;
+            }
             month -= 40;
         }
         // The century cannot be read off a 2032-type number, so 29 February is judged as
@@ -162,7 +168,11 @@ impl Serialize for NationalId {
 /// Masks whatever was given as a national id for output: the first six characters, then five
 /// stars. Used for raw order input too, which may not be a valid number at all.
 pub fn mask(raw: &str) -> String {
-    let head: String = raw.chars().filter(|c| !c.is_whitespace()).take(6).collect();
+    let head: String = raw
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .take(6)
+        .collect();
     format!("{head}*****")
 }
 
@@ -351,6 +361,22 @@ mod tests {
     }
 
     #[test]
+    fn a_d_number_never_has_the_h_number_month() {
+        // Day + 40 and month + 40 together: no scheme issues such a number.
+        let n = (0..1000).find_map(|i| build(41, 41, 90, i));
+        assert!(n.is_none(), "{n:?}");
+        let digits = "4141901234";
+        let d: Vec<u8> = digits.bytes().map(|b| b - b'0').collect();
+        let k2 = (11 - weighted(&d, &WEIGHTS_K2) % 11) % 11;
+        if k2 < 10 {
+            let full = format!("{digits}{k2}");
+            assert_eq!(NationalId::parse(&full, true), Err(IdError::Date));
+        }
+        // A synthetic d-number (month + 80) is still one.
+        assert!((0..1000).any(|i| build(41, 81, 90, i).is_some()));
+    }
+
+    #[test]
     fn leap_day_follows_two_digit_year() {
         let leap = (0..1000).find_map(|i| build(29, 2, 0, i)).unwrap();
         assert!(NationalId::parse(&leap.as_digits(), false).is_ok());
@@ -437,6 +463,18 @@ mod tests {
                 // A single changed digit always breaks the second check digit: every k2 weight,
                 // and the coefficient 1 of k2 itself, is coprime with 11.
                 prop_assert!(NationalId::parse(&s, true).is_err());
+            }
+        }
+
+        #[test]
+        fn d_numbers_with_the_h_month_are_refused(day in 41u32..=71, month in 41u32..=52,
+                                                   year in 0u32..=99, ind in 0u32..=999) {
+            let s = format!("{day:02}{month:02}{year:02}{ind:03}");
+            let nine: Vec<u8> = s.bytes().map(|b| b - b'0').collect();
+            let nine: [u8; 9] = nine.try_into().unwrap();
+            if let Some((k1, k2)) = classic_check_digits(&nine) {
+                let full = format!("{s}{k1}{k2}");
+                prop_assert_eq!(NationalId::parse(&full, true), Err(IdError::Date));
             }
         }
 

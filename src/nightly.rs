@@ -39,7 +39,19 @@ pub struct Folders {
 pub struct Files {
     pub read: Vec<String>,
     pub skipped: Vec<String>,
+    /// Files unusable as a whole, moved into `failed/`.
     pub unusable: Vec<String>,
+    /// Why each unusable or refused file was, by its path.
+    pub problems: BTreeMap<String, String>,
+    /// Entries named like input that are not regular files (a FIFO, a device, a folder):
+    /// refused without being opened, and left where they are for the operator.
+    pub refused: Vec<String>,
+}
+
+impl Files {
+    fn troubled(&self) -> impl Iterator<Item = &String> {
+        self.unusable.iter().chain(&self.refused)
+    }
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -97,9 +109,14 @@ pub struct Summary {
     pub duration_s: f64,
     /// True when every step ran and no input file was unusable.
     pub ok: bool,
+    /// The steps that ran to their end, in order.
+    pub steps_done: Vec<String>,
     /// The step that failed, if one did; the steps after it did not run.
     pub failed_step: Option<String>,
     pub error: Option<String>,
+    /// True when the failed step met a lock another run holds (a manual `batch create` holding
+    /// the outbox): exit 4, and nothing of that step was done.
+    pub locked: bool,
     pub register: RegisterStep,
     pub orders: OrdersStep,
     pub validation: ValidationStep,
@@ -111,17 +128,22 @@ pub struct Summary {
 impl Summary {
     /// Whether some input file was unusable as a whole.
     pub fn had_unusable_files(&self) -> bool {
-        !(self.register.files.unusable.is_empty()
-            && self.orders.files.unusable.is_empty()
-            && self.receipts.files.unusable.is_empty())
+        [
+            &self.register.files,
+            &self.orders.files,
+            &self.receipts.files,
+        ]
+        .iter()
+        .any(|f| f.troubled().next().is_some())
     }
 }
 
 /// What stops the night before it starts.
 #[derive(Debug, thiserror::Error)]
 pub enum NightlyError {
+    /// Another run holds the lock beside the database.
     #[error(transparent)]
-    Locked(#[from] LockError),
+    Locked(LockError),
     #[error("{0}")]
     Setup(String),
 }
@@ -138,7 +160,13 @@ pub async fn run(
     vendor: &str,
     folders: &Folders,
 ) -> Result<Summary, NightlyError> {
-    let _lock = lock::try_lock(&lock_path(db_url))?;
+    // A database in a folder that does not exist is a set-up error, not someone else's lock.
+    crate::db::check_folder(Db::describe(db_url))
+        .map_err(|e| NightlyError::Setup(e.to_string()))?;
+    let _lock = lock::try_lock(&lock_path(db_url)).map_err(|e| match e {
+        LockError::Held { .. } => NightlyError::Locked(e),
+        LockError::Open { .. } => NightlyError::Setup(e.to_string()),
+    })?;
     let key = PinKey::load(settings).map_err(|e| NightlyError::Setup(e.to_string()))?;
     for dir in [&folders.inbox, &folders.receipts] {
         if !dir.is_dir() {
@@ -157,10 +185,26 @@ pub async fn run(
         ..Default::default()
     };
     let result = steps(&db, settings, &key, vendor, folders, &mut s).await;
-    if let Err((step, error)) = result {
-        tracing::error!(step, %error, "the nightly run stopped");
-        s.failed_step = Some(step.to_string());
-        s.error = Some(crate::national_id::redact(&error));
+    if let Err(f) = result {
+        let not_run: Vec<&str> = STEPS
+            .iter()
+            .copied()
+            .filter(|st| !s.steps_done.iter().any(|d| d == st))
+            .collect();
+        let error = if f.locked {
+            format!(
+                "{}; done: {}; not run: {}. Run nightly again once the other run has finished (every step is safe to repeat)",
+                f.error,
+                if s.steps_done.is_empty() { "nothing".to_string() } else { s.steps_done.join(", ") },
+                not_run.join(", ")
+            )
+        } else {
+            f.error
+        };
+        tracing::error!(step = f.step, %error, "the nightly run stopped");
+        s.failed_step = Some(f.step.to_string());
+        s.error = Some(crate::free_text::clean(&error));
+        s.locked = f.locked;
     }
     s.ok = s.failed_step.is_none() && !s.had_unusable_files();
     s.duration_s = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
@@ -168,10 +212,27 @@ pub async fn run(
     Ok(s)
 }
 
-type StepResult = Result<(), (&'static str, String)>;
+/// The night's steps, in order.
+const STEPS: [&str; 6] = [
+    "register", "orders", "validate", "batch", "receipts", "purge",
+];
 
-fn fail<E: std::fmt::Display>(step: &'static str) -> impl FnOnce(E) -> (&'static str, String) {
-    move |e| (step, e.to_string())
+/// A step that stopped the night.
+struct StepFailure {
+    step: &'static str,
+    error: String,
+    /// It met another run's lock.
+    locked: bool,
+}
+
+type StepResult = Result<(), StepFailure>;
+
+fn fail<E: std::fmt::Display>(step: &'static str) -> impl FnOnce(E) -> StepFailure {
+    move |e| StepFailure {
+        step,
+        error: e.to_string(),
+        locked: false,
+    }
 }
 
 async fn steps(
@@ -182,52 +243,40 @@ async fn steps(
     folders: &Folders,
     s: &mut Summary,
 ) -> StepResult {
-    for file in inbox_files(&folders.inbox, "jsonl").map_err(fail("register"))? {
-        let Some(name) = take_seen(db, &file, "register", &mut s.register.files)
-            .await
-            .map_err(fail("register"))?
-        else {
-            continue;
-        };
-        match register::import_file(db, &file).await {
-            Ok(r) => {
-                log_errors(&r.line_errors);
-                s.register.people_loaded += r.loaded;
-                s.register.line_errors += r.line_errors.len() as u64;
-                finish(db, &file, "register", &name, &mut s.register.files)
-                    .await
-                    .map_err(fail("register"))?;
-            }
-            Err(ImportError::Read { .. }) => {
-                unusable(&file, &mut s.register.files).map_err(fail("register"))?
-            }
-            Err(e) => return Err(("register", e.to_string())),
-        }
-    }
-    for file in inbox_files(&folders.inbox, "csv").map_err(fail("orders"))? {
-        let Some(name) = take_seen(db, &file, "orders", &mut s.orders.files)
-            .await
-            .map_err(fail("orders"))?
-        else {
-            continue;
-        };
-        match orders::ingest_file(db, &file).await {
-            Ok(r) => {
-                log_errors(&r.row_errors);
-                s.orders.new += r.new;
-                s.orders.already_known += r.already_known;
-                s.orders.row_errors += r.row_errors.len() as u64;
-                finish(db, &file, "orders", &name, &mut s.orders.files)
-                    .await
-                    .map_err(fail("orders"))?;
-            }
-            Err(IngestError::File(e)) => {
-                tracing::warn!(file = %file.display(), error = %e, "order file unusable; moved to failed/");
-                unusable(&file, &mut s.orders.files).map_err(fail("orders"))?
-            }
-            Err(e) => return Err(("orders", e.to_string())),
-        }
-    }
+    let register_files = &mut s.register.files;
+    let register_counts = (&mut s.register.people_loaded, &mut s.register.line_errors);
+    read_files(
+        db,
+        &folders.inbox,
+        "jsonl",
+        "register",
+        register_files,
+        |file| async move { register::import_file(db, &file).await },
+        |r| {
+            log_errors(&r.line_errors);
+            *register_counts.0 += r.loaded;
+            *register_counts.1 += r.line_errors.len() as u64;
+        },
+    )
+    .await?;
+    s.steps_done.push("register".into());
+    let o = &mut s.orders;
+    read_files(
+        db,
+        &folders.inbox,
+        "csv",
+        "orders",
+        &mut o.files,
+        |file| async move { orders::ingest_file(db, &file).await },
+        |r| {
+            log_errors(&r.row_errors);
+            o.new += r.new;
+            o.already_known += r.already_known;
+            o.row_errors += r.row_errors.len() as u64;
+        },
+    )
+    .await?;
+    s.steps_done.push("orders".into());
     let report = Validator::new(db, settings)
         .await
         .map_err(fail("validate"))?
@@ -239,10 +288,15 @@ async fn steps(
         by_status: report.by_status,
         rejected_by_reason: report.by_reason,
     };
-    for p in drop::create(db, settings, key, vendor, &folders.outbox)
+    s.steps_done.push("validate".into());
+    let published = drop::create(db, settings, key, vendor, &folders.outbox)
         .await
-        .map_err(fail("batch"))?
-    {
+        .map_err(|e| StepFailure {
+            step: "batch",
+            locked: e.is_lock_held(),
+            error: e.to_string(),
+        })?;
+    for p in published {
         s.batch.batch_ids.push(p.batch_id);
         s.batch.letters += p.letters;
         s.batch.pages += p.pages;
@@ -250,30 +304,25 @@ async fn steps(
         s.batch.superseded += p.superseded;
         s.batch.dirs.push(p.dir);
     }
-    for file in inbox_files(&folders.receipts, "csv").map_err(fail("receipts"))? {
-        let Some(name) = take_seen(db, &file, "receipts", &mut s.receipts.files)
-            .await
-            .map_err(fail("receipts"))?
-        else {
-            continue;
-        };
-        match receipts::ingest_file(db, &file).await {
-            Ok(r) => {
-                log_errors(&r.row_errors);
-                s.receipts.applied += r.applied;
-                s.receipts.recorded += r.recorded;
-                s.receipts.already_known += r.already_known;
-                s.receipts.row_errors += r.row_errors.len() as u64;
-                finish(db, &file, "receipts", &name, &mut s.receipts.files)
-                    .await
-                    .map_err(fail("receipts"))?;
-            }
-            Err(ReceiptError::File(_)) => {
-                unusable(&file, &mut s.receipts.files).map_err(fail("receipts"))?
-            }
-            Err(e) => return Err(("receipts", e.to_string())),
-        }
-    }
+    s.steps_done.push("batch".into());
+    let r = &mut s.receipts;
+    read_files(
+        db,
+        &folders.receipts,
+        "csv",
+        "receipts",
+        &mut r.files,
+        |file| async move { receipts::ingest_file(db, &file).await },
+        |report| {
+            log_errors(&report.row_errors);
+            r.applied += report.applied;
+            r.recorded += report.recorded;
+            r.already_known += report.already_known;
+            r.row_errors += report.row_errors.len() as u64;
+        },
+    )
+    .await?;
+    s.steps_done.push("receipts".into());
     let p = purge::purge(db, settings, false)
         .await
         .map_err(fail("purge"))?;
@@ -282,6 +331,78 @@ async fn steps(
         pdfs_kept_unposted: p.pdfs_kept_unposted,
         orders_pseudonymised: p.orders_pseudonymised.len() as u64,
     };
+    s.steps_done.push("purge".into());
+    Ok(())
+}
+
+/// An error of reading one input file: either the file is unusable as a whole (it goes into
+/// `failed/` and the night goes on) or the run itself failed.
+pub trait FileProblem: std::fmt::Display {
+    /// True when the file, not the run, is at fault.
+    fn is_unusable_file(&self) -> bool;
+}
+
+impl FileProblem for ImportError {
+    fn is_unusable_file(&self) -> bool {
+        !matches!(self, ImportError::Db(_))
+    }
+}
+
+impl FileProblem for IngestError {
+    fn is_unusable_file(&self) -> bool {
+        IngestError::is_unusable_file(self)
+    }
+}
+
+impl FileProblem for ReceiptError {
+    fn is_unusable_file(&self) -> bool {
+        !matches!(self, ReceiptError::Db(_))
+    }
+}
+
+/// Reads every file of one kind in `dir` by name: a file whose content was read before as this
+/// kind is skipped, a file unusable as a whole goes into `failed/` (and is not marked as read,
+/// so that it is read when it comes again, fixed or under the right name), every other file
+/// into `done/` once read. `tally` adds each file's report to the night's counts.
+async fn read_files<R, E, Fut>(
+    db: &Db,
+    dir: &Path,
+    ext: &str,
+    kind: &'static str,
+    files: &mut Files,
+    read: impl Fn(PathBuf) -> Fut,
+    mut tally: impl FnMut(R),
+) -> StepResult
+where
+    Fut: std::future::Future<Output = Result<R, E>>,
+    E: FileProblem,
+{
+    for file in inbox_files(dir, ext, files).map_err(fail(kind))? {
+        let Some(hash) = take_seen(db, &file, kind, files)
+            .await
+            .map_err(fail(kind))?
+        else {
+            continue;
+        };
+        match read(file.clone()).await {
+            Ok(report) => {
+                tally(report);
+                finish(db, &file, kind, &hash, files)
+                    .await
+                    .map_err(fail(kind))?;
+            }
+            Err(e) if e.is_unusable_file() => {
+                tracing::warn!(file = %file.display(), error = %e, "{kind} file unusable; moved to failed/");
+                files.problems.insert(
+                    file.display().to_string(),
+                    crate::free_text::clean(&e.to_string()),
+                );
+                move_into(&file, "failed").map_err(fail(kind))?;
+                files.unusable.push(file.display().to_string());
+            }
+            Err(e) => return Err(fail(kind)(e)),
+        }
+    }
     Ok(())
 }
 
@@ -292,14 +413,35 @@ fn log_errors(errors: &[crate::input_error::InputError]) {
 }
 
 /// The folder's files with this extension, by name (sub-folders such as done/ are not read).
-fn inbox_files(dir: &Path, ext: &str) -> Result<Vec<PathBuf>, String> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case(ext)))
-        .collect();
-    files.sort();
-    Ok(files)
+/// An entry with the name of an input that is not a regular file (a FIFO, a device, a folder)
+/// is refused without being opened: noted in `files`, logged, and left where it is.
+fn inbox_files(dir: &Path, ext: &str, files: &mut Files) -> Result<Vec<PathBuf>, String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
+        let path = entry.path();
+        if !path
+            .extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case(ext))
+        {
+            continue;
+        }
+        // The entry itself, or what a symbolic link points to.
+        let kind = std::fs::metadata(&path)
+            .map(|m| crate::files::not_regular_kind(&m.file_type()))
+            .unwrap_or(Some("a broken symbolic link"));
+        match kind {
+            None => found.push(path),
+            Some(kind) => {
+                let why = format!("{kind}, not a regular file; refused without reading it");
+                tracing::warn!(file = %path.display(), "{why}");
+                files.problems.insert(path.display().to_string(), why);
+                files.refused.push(path.display().to_string());
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
 }
 
 /// Hashes a file; if its content was read before, moves it into done/ and returns `None`.
@@ -311,7 +453,11 @@ async fn take_seen(
     files: &mut Files,
 ) -> Result<Option<String>, String> {
     let hash = sha256_file(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    if let Some(first) = db.input_file_seen(&hash).await.map_err(|e| e.to_string())? {
+    if let Some(first) = db
+        .input_file_seen(kind, &hash)
+        .await
+        .map_err(|e| e.to_string())?
+    {
         tracing::info!(file = %file.display(), first = %first, kind, "content read before; skipped");
         move_into(file, "done")?;
         files.skipped.push(file.display().to_string());
@@ -335,14 +481,8 @@ async fn finish(
     Ok(())
 }
 
-fn unusable(file: &Path, files: &mut Files) -> Result<(), String> {
-    move_into(file, "failed")?;
-    files.unusable.push(file.display().to_string());
-    Ok(())
-}
-
 fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
+    let mut f = crate::files::open_input(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
@@ -358,7 +498,7 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
 /// Moves a file into the sub-folder `sub` beside it, never overwriting an earlier file there.
 fn move_into(file: &Path, sub: &str) -> Result<PathBuf, String> {
     let dir = file.parent().unwrap_or(Path::new(".")).join(sub);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    crate::files::create_private_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -378,12 +518,19 @@ fn move_into(file: &Path, sub: &str) -> Result<PathBuf, String> {
 pub fn human(s: &Summary) -> String {
     let mut out = Vec::new();
     let files = |f: &Files| {
-        format!(
+        let mut text = format!(
             "{} read, {} skipped as seen before, {} unusable",
             f.read.len(),
             f.skipped.len(),
             f.unusable.len()
-        )
+        );
+        if !f.refused.is_empty() {
+            text.push_str(&format!(
+                ", {} refused (not regular files)",
+                f.refused.len()
+            ));
+        }
+        text
     };
     out.push(format!(
         "register: {}; {} people loaded, {} line errors",
@@ -436,22 +583,26 @@ pub fn human(s: &Summary) -> String {
         "purge: {} PDFs deleted, {} kept (letters not posted yet), {} orders pseudonymised",
         s.purge.pdfs_deleted, s.purge.pdfs_kept_unposted, s.purge.orders_pseudonymised
     ));
-    for f in s
-        .register
-        .files
-        .unusable
-        .iter()
-        .chain(&s.orders.files.unusable)
-        .chain(&s.receipts.files.unusable)
-    {
-        out.push(format!(
-            "UNUSABLE: {f} (moved to failed/; fix it and put it back in the inbox)"
-        ));
+    for files in [&s.register.files, &s.orders.files, &s.receipts.files] {
+        for f in &files.unusable {
+            out.push(format!(
+                "UNUSABLE: {f}: {} (moved to failed/; fix it and put it back in the inbox)",
+                files.problems.get(f).map_or("", String::as_str)
+            ));
+        }
+        for f in &files.refused {
+            out.push(format!(
+                "REFUSED: {f}: {} (left in place; remove it or replace it with the real file)",
+                files.problems.get(f).map_or("", String::as_str)
+            ));
+        }
     }
-    if let (Some(step), Some(e)) = (&s.failed_step, &s.error) {
-        out.push(format!(
+    match (&s.failed_step, &s.error) {
+        (Some(step), Some(e)) if s.locked => out.push(format!("STOPPED at {step}: {e}")),
+        (Some(step), Some(e)) => out.push(format!(
             "FAILED at {step}: {e}; the steps after it did not run"
-        ));
+        )),
+        _ => {}
     }
     out.push(format!(
         "{} in {:.1} s",

@@ -13,6 +13,7 @@ use crate::code_enum;
 pub use crate::csv_input::FileError;
 use crate::csv_input::{self, CsvRow};
 use crate::db::{Db, DbError, InsertOutcome};
+use crate::free_text::quote;
 use crate::input_error::InputError;
 
 code_enum! {
@@ -40,6 +41,8 @@ code_enum! {
         UnknownPerson => "unknown_person",
         AddressProtected => "address_protected",
         Deceased => "deceased",
+        /// The register marks the identity as false (`falskIdentitet.erFalsk`).
+        FalseIdentity => "false_identity",
         IdentityCeased => "identity_ceased",
         IdentityInactive => "identity_inactive",
         PersonMissing => "person_missing",
@@ -149,13 +152,14 @@ pub fn parse_ordered_at(s: &str) -> Result<DateTime<Utc>, String> {
     let naive = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(&with_t, f).ok())
-        .ok_or_else(|| format!("{s:?} is not an RFC 3339 date and time"))?;
+        .ok_or_else(|| format!("{} is not an RFC 3339 date and time", quote(s)))?;
     match Oslo.from_local_datetime(&naive) {
         LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
         // In the autumn hour that occurs twice, take the first (summer time) reading.
         LocalResult::Ambiguous(first, _) => Ok(first.with_timezone(&Utc)),
         LocalResult::None => Err(format!(
-            "{s:?} does not exist in Europe/Oslo (clocks skip that hour)"
+            "{} does not exist in Europe/Oslo (clocks skip that hour)",
+            quote(s)
         )),
     }
 }
@@ -163,8 +167,15 @@ pub fn parse_ordered_at(s: &str) -> Result<DateTime<Utc>, String> {
 /// Removes spaces and one `.`/`-` between the groups when what remains is 11 digits; else keeps
 /// the value as given (trimmed) so that validation can reject it with the helpdesk seeing why.
 fn normalize_national_id(raw: &str) -> String {
-    crate::national_id::compact(raw).unwrap_or_else(|| raw.trim().to_string())
+    crate::national_id::compact(raw).unwrap_or_else(|| {
+        // Wrong either way; keep enough to explain it, not a whole oversized field.
+        raw.trim().chars().take(MAX_RAW_NATIONAL_ID).collect()
+    })
 }
+
+/// Characters of a malformed national_id kept with its order (a well-formed one is 11 digits
+/// plus a few separators).
+const MAX_RAW_NATIONAL_ID: usize = 32;
 
 /// A parsed order file: the good rows and the row errors, in file order.
 #[derive(Debug, Default)]
@@ -228,7 +239,7 @@ fn parse_row(row: &CsvRow) -> Result<NewOrder, RowProblem> {
             (
                 "channel",
                 "invalid_channel",
-                format!("{c:?} is not one of web, sms, phone, support"),
+                format!("{} is not one of web, sms, phone, support", quote(c)),
             )
         })?,
     };
@@ -238,7 +249,7 @@ fn parse_row(row: &CsvRow) -> Result<NewOrder, RowProblem> {
             (
                 "language",
                 "invalid_language",
-                format!("{l:?} is not one of nb, nn, en"),
+                format!("{} is not one of nb, nn, en", quote(l)),
             )
         })?),
     };
@@ -266,8 +277,22 @@ pub struct IngestReport {
 pub enum IngestError {
     #[error(transparent)]
     File(#[from] FileError),
+    /// Rows, but not one usable: nothing was stored, the file is unusable as a whole.
+    #[error("{file}: no usable row ({rows} rows, every one an error; first: {first}); nothing was stored")]
+    NoUsableRow {
+        file: String,
+        rows: usize,
+        first: String,
+    },
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+impl IngestError {
+    /// Whether the file as a whole is unusable (exit 3, `failed/`), rather than the run failing.
+    pub fn is_unusable_file(&self) -> bool {
+        !matches!(self, IngestError::Db(_))
+    }
 }
 
 /// Rows stored per transaction.
@@ -310,6 +335,15 @@ pub async fn ingest_file(db: &Db, file: &Path) -> Result<IngestReport, IngestErr
         }
     }
     report.row_errors.sort_by_key(|e| e.line);
+    if report.new + report.already_known == 0 {
+        if let Some(first) = report.row_errors.first() {
+            return Err(IngestError::NoUsableRow {
+                file: name,
+                rows: report.row_errors.len(),
+                first: first.in_file(),
+            });
+        }
+    }
     db.record_input_errors("orders", &report.row_errors).await?;
     Ok(report)
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::db::{Db, DbError};
+use crate::free_text::quote;
 use crate::input_error::InputError;
 
 /// The list shipped with pinbrev, in Posten's register-file layout (see data/README.md).
@@ -105,12 +106,8 @@ pub fn parse_register(file: &str, bytes: &[u8]) -> (Vec<PostcodeEntry>, Vec<Inpu
             continue;
         }
         let cols: Vec<&str> = raw.split('\t').map(str::trim).collect();
-        let error = |field: &str, message: String| InputError {
-            file: file.to_string(),
-            line: Some(line),
-            field: Some(field.to_string()),
-            code: "invalid_postcode_row".into(),
-            message,
+        let error = |field: &str, message: String| {
+            InputError::row(file, line, Some(field), "invalid_postcode_row", message)
         };
         let postcode = cols[0];
         if line == 1 && !postcode.chars().all(|c| c.is_ascii_digit()) {
@@ -119,7 +116,7 @@ pub fn parse_register(file: &str, bytes: &[u8]) -> (Vec<PostcodeEntry>, Vec<Inpu
         if postcode.len() != 4 || !postcode.chars().all(|c| c.is_ascii_digit()) {
             errors.push(error(
                 "postnummer",
-                format!("{postcode:?} is not four digits"),
+                format!("{} is not four digits", quote(postcode)),
             ));
             continue;
         }
@@ -134,7 +131,7 @@ pub fn parse_register(file: &str, bytes: &[u8]) -> (Vec<PostcodeEntry>, Vec<Inpu
             other => {
                 errors.push(error(
                     "kategori",
-                    format!("{other:?} is not one of G, P, B, F, S"),
+                    format!("{} is not one of G, P, B, F, S", quote(other)),
                 ));
                 continue;
             }
@@ -175,7 +172,7 @@ pub struct PostcodeImport {
 
 /// Replaces the stored list with Posten's register file.
 pub async fn import_file(db: &Db, file: &Path) -> Result<PostcodeImport, PostcodeFileError> {
-    let bytes = std::fs::read(file).map_err(|source| PostcodeFileError::Read {
+    let bytes = crate::files::read_input(file).map_err(|source| PostcodeFileError::Read {
         file: file.to_path_buf(),
         source,
     })?;

@@ -5,11 +5,13 @@
 
 use std::path::Path;
 
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::code_enum;
 use crate::csv_input::{self, CsvRow, FileError};
 use crate::db::{Db, DbError, ReceiptOutcome};
+use crate::free_text::{self, quote};
 use crate::input_error::InputError;
 use crate::orders::{parse_ordered_at, timestamp, OrderStatus};
 
@@ -40,6 +42,42 @@ impl ReceiptEvent {
 }
 
 const REQUIRED: [&str; 4] = ["batch_id", "letter_id", "event", "occurred_at"];
+
+/// How far the vendor's clock may be off from pinbrev's: a receipt up to this much in the
+/// future, or before the batch was published, is still believed.
+pub const CLOCK_SKEW: Duration = Duration::minutes(10);
+
+/// Why a receipt's time cannot be true, if it cannot: in the future, or before the letter's
+/// batch was published (the vendor cannot have touched a letter it did not have yet).
+fn implausible_time(
+    occurred: DateTime<Utc>,
+    published_at: Option<&str>,
+    now: DateTime<Utc>,
+) -> Option<(&'static str, String)> {
+    if occurred > now + CLOCK_SKEW {
+        return Some((
+            "occurred_in_future",
+            format!(
+                "in the future (now {}; allowed clock difference {} minutes)",
+                timestamp(now),
+                CLOCK_SKEW.num_minutes()
+            ),
+        ));
+    }
+    let published = published_at
+        .and_then(|p| DateTime::parse_from_rfc3339(p).ok())
+        .map(|p| p.with_timezone(&Utc))?;
+    (occurred < published - CLOCK_SKEW).then(|| {
+        (
+            "occurred_before_publication",
+            format!(
+                "before the batch was published at {} (allowed clock difference {} minutes)",
+                timestamp(published),
+                CLOCK_SKEW.num_minutes()
+            ),
+        )
+    })
+}
 
 /// What ingesting one receipts file did.
 #[derive(Debug, Default, Serialize)]
@@ -113,28 +151,29 @@ async fn apply(
                 "event",
                 "invalid_event",
                 format!(
-                    "{:?} is not one of printed, posted, failed, returned",
-                    row.get("event")
+                    "{} is not one of printed, posted, failed, returned",
+                    quote(row.get("event"))
                 ),
             );
         }
     };
-    let occurred_at = match parse_ordered_at(row.get("occurred_at")) {
-        Ok(t) => timestamp(t),
+    let occurred = match parse_ordered_at(row.get("occurred_at")) {
+        Ok(t) => t,
         Err(m) => return err("occurred_at", "invalid_occurred_at", m),
     };
+    let occurred_at = timestamp(occurred);
     let Some(batch) = db.batch(batch_id).await? else {
         return err(
             "batch_id",
             "unknown_batch",
-            format!("no batch {batch_id:?}"),
+            format!("no batch {}", quote(batch_id)),
         );
     };
     let Some(letter) = db.letter(letter_id).await? else {
         return err(
             "letter_id",
             "unknown_letter",
-            format!("no letter {letter_id:?}"),
+            format!("no letter {}", quote(letter_id)),
         );
     };
     if letter.batch_id != batch.batch_id {
@@ -154,7 +193,17 @@ async fn apply(
             format!("batch {batch_id} was never published"),
         );
     }
-    let detail = Some(row.get("detail")).filter(|d| !d.is_empty());
+    if let Some((code, message)) =
+        implausible_time(occurred, batch.published_at.as_deref(), Utc::now())
+    {
+        return err(
+            "occurred_at",
+            code,
+            format!("{occurred_at}: {message} (batch {batch_id})"),
+        );
+    }
+    // The post office's words, as the vendor wrote them: masked before they are kept.
+    let detail = Some(free_text::clean(row.get("detail").trim())).filter(|d| !d.is_empty());
     let (from, to, letter_state) = event.transition();
     // Only the order's newest letter moves it, and only while the order is with the vendor: a
     // late receipt for a letter that a reissue is replacing is kept but moves nothing.
@@ -195,11 +244,33 @@ async fn apply(
             &letter,
             event.code(),
             &occurred_at,
-            detail,
+            detail.as_deref(),
             name,
             row.line,
             (from, to, letter_state),
         )
         .await?;
     Ok(Ok(outcome))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receipt_times_must_be_possible() {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let now = t("2026-11-24T12:00:00Z");
+        let published = Some("2026-11-24T02:00:00.000000Z");
+        let code = |at: &str| implausible_time(t(at), published, now).map(|(c, _)| c);
+        assert_eq!(code("2026-11-24T11:00:00Z"), None);
+        assert_eq!(code("2026-11-24T12:09:59Z"), None);
+        assert_eq!(code("2026-11-24T12:10:01Z"), Some("occurred_in_future"));
+        assert_eq!(code("2026-11-24T01:50:00Z"), None);
+        assert_eq!(
+            code("2026-11-24T01:49:59Z"),
+            Some("occurred_before_publication")
+        );
+        assert_eq!(implausible_time(t("2020-01-01T00:00:00Z"), None, now), None);
+    }
 }

@@ -264,6 +264,9 @@ pub struct Person {
     pub name: Option<Navn>,
     pub birth_date: Option<NaiveDate>,
     pub deceased: bool,
+    /// `falskIdentitet` with `erFalsk: true`: the identity is a false one.
+    #[serde(default)]
+    pub false_identity: bool,
     pub protection: Option<String>,
     pub bosted: Option<Bosted>,
     pub postadresse: Option<Postadresse>,
@@ -311,6 +314,26 @@ struct FregDoedsfall {}
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+struct FregFalskIdentitet {
+    #[serde(default, deserialize_with = "flag")]
+    er_falsk: Option<bool>,
+}
+
+/// Accepts a JSON boolean or the strings `"true"`/`"false"`.
+fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        Some(serde_json::Value::Bool(b)) => Some(b),
+        Some(serde_json::Value::String(s)) => match s.trim() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct FregBeskyttelse {
     #[serde(default, deserialize_with = "text")]
     graderingsnivaa: Option<String>,
@@ -344,8 +367,45 @@ struct FregUtland {
     adressegradering: Option<String>,
 }
 
+/// An element's records: the Freg API sends most elements as an array of records, and some
+/// (`doedsfall`, `falskIdentitet`, of which a person has at most one) as a single record; `null`
+/// or an absent element is no record.
 fn recs<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<Rec<T>>, D::Error> {
-    Ok(Option::<Vec<Rec<T>>>::deserialize(d)?.unwrap_or_default())
+    struct OneOrMany<T>(std::marker::PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for OneOrMany<T> {
+        type Value = Vec<Rec<T>>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an array of records or a single record")
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut records = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(16));
+            // A `null` inside the array is no record, like an absent element.
+            while let Some(r) = seq.next_element::<Option<Rec<T>>>()? {
+                records.extend(r);
+            }
+            Ok(records)
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            Rec::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(|r| vec![r])
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+    }
+
+    d.deserialize_any(OneOrMany(std::marker::PhantomData))
 }
 
 /// The elements of a Freg person document that pinbrev reads; the rest is ignored.
@@ -365,6 +425,8 @@ struct FregDocument {
     #[serde(default, deserialize_with = "recs")]
     doedsfall: Vec<Rec<FregDoedsfall>>,
     #[serde(default, deserialize_with = "recs")]
+    falsk_identitet: Vec<Rec<FregFalskIdentitet>>,
+    #[serde(default, deserialize_with = "recs")]
     adressebeskyttelse: Vec<Rec<FregBeskyttelse>>,
     #[serde(default, deserialize_with = "recs")]
     bostedsadresse: Vec<Rec<FregBosted>>,
@@ -381,8 +443,10 @@ const STRICTLY_CONFIDENTIAL: [&str; 2] = ["strengtFortrolig", "strengtFortroligU
 /// Why a line of an extract was not loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LineProblem {
-    /// Not JSON, or not a person document.
-    MalformedJson(String),
+    /// Not JSON, or not a person document: where in the document (`doedsfall`,
+    /// `bostedsadresse[0].vegadresse`; empty for the whole line) and what, without quoting the
+    /// document's values.
+    MalformedJson { path: String, message: String },
     /// The document has no `foedselsEllerDNummer` at all.
     NoIdentifier,
     /// The line is not UTF-8.
@@ -393,15 +457,28 @@ impl LineProblem {
     /// The code stored and reported for the line.
     pub fn code(&self) -> &'static str {
         match self {
-            LineProblem::MalformedJson(_) => "malformed_json",
+            LineProblem::MalformedJson { .. } => "malformed_json",
             LineProblem::NoIdentifier => "no_identifier",
             LineProblem::NotUtf8 => "not_utf8",
         }
     }
 
+    /// The element the problem is in, when there is one.
+    fn field(&self) -> Option<&str> {
+        match self {
+            LineProblem::MalformedJson { path, .. } if !path.is_empty() && path != "." => {
+                Some(path)
+            }
+            _ => None,
+        }
+    }
+
     fn message(&self) -> String {
         match self {
-            LineProblem::MalformedJson(m) => format!("not a Freg person document: {m}"),
+            // The path, when there is one, is the error's field.
+            LineProblem::MalformedJson { message, .. } => {
+                format!("not a Freg person document: {message}")
+            }
             LineProblem::NoIdentifier => {
                 "no identifikasjonsnummer/foedselsEllerDNummer in the document".into()
             }
@@ -410,10 +487,25 @@ impl LineProblem {
     }
 }
 
+/// Why `line` is not a person document: read again, this time keeping track of where the
+/// parser was (only for lines that fail, so the common case pays nothing for it).
+fn malformed(line: &str) -> LineProblem {
+    let mut de = serde_json::Deserializer::from_str(line);
+    match serde_path_to_error::deserialize::<_, FregDocument>(&mut de) {
+        Ok(_) => LineProblem::MalformedJson {
+            path: String::new(),
+            message: "trailing characters after the document".into(),
+        },
+        Err(e) => LineProblem::MalformedJson {
+            path: crate::free_text::clean_to(&e.path().to_string(), crate::free_text::MAX_QUOTED),
+            message: crate::free_text::without_quoted_values(&e.inner().to_string()),
+        },
+    }
+}
+
 /// Reads one Freg person document into a [`Person`].
 pub fn parse_document(line: &str) -> Result<Person, LineProblem> {
-    let doc: FregDocument =
-        serde_json::from_str(line).map_err(|e| LineProblem::MalformedJson(e.to_string()))?;
+    let doc: FregDocument = serde_json::from_str(line).map_err(|_| malformed(line))?;
     let identifiers: Vec<Identifier> = doc
         .identifikasjonsnummer
         .into_iter()
@@ -488,6 +580,7 @@ pub fn parse_document(line: &str) -> Result<Person, LineProblem> {
         name: current(doc.navn),
         birth_date,
         deceased: current(doc.doedsfall).is_some(),
+        false_identity: current(doc.falsk_identitet).is_some_and(|f| f.er_falsk == Some(true)),
         protection,
         bosted,
         postadresse,
@@ -520,6 +613,15 @@ pub enum ImportError {
         file: PathBuf,
         source: std::io::Error,
     },
+    /// Not one line of the file is a person document (or it has no line at all): it is not a
+    /// register extract, so nothing of it counts as read.
+    #[error("{file}: no usable line ({lines} lines, none a Freg person document{first}); nothing was loaded")]
+    NoUsableLine {
+        file: PathBuf,
+        lines: usize,
+        /// The first line's problem, as `: line N: …`, or empty.
+        first: String,
+    },
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -533,7 +635,7 @@ pub async fn import_file(db: &Db, file: &Path) -> Result<ImportReport, ImportErr
         file: file.to_path_buf(),
         source,
     };
-    let handle = std::fs::File::open(file).map_err(read_err)?;
+    let handle = crate::files::open_input(file).map_err(read_err)?;
     let size = handle.metadata().map(|m| m.len()).unwrap_or(0);
     let bar = crate::progress::bar(size, "register", crate::progress::Unit::Bytes);
     let mut reader = BufReader::with_capacity(1 << 20, handle);
@@ -568,13 +670,13 @@ pub async fn import_file(db: &Db, file: &Path) -> Result<ImportReport, ImportErr
                 person,
                 line: line_no,
             }),
-            Err(problem) => report.line_errors.push(InputError {
-                file: source.clone(),
-                line: Some(line_no),
-                field: None,
-                code: problem.code().to_string(),
-                message: problem.message(),
-            }),
+            Err(problem) => report.line_errors.push(InputError::new(
+                &source,
+                Some(line_no),
+                problem.field(),
+                problem.code(),
+                &problem.message(),
+            )),
         }
         if batch.len() >= BATCH {
             report.replaced += db.store_persons(&source, &batch).await?;
@@ -587,6 +689,19 @@ pub async fn import_file(db: &Db, file: &Path) -> Result<ImportReport, ImportErr
         report.loaded += batch.len() as u64;
     }
     bar.finish_and_clear();
+    if report.loaded == 0 {
+        // Nothing was stored: a file of no person documents (an order file given the wrong
+        // name, an empty transfer) is unusable as a whole, and says why.
+        return Err(ImportError::NoUsableLine {
+            file: file.to_path_buf(),
+            lines: report.line_errors.len(),
+            first: report
+                .line_errors
+                .first()
+                .map(|e| format!("; {}", e.in_file()))
+                .unwrap_or_default(),
+        });
+    }
     db.record_input_errors("register", &report.line_errors)
         .await?;
     Ok(report)
@@ -631,6 +746,59 @@ mod tests {
     }
 
     #[test]
+    fn single_object_elements_are_one_record() {
+        // As the Freg API sends them: doedsfall and falskIdentitet as one object each.
+        let p = parse_document(r#"{"identifikasjonsnummer":{"foedselsEllerDNummer":"01018012345","status":"iBruk","identifikatortype":"foedselsnummer"},"status":{"status":"bosatt"},"doedsfall":{"doedsdato":"2024-03-01","erGjeldende":true},"falskIdentitet":{"erFalsk":true,"erGjeldende":true},"navn":{"fornavn":"Kari","etternavn":"Nordmann"},"bostedsadresse":{"vegadresse":{"adressenavn":"Gata","poststed":{"postnummer":"0150","poststedsnavn":"OSLO"}}}}"#).unwrap();
+        assert!(p.deceased);
+        assert!(p.false_identity);
+        assert_eq!(p.identifier_in_use().unwrap().number, "01018012345");
+        assert_eq!(p.status.as_deref(), Some("bosatt"));
+        assert_eq!(p.name.unwrap().full(), "Kari Nordmann");
+        assert!(p.bosted.is_some());
+    }
+
+    #[test]
+    fn null_elements_and_null_records_are_no_records() {
+        let p = parse_document(r#"{"identifikasjonsnummer":[null,{"foedselsEllerDNummer":"01018012345","status":"iBruk"}],"doedsfall":null,"falskIdentitet":{"erFalsk":false},"status":[]}"#).unwrap();
+        assert!(!p.deceased);
+        assert!(!p.false_identity);
+        assert_eq!(p.status, None);
+    }
+
+    #[test]
+    fn false_identity_reads_its_flag() {
+        let doc = |f: &str| {
+            format!(
+                r#"{{"identifikasjonsnummer":[{{"foedselsEllerDNummer":"01018012345","status":"iBruk"}}],"falskIdentitet":{f}}}"#
+            )
+        };
+        for (f, expected) in [
+            (r#"{"erFalsk":true}"#, true),
+            (r#"{"erFalsk":"true"}"#, true),
+            (r#"[{"erFalsk":true}]"#, true),
+            (r#"{"erFalsk":false}"#, false),
+            (r#"{}"#, false),
+            (r#"{"erFalsk":true,"erGjeldende":false}"#, false),
+        ] {
+            assert_eq!(
+                parse_document(&doc(f)).unwrap().false_identity,
+                expected,
+                "{f}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_wrong_element_shape_is_a_line_problem() {
+        assert!(matches!(
+            parse_document(
+                r#"{"identifikasjonsnummer":[{"foedselsEllerDNummer":"01018012345"}],"doedsfall":"yes"}"#
+            ),
+            Err(LineProblem::MalformedJson { .. })
+        ));
+    }
+
+    #[test]
     fn graded_address_record_protects_the_person() {
         let p = parse_document(r#"{"identifikasjonsnummer":[{"foedselsEllerDNummer":"01018012345","status":"iBruk"}],"bostedsadresse":[{"vegadresse":{"adressenavn":"Hemmelig"},"adressegradering":"strengtFortrolig"}]}"#).unwrap();
         assert_eq!(p.protection.as_deref(), Some("strengtFortrolig"));
@@ -656,7 +824,7 @@ mod tests {
     fn problems() {
         assert!(matches!(
             parse_document("{\"identifikasjonsnummer\": ["),
-            Err(LineProblem::MalformedJson(_))
+            Err(LineProblem::MalformedJson { .. })
         ));
         assert_eq!(
             parse_document("{\"navn\": []}"),
@@ -664,7 +832,7 @@ mod tests {
         );
         assert!(matches!(
             parse_document("[1,2]"),
-            Err(LineProblem::MalformedJson(_))
+            Err(LineProblem::MalformedJson { .. })
         ));
     }
 }

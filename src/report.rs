@@ -335,8 +335,12 @@ pub fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
             return Ok(start_of_day(day));
         }
     }
-    parse_ordered_at(s)
-        .map_err(|_| format!("{s:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 time"))
+    parse_ordered_at(s).map_err(|_| {
+        format!(
+            "{} is neither a date (YYYY-MM-DD) nor an RFC 3339 time",
+            crate::free_text::quote(s)
+        )
+    })
 }
 
 /// The default start of the report: [`DEFAULT_DAYS`] days before `now`.

@@ -241,6 +241,9 @@ impl<'a> Validator<'a> {
         if status == Some("doed") || person.deceased {
             return Some(RejectReason::Deceased);
         }
+        if person.false_identity {
+            return Some(RejectReason::FalseIdentity);
+        }
         if person.identifier_in_use().is_none() || status == Some("opphoert") {
             return Some(RejectReason::IdentityCeased);
         }

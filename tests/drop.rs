@@ -508,17 +508,18 @@ fn receipts_move_orders_on_idempotently_and_name_unknown_letters() {
     let batch = dir.file_name().unwrap().to_string_lossy().to_string();
     let manifest = csv_rows(&dir.join("manifest.csv"));
     let l = |i: usize| manifest[i]["letter_id"].clone();
+    let [t0, t1, t2, t3, _, t5] = common::receipt_times();
     let receipts = format!(
         "batch_id,letter_id,event,occurred_at,detail\n\
-         {batch},{a},printed,2026-11-25T08:00:00+01:00,\n\
-         {batch},{a},posted,2026-11-25T12:00:00+01:00,\n\
-         {batch},{b},posted,2026-11-25T12:00:00+01:00,\n\
-         {batch},{b},returned,2026-12-01T09:00:00+01:00,\"Ukjent adressat, flyttet\"\n\
-         {batch},{c},failed,2026-11-25T08:30:00+01:00,paper jam\n\
-         {batch},NOPE-1,posted,2026-11-25T12:00:00+01:00,\n\
-         B19990101-001,{a},posted,2026-11-25T12:00:00+01:00,\n\
-         {batch},{d},lost,2026-11-25T12:00:00+01:00,\n\
-         {batch},{a},failed,2026-11-26T12:00:00+01:00,\n",
+         {batch},{a},printed,{t0},\n\
+         {batch},{a},posted,{t2},\n\
+         {batch},{b},posted,{t2},\n\
+         {batch},{b},returned,{t5},\"Ukjent adressat, flyttet\"\n\
+         {batch},{c},failed,{t1},paper jam\n\
+         {batch},NOPE-1,posted,{t2},\n\
+         B19990101-001,{a},posted,{t2},\n\
+         {batch},{d},lost,{t2},\n\
+         {batch},{a},failed,{t3},\n",
         a = l(0),
         b = l(1),
         c = l(2),
@@ -606,12 +607,21 @@ fn reissue_makes_new_codes_and_the_old_ones_stop_working() {
         early.stderr
     );
 
-    std::fs::write(w.path("r.csv"), format!("batch_id,letter_id,event,occurred_at,detail\n{batch},{letter},posted,2026-11-25T12:00:00Z,\n")).unwrap();
+    let [t0, _, t2, ..] = common::receipt_times();
+    std::fs::write(
+        w.path("r.csv"),
+        format!("batch_id,letter_id,event,occurred_at,detail\n{batch},{letter},posted,{t2},\n"),
+    )
+    .unwrap();
     w.ok(&["receipts", "ingest", "r.csv"]);
     let r = w.ok(&["orders", "reissue", "WEB-20261123-0001"]);
     assert!(r.stdout.contains("validated again"), "{}", r.stdout);
     // A late receipt for the old letter is kept but does not move the reissued order.
-    std::fs::write(w.path("late.csv"), format!("batch_id,letter_id,event,occurred_at,detail\n{batch},{letter},printed,2026-11-25T08:00:00Z,\n")).unwrap();
+    std::fs::write(
+        w.path("late.csv"),
+        format!("batch_id,letter_id,event,occurred_at,detail\n{batch},{letter},printed,{t0},\n"),
+    )
+    .unwrap();
     let late = w.ok(&["receipts", "ingest", "late.csv"]);
     assert!(
         late.stdout.contains("0 applied, 1 recorded without change"),
@@ -701,8 +711,10 @@ fn reorder_limit_counts_letters_of_30_days() {
         std::fs::write(
             w.path("r.csv"),
             format!(
-                "batch_id,letter_id,event,occurred_at,detail\n{},{},posted,2026-11-25T12:00:00Z,\n",
-                letter[1], letter[0]
+                "batch_id,letter_id,event,occurred_at,detail\n{},{},posted,{},\n",
+                letter[1],
+                letter[0],
+                common::receipt_times()[5]
             ),
         )
         .unwrap();

@@ -67,7 +67,7 @@ fn nightly_runs_the_whole_night_and_a_redelivered_inbox_changes_nothing() {
         .as_str()
         .unwrap()
         .ends_with("freg-2026-11-23.jsonl"));
-    assert_eq!(s["orders"]["new"], 64);
+    assert_eq!(s["orders"]["new"], 66);
     assert_eq!(s["orders"]["row_errors"], 8);
     assert_eq!(s["validation"]["by_status"]["validated"], 30);
     assert_eq!(
@@ -204,7 +204,7 @@ fn a_second_nightly_while_one_holds_the_lock_exits_4_and_changes_nothing() {
         w.sql("PRAGMA integrity_check"),
         vec![vec!["ok".to_string()]]
     );
-    assert_eq!(w.sql("SELECT COUNT(*) FROM orders")[0][0], "64");
+    assert_eq!(w.sql("SELECT COUNT(*) FROM orders")[0][0], "66");
     assert_eq!(w.sql("SELECT COUNT(*) FROM letters")[0][0], "34");
 }
 
@@ -216,7 +216,7 @@ fn a_receipts_file_delivered_twice_changes_nothing() {
     let letters = w.sql("SELECT batch_id, letter_id FROM letters ORDER BY letter_id LIMIT 3");
     let body: String = letters
         .iter()
-        .map(|l| format!("{},{},posted,2026-11-25T12:00:00Z,\n", l[0], l[1]))
+        .map(|l| format!("{},{},posted,{},\n", l[0], l[1], common::receipt_times()[5]))
         .collect();
     std::fs::write(
         w.path("receipts/r1.csv"),
@@ -271,13 +271,18 @@ fn purge_deletes_only_pdfs_whose_letters_are_all_posted() {
     // All of part 1 posted; one letter of part 2 returned, the rest of part 2 not posted.
     let mut body = String::from("batch_id,letter_id,event,occurred_at,detail\n");
     for l in &first_part {
-        body.push_str(&format!("{batch},{},posted,2026-11-25T12:00:00Z,\n", l[0]));
+        body.push_str(&format!(
+            "{batch},{},posted,{},\n",
+            l[0],
+            common::receipt_times()[2]
+        ));
     }
     let second = w.sql("SELECT letter_id FROM letters WHERE file = 'letters-0002.pdf' LIMIT 1")[0]
         [0]
     .clone();
     body.push_str(&format!(
-        "{batch},{second},returned,2026-11-28T12:00:00Z,flyttet\n"
+        "{batch},{second},returned,{},flyttet\n",
+        common::receipt_times()[5]
     ));
     std::fs::write(w.path("r.csv"), body).unwrap();
     w.ok(&["receipts", "ingest", "r.csv"]);
@@ -408,8 +413,10 @@ fn cancel_is_refused_once_posted_and_kills_a_letter_already_made() {
     std::fs::write(
         w.path("r.csv"),
         format!(
-            "batch_id,letter_id,event,occurred_at,detail\n{},{},posted,2026-11-25T12:00:00Z,\n",
-            other[1], other[0]
+            "batch_id,letter_id,event,occurred_at,detail\n{},{},posted,{},\n",
+            other[1],
+            other[0],
+            common::receipt_times()[5]
         ),
     )
     .unwrap();

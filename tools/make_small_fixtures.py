@@ -910,6 +910,27 @@ def define_persons() -> None:
                           "Amagerfælledvej 56"], "2300", "København S"))],
            ), dnr=n)
 
+    dob = date(1944, 7, 30)
+    n = make_number(dob, "fnr", 215)
+    person("R19", "doedsfall as one object, as the Freg API sends it (not an array)",
+           rej("deceased"), base_doc(
+               [ident(n)], "bosatt", dob, [navn_rec("Sigrid", "Haugland")],
+               doedsfall=rec(meta(ts="2026-11-22T06:00:00.000Z", kilde=DSF),
+                             doedsdato="2026-11-21"),
+               bostedsadresse=[bosted("vegadresse", vegadresse(
+                   "Storgata", "3", "9008", "TROMSØ", kommune="5501"))],
+           ), fnr=n)
+
+    dob = date(1986, 10, 4)
+    n = make_number(dob, "fnr", 405)
+    person("R20", "falskIdentitet as one object with erFalsk true: a false identity",
+           rej("false_identity"), base_doc(
+               [ident(n)], "bosatt", dob, [navn_rec("Erik", "Lunde")],
+               falskIdentitet=rec(meta(ts="2025-09-01T10:00:00.000Z", kilde=DSF), erFalsk=True),
+               bostedsadresse=[bosted("vegadresse", vegadresse(
+                   "Kirkegata", "15", "0150", "OSLO", kommune="0301"))],
+           ), fnr=n)
+
     # ---- re-imported in the update extract, and new there ---------------------------------
     dob = date(1973, 3, 21)
     n = make_number(dob, "fnr", 195)
@@ -1086,6 +1107,10 @@ def orders() -> dict[str, list[Row]]:
             "R17"),
         Row("WEB-20261123-0044", nid("R18"), "2026-11-23T10:18:00+01:00", "web", "en", "",
             "R18"),
+        Row("WEB-20261123-0045", nid("R19"), "2026-11-23T10:19:00+01:00", "web", "nb", "",
+            "R19"),
+        Row("WEB-20261123-0046", nid("R20"), "2026-11-23T10:20:00+01:00", "web", "nb", "",
+            "R20"),
     ]
     sup23 = [
         Row("SUP-20261123-0001", spaced(nid("P11"), " "), "2026-11-23 14:02:11", "phone", "",
@@ -1249,6 +1274,8 @@ def load_postcodes(path: Path) -> dict[str, tuple[str, str]]:
 
 def current(doc: dict, element: str) -> dict | None:
     recs = doc.get(element) or []
+    if isinstance(recs, dict):  # a single record (doedsfall, falskIdentitet)
+        recs = [recs]
     for r in recs:
         if r.get("erGjeldende") is True:
             return r
@@ -1416,6 +1443,8 @@ def resolve_person(doc: dict, postcodes: dict) -> tuple[str, str]:
     st = (current(doc, "status") or {}).get("status")
     if st == "doed" or current(doc, "doedsfall"):
         return "rejected", "deceased"
+    if (current(doc, "falskIdentitet") or {}).get("erFalsk") is True:
+        return "rejected", "false_identity"
     if not any(r.get("status") == "iBruk" for r in doc.get("identifikasjonsnummer", [])):
         return "rejected", "identity_ceased"
     if st == "inaktiv":

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use super::{Context, Exit};
-use crate::drop::{self, DropError};
+use crate::drop;
 use crate::pin::PinKey;
 
 #[derive(Debug, Subcommand)]
@@ -56,7 +56,7 @@ pub async fn run(ctx: &Context, cmd: BatchCommand) -> anyhow::Result<Exit> {
             }
             Ok(Exit::Done)
         }
-        Err(DropError::Locked(e)) => {
+        Err(e) if e.is_lock_held() => {
             eprintln!("error: {e}");
             Ok(Exit::Locked)
         }

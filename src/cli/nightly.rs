@@ -44,7 +44,9 @@ pub async fn run(ctx: &Context, args: NightlyArgs, quiet: bool) -> anyhow::Resul
     if !quiet || !summary.ok {
         eprintln!("{}", nightly::human(&summary));
     }
-    Ok(if summary.failed_step.is_some() {
+    Ok(if summary.locked {
+        Exit::Locked
+    } else if summary.failed_step.is_some() {
         Exit::Failed
     } else if summary.had_unusable_files() {
         Exit::InputUnusable

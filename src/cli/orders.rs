@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::output::{self, ListFormat};
 use super::{Context, Exit};
 use crate::db::{OrderFilter, OrderRow};
+use crate::free_text::quote;
 use crate::national_id::mask;
 use crate::orders::{ingest_file, IngestError, OrderStatus, RejectReason};
 use crate::validation::{Reissue, Validator};
@@ -77,6 +78,10 @@ pub async fn run(ctx: &Context, cmd: OrdersCommand) -> anyhow::Result<Exit> {
                         eprintln!("error: {e}; nothing was read from this file");
                         exit = Exit::InputUnusable;
                     }
+                    Err(e @ IngestError::NoUsableRow { .. }) => {
+                        eprintln!("error: {e}");
+                        exit = Exit::InputUnusable;
+                    }
                     Err(IngestError::Db(e)) => return Err(e.into()),
                 }
             }
@@ -127,7 +132,7 @@ pub async fn run(ctx: &Context, cmd: OrdersCommand) -> anyhow::Result<Exit> {
                         "error: {order_id} is {}; only orders not yet posted can be cancelled",
                         o.status
                     ),
-                    None => eprintln!("error: no order {order_id:?}"),
+                    None => eprintln!("error: no order {}", quote(&order_id)),
                 }
                 Exit::Failed
             }
@@ -150,7 +155,7 @@ pub async fn run(ctx: &Context, cmd: OrdersCommand) -> anyhow::Result<Exit> {
                         .map(|o| o.status.code().to_string());
                     match status {
                         Some(s) => eprintln!("error: {order_id} is {s}; only posted or returned orders can be reissued"),
-                        None => eprintln!("error: no order {order_id:?}"),
+                        None => eprintln!("error: no order {}", quote(&order_id)),
                     }
                     Exit::Failed
                 }

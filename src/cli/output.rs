@@ -44,12 +44,12 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Prints rows as CSV with a header line.
+/// Prints rows as CSV with a header line, every cell safe to open in a spreadsheet.
 pub fn csv(headers: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()> {
-    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
-    w.write_record(headers)?;
+    let mut w = crate::csv_output::SafeWriter::new(std::io::stdout().lock());
+    w.write_row(headers)?;
     for row in rows {
-        w.write_record(row)?;
+        w.write_row(row)?;
     }
     w.flush()?;
     Ok(())

@@ -31,7 +31,7 @@ pub async fn run(ctx: &Context, cmd: PinCommand) -> anyhow::Result<Exit> {
     let letter = db.letter(&args.letter).await?;
     db.close().await;
     let Some(letter) = letter else {
-        println!("no: no letter {}", args.letter);
+        println!("no: no letter {}", crate::free_text::quote(&args.letter));
         return Ok(Exit::Failed);
     };
     if letter.state != "issued" {

@@ -35,8 +35,8 @@ pub async fn run(ctx: &Context, cmd: RegisterCommand) -> anyhow::Result<Exit> {
                     report.line_errors.len()
                 );
             }
-            Err(ImportError::Read { file, source }) => {
-                eprintln!("error: {}: cannot read: {source}", file.display());
+            Err(e @ (ImportError::Read { .. } | ImportError::NoUsableLine { .. })) => {
+                eprintln!("error: {e}");
                 exit = Exit::InputUnusable;
             }
             Err(e) => return Err(e.into()),

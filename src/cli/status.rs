@@ -102,7 +102,7 @@ pub async fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<Exit> {
         (Some(id), _) => match db.order(id).await? {
             Some(o) => Some(describe(&db, &o, Vec::new()).await?),
             None => {
-                eprintln!("error: no order {id:?}");
+                eprintln!("error: no order {}", crate::free_text::quote(id));
                 None
             }
         },

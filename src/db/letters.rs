@@ -15,6 +15,8 @@ pub struct BatchRow {
     pub state: String,
     pub created_at: String,
     pub letter_count: i64,
+    /// When the drop was published (its codes became valid); `None` before.
+    pub published_at: Option<String>,
 }
 
 /// What rendering one letter needs, read from its order.
@@ -69,7 +71,7 @@ impl Db {
     /// Batches whose drop is not published yet.
     pub async fn unfinished_batches(&self) -> Result<Vec<BatchRow>, DbError> {
         let rows = sqlx::query(
-            "SELECT batch_id, vendor, outbox, state, created_at, letter_count FROM batches \
+            "SELECT batch_id, vendor, outbox, state, created_at, letter_count, published_at FROM batches \
              WHERE state <> 'published' ORDER BY batch_id",
         )
         .fetch_all(&self.pool)
@@ -80,7 +82,7 @@ impl Db {
 
     /// One batch.
     pub async fn batch(&self, batch_id: &str) -> Result<Option<BatchRow>, DbError> {
-        let row = sqlx::query("SELECT batch_id, vendor, outbox, state, created_at, letter_count FROM batches WHERE batch_id = $1")
+        let row = sqlx::query("SELECT batch_id, vendor, outbox, state, created_at, letter_count, published_at FROM batches WHERE batch_id = $1")
             .bind(batch_id)
             .fetch_optional(&self.pool)
             .await
@@ -136,6 +138,7 @@ impl Db {
             state: "building".into(),
             created_at: timestamp(created),
             letter_count: orders.len() as i64,
+            published_at: None,
         };
         sqlx::query("INSERT INTO batches (batch_id, vendor, outbox, state, created_at, letter_count) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&batch.batch_id)
@@ -410,7 +413,7 @@ impl Db {
         .bind(event)
         .bind(&letter.batch_id)
         .bind(occurred_at)
-        .bind(detail)
+        .bind(detail.map(crate::free_text::clean))
         .bind(source_file)
         .bind(source_line as i64)
         .bind(now())
@@ -481,6 +484,7 @@ fn batch_row(r: &sqlx::sqlite::SqliteRow) -> BatchRow {
         state: r.get(3),
         created_at: r.get(4),
         letter_count: r.get(5),
+        published_at: r.get(6),
     }
 }
 

@@ -4,7 +4,7 @@
 //! first); the statements keep to SQL that PostgreSQL also speaks (`$n` parameters,
 //! `ON CONFLICT`, `RETURNING`), so that another backend can be added here without touching callers.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -13,11 +13,13 @@ use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
+use crate::free_text;
 use crate::input_error::InputError;
 use crate::orders::{timestamp, NewOrder, OrderStatus};
 use crate::postcodes::PostcodeEntry;
 use crate::register::{ImportedPerson, Person};
 
+mod data_migrations;
 mod letters;
 mod operations;
 mod report;
@@ -37,6 +39,12 @@ pub enum DbError {
     Unsupported(String),
     #[error("cannot migrate database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("the database folder {folder} does not exist; create it, or give --db (PINBREV_DB) a path in an existing folder")]
+    NoFolder { folder: PathBuf },
+    #[error(
+        "this database was migrated by a newer pinbrev (migration {version}); upgrade pinbrev"
+    )]
+    NewerSchema { version: i64 },
     #[error("database error while {context}: {source}")]
     Query {
         context: &'static str,
@@ -172,6 +180,7 @@ impl Db {
             source,
         };
         let options = SqliteConnectOptions::from_str(&normalized).map_err(open_err)?;
+        check_folder(options.get_filename())?;
         create_private(options.get_filename()).map_err(|e| DbError::Open {
             url: url.to_string(),
             source: sqlx::Error::Io(e),
@@ -187,8 +196,18 @@ impl Db {
             .connect_with(options)
             .await
             .map_err(open_err)?;
-        sqlx::migrate!("./sql").run(&pool).await?;
-        Ok(Db { pool })
+        let migrator = sqlx::migrate!("./sql");
+        let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+        if let Some(applied) = newest_applied_migration(&pool).await? {
+            if applied > known {
+                pool.close().await;
+                return Err(DbError::NewerSchema { version: applied });
+            }
+        }
+        migrator.run(&pool).await?;
+        let db = Db { pool };
+        db.run_data_migrations().await?;
+        Ok(db)
     }
 
     /// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`).
@@ -520,7 +539,7 @@ impl Db {
         )
         .bind(outcome.status.code())
         .bind(&outcome.reason)
-        .bind(&outcome.detail)
+        .bind(outcome.detail.as_deref().map(free_text::clean))
         .bind(&outcome.person_national_id)
         .bind(&outcome.letter_language)
         .bind(&outcome.address)
@@ -653,7 +672,7 @@ impl Db {
                 .bind(e.line.map(|l| l as i64))
                 .bind(&e.field)
                 .bind(&e.code)
-                .bind(&e.message)
+                .bind(free_text::clean(&e.message))
                 .bind(&at)
                 .execute(&mut *tx)
                 .await
@@ -673,6 +692,40 @@ impl Db {
             url.trim_start_matches("sqlite://")
                 .trim_start_matches("sqlite:"),
         )
+    }
+}
+
+/// The newest schema migration applied to the database, if it has any.
+async fn newest_applied_migration(pool: &SqlitePool) -> Result<Option<i64>, DbError> {
+    let has_table: Option<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_optional(pool)
+    .await
+    .map_err(ctx("reading the database's migrations"))?;
+    if has_table.is_none() {
+        return Ok(None);
+    }
+    sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+        .fetch_one(pool)
+        .await
+        .map_err(ctx("reading the database's migrations"))
+}
+
+/// A database file must be in a folder that exists: say so plainly rather than let SQLite fail
+/// with "unable to open database file".
+pub fn check_folder(path: &Path) -> Result<(), DbError> {
+    let name = path.as_os_str();
+    if name.is_empty() || name == ":memory:" {
+        return Ok(());
+    }
+    match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() && !folder.is_dir() => {
+            Err(DbError::NoFolder {
+                folder: folder.to_path_buf(),
+            })
+        }
+        _ => Ok(()),
     }
 }
 
@@ -760,7 +813,8 @@ async fn insert_event(
         .bind(event)
         .bind(from.map(|s| s.code()))
         .bind(to.map(|s| s.code()))
-        .bind(detail)
+        // Details may carry an operator's or a vendor's words: kept only masked and capped.
+        .bind(detail.map(free_text::clean))
         .execute(&mut **tx)
         .await
         .map_err(ctx("storing an order event"))?;

@@ -25,9 +25,15 @@ pub const FINISHED: [OrderStatus; 5] = [
 ];
 
 impl Db {
-    /// Whether a file with this content was read before.
-    pub async fn input_file_seen(&self, sha256: &str) -> Result<Option<String>, DbError> {
-        sqlx::query_scalar("SELECT name FROM input_files WHERE sha256 = $1")
+    /// Whether a file with this content was read before as this kind of input; the name it
+    /// had then.
+    pub async fn input_file_seen(
+        &self,
+        kind: &str,
+        sha256: &str,
+    ) -> Result<Option<String>, DbError> {
+        sqlx::query_scalar("SELECT name FROM input_files WHERE kind = $1 AND sha256 = $2")
+            .bind(kind)
             .bind(sha256)
             .fetch_optional(&self.pool)
             .await
@@ -41,7 +47,7 @@ impl Db {
         kind: &str,
         name: &str,
     ) -> Result<(), DbError> {
-        sqlx::query("INSERT INTO input_files (sha256, kind, name, read_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING")
+        sqlx::query("INSERT INTO input_files (sha256, kind, name, read_at) VALUES ($1, $2, $3, $4) ON CONFLICT (kind, sha256) DO NOTHING")
             .bind(sha256)
             .bind(kind)
             .bind(name)

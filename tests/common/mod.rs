@@ -230,3 +230,65 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
 }
+
+/// Six receipt times around now, oldest first (five minutes ago up to now): a vendor's receipt
+/// must be after its batch was published and not in the future, and these tests publish a
+/// batch just before they write receipts.
+pub fn receipt_times() -> [String; 6] {
+    let now = chrono::Utc::now();
+    [-300, -240, -120, -60, -30, 0].map(|s| {
+        (now + chrono::Duration::seconds(s)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    })
+}
+
+/// A number with the classic check digits computed for its first nine digits (which may break
+/// the date rules on purpose, unlike `pinbrev::national_id::build`).
+pub fn with_check_digits(nine: &str) -> String {
+    let d: Vec<u32> = nine.bytes().map(|b| u32::from(b - b'0')).collect();
+    let w1 = [3, 7, 6, 1, 8, 9, 4, 5, 2];
+    let w2 = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
+    let k1 = (11 - d.iter().zip(w1).map(|(a, b)| a * b).sum::<u32>() % 11) % 11;
+    assert!(k1 < 10, "pick other digits than {nine}");
+    let mut ten = d.clone();
+    ten.push(k1);
+    let k2 = (11 - ten.iter().zip(w2).map(|(a, b)| a * b).sum::<u32>() % 11) % 11;
+    assert!(k2 < 10, "pick other digits than {nine}");
+    format!("{nine}{k1}{k2}")
+}
+
+impl Work {
+    /// Runs the binary under `sh` with this umask (the same environment as [`Work::cmd`]).
+    pub fn run_with_umask(&self, umask: &str, args: &[&str]) -> Run {
+        let bin = assert_cmd::cargo::cargo_bin("pinbrev");
+        let cmd = self.cmd();
+        let mut c = std::process::Command::new("sh");
+        c.arg("-c")
+            .arg(format!("umask {umask}; exec \"$@\""))
+            .arg("sh")
+            .arg(bin)
+            .args(args)
+            .current_dir(self.dir.path());
+        for (k, v) in cmd.get_envs() {
+            match v {
+                Some(v) => c.env(k, v),
+                None => c.env_remove(k),
+            };
+        }
+        let out = c.output().expect("runs");
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
+            stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
+        };
+        assert_no_full_national_id(&run);
+        run
+    }
+}
+
+/// Every run of exactly 11 digits in `text`.
+pub fn eleven_digit_runs(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .filter(|run| run.len() == 11)
+        .map(str::to_string)
+        .collect()
+}

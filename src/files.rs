@@ -1,0 +1,163 @@
+//! Files and folders as pinbrev meets them on disk: input files that must be regular files
+//! (a FIFO or a device would hang a read or never end), folders that must be owner-only
+//! whatever the umask, and files opened without following a symbolic link someone put in
+//! their place.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+/// What a directory entry is, in words, when it is not a regular file.
+pub fn not_regular_kind(file_type: &fs::FileType) -> Option<&'static str> {
+    if file_type.is_file() {
+        None
+    } else if file_type.is_dir() {
+        Some("a folder")
+    } else if file_type.is_fifo() {
+        Some("a FIFO (named pipe)")
+    } else if file_type.is_char_device() {
+        Some("a character device")
+    } else if file_type.is_block_device() {
+        Some("a block device")
+    } else if file_type.is_socket() {
+        Some("a socket")
+    } else if file_type.is_symlink() {
+        Some("a symbolic link")
+    } else {
+        Some("not a file")
+    }
+}
+
+/// The error for an input that is not a regular file.
+fn refused(kind: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{kind}, not a regular file; refused without reading it"),
+    )
+}
+
+fn symlink_refused() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "a symbolic link is in its place; refusing to follow it (remove the link)",
+    )
+}
+
+/// Opens an input file for reading, refusing at once anything that is not a regular file.
+/// The open itself never waits: a FIFO without a writer would otherwise block it forever.
+pub fn open_input(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if let Some(kind) = not_regular_kind(&meta.file_type()) {
+        return Err(refused(kind));
+    }
+    // Reads of a regular file do not block anyway; clear the flag so that they behave as usual.
+    // SAFETY: F_SETFL on a descriptor this function owns; no memory is involved.
+    unsafe {
+        let fd = std::os::unix::io::AsRawFd::as_raw_fd(&file);
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags >= 0 {
+            libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+        }
+    }
+    Ok(file)
+}
+
+/// Reads a whole input file, refusing anything that is not a regular file.
+pub fn read_input(path: &Path) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    io::Read::read_to_end(&mut open_input(path)?, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// Creates a folder (and any missing parents) readable by its owner only, whatever the umask.
+/// A folder that exists already is left as it is, except that the last one is checked to be a
+/// folder.
+pub fn create_private_dir(path: &Path) -> io::Result<()> {
+    if path.is_dir() {
+        return Ok(());
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)?;
+    // The umask may have taken bits away (even the owner's); set exactly owner-only.
+    fs::set_permissions(path, fs::Permissions::from_mode(0o700))
+}
+
+/// Opens (creating it owner-only if needed) a file for writing without following a symbolic
+/// link in its place and without blocking on a FIFO; refuses anything but a regular file.
+pub fn open_private_nofollow(path: &Path) -> io::Result<File> {
+    // Say what is in the way before trying (a FIFO would fail the open with a puzzling ENXIO);
+    // the O_NOFOLLOW below still closes the race with a link put there in between.
+    if let Ok(meta) = fs::symlink_metadata(path) {
+        if meta.file_type().is_symlink() {
+            return Err(symlink_refused());
+        }
+        if let Some(kind) = not_regular_kind(&meta.file_type()) {
+            return Err(refused(kind));
+        }
+    }
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                symlink_refused()
+            } else {
+                e
+            }
+        })?;
+    if let Some(kind) = not_regular_kind(&file.metadata()?.file_type()) {
+        return Err(refused(kind));
+    }
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fifo_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("orders.csv");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = open_input(&fifo).unwrap_err();
+        assert!(e.to_string().contains("FIFO"), "{e}");
+        let e = open_private_nofollow(&fifo).unwrap_err();
+        assert!(e.to_string().contains("FIFO"), "{e}");
+        let e = open_input(dir.path()).unwrap_err();
+        assert!(e.to_string().contains("a folder"), "{e}");
+    }
+
+    #[test]
+    fn a_symlink_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        let link = dir.path().join("x.lock");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let e = open_private_nofollow(&link).unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert!(!victim.exists());
+    }
+
+    #[test]
+    fn private_dirs_ignore_the_umask() {
+        let dir = tempfile::tempdir().unwrap();
+        let made = dir.path().join("a/b");
+        create_private_dir(&made).unwrap();
+        let mode = fs::metadata(&made).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+    }
+}
