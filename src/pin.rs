@@ -61,7 +61,7 @@ impl PinKey {
                 (v.trim().as_bytes().to_vec(), KEY_ENV.to_string())
             }
             (_, Some(path)) => {
-                let raw = std::fs::read(path).map_err(|source| KeyError::Read {
+                let raw = crate::files::read_input(path).map_err(|source| KeyError::Read {
                     path: path.to_path_buf(),
                     source,
                 })?;

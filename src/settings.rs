@@ -166,10 +166,13 @@ impl Settings {
 }
 
 fn read(path: &Path) -> Result<String, SettingsError> {
-    std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+    let read_err = |source| SettingsError::Read {
         path: path.to_path_buf(),
         source,
-    })
+    };
+    let bytes = crate::files::read_input(path).map_err(read_err)?;
+    String::from_utf8(bytes)
+        .map_err(|e| read_err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
 }
 
 fn parse_bool(value: &str) -> Result<bool, String> {

@@ -335,13 +335,7 @@ fn a_second_batch_run_while_one_holds_the_lock_exits_4() {
     let w = Work::new();
     w.load_fixtures();
     std::fs::create_dir_all(w.path("outbox")).unwrap();
-    let held = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(w.path("outbox/.pinbrev-batch.lock"))
-        .unwrap();
-    held.try_lock().unwrap();
+    let _held = w.hold_lock("outbox/.pinbrev-batch.lock");
     let r = w.run(&[
         "batch", "create", "--vendor", "printco", "--outbox", "outbox",
     ]);

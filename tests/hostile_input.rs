@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{eleven_digit_runs, fixture, Work};
+use common::{eleven_digit_runs, fixture, summary, Work, NIGHTLY};
 
 /// A valid synthetic number (month + 80) from its parts.
 fn number(day: u32, month: u32, year: u32) -> String {
@@ -39,41 +39,6 @@ fn mkfifo(path: &Path) {
     let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
     // SAFETY: a valid NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
-}
-
-const NIGHTLY: [&str; 9] = [
-    "nightly",
-    "--inbox",
-    "inbox",
-    "--outbox",
-    "outbox",
-    "--receipts",
-    "receipts",
-    "--vendor",
-    "printco",
-];
-
-fn summary(stdout: &str) -> serde_json::Value {
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 1, "one JSON summary line: {stdout}");
-    serde_json::from_str(lines[0]).unwrap()
-}
-
-/// The night's inbox with the fixture register extracts and order files, and an empty
-/// receipts folder.
-fn inbox_with_fixtures(w: &Work) {
-    std::fs::create_dir_all(w.path("receipts")).unwrap();
-    std::fs::create_dir_all(w.path("inbox")).unwrap();
-    for f in [
-        "register/freg-2026-11-23.jsonl",
-        "register/freg-2026-11-24-update.jsonl",
-        "orders/orders-2026-11-23-web.csv",
-        "orders/orders-2026-11-23-support.csv",
-        "orders/orders-2026-11-24-web.csv",
-    ] {
-        let name = Path::new(f).file_name().unwrap();
-        std::fs::copy(fixture(f), w.path("inbox").join(name)).unwrap();
-    }
 }
 
 // --- The register as it really comes ----------------------------------------------------------
@@ -509,7 +474,7 @@ fn every_csv_pinbrev_writes_is_safe_to_open_in_a_spreadsheet() {
 #[test]
 fn folders_and_files_are_owner_only_whatever_the_umask() {
     let w = Work::new();
-    inbox_with_fixtures(&w);
+    w.inbox_with_fixtures();
     std::fs::copy(
         fixture("orders/broken-no-header.csv"),
         w.path("inbox/broken-no-header.csv"),
@@ -568,7 +533,7 @@ fn a_symbolic_link_in_place_of_a_lock_file_is_never_followed() {
     assert_eq!(one(&w, "SELECT COUNT(*) FROM batches"), "0");
 
     // The nightly lock beside the database too.
-    inbox_with_fixtures(&w);
+    w.inbox_with_fixtures();
     std::fs::remove_file(w.path("outbox/.pinbrev-batch.lock")).unwrap();
     std::os::unix::fs::symlink(&victim, format!("{}.lock", w.db_file().display())).unwrap();
     let r = w.run(&NIGHTLY);
@@ -587,7 +552,7 @@ fn a_symbolic_link_in_place_of_a_lock_file_is_never_followed() {
 #[test]
 fn an_order_file_misnamed_as_a_register_extract_is_read_when_it_comes_again() {
     let w = Work::new();
-    inbox_with_fixtures(&w);
+    w.inbox_with_fixtures();
     std::fs::rename(
         w.path("inbox/orders-2026-11-24-web.csv"),
         w.path("inbox/orders-2026-11-24-web.jsonl"),
@@ -711,7 +676,7 @@ fn fifos_and_other_non_regular_files_are_refused_at_once() {
     assert_eq!(w.run(&["orders", "ingest", &fifo]).code, 3);
 
     // In the night's inbox: named, left in place, and the rest of the night goes on.
-    inbox_with_fixtures(&w);
+    w.inbox_with_fixtures();
     mkfifo(&w.path("inbox/late.csv"));
     std::fs::create_dir(w.path("inbox/folder.jsonl")).unwrap();
     let out = w
@@ -853,16 +818,10 @@ fn receipts_from_the_future_or_before_publication_are_row_errors() {
 #[test]
 fn nightly_meeting_a_manual_batch_exits_4_and_says_what_was_done() {
     let w = Work::new();
-    inbox_with_fixtures(&w);
+    w.inbox_with_fixtures();
     std::fs::create_dir(w.path("outbox")).unwrap();
     // A manual `batch create` holds the outbox's lock.
-    let held = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(w.path("outbox/.pinbrev-batch.lock"))
-        .unwrap();
-    held.try_lock().unwrap();
+    let held = w.hold_lock("outbox/.pinbrev-batch.lock");
     let r = w.run(&NIGHTLY);
     assert_eq!(r.code, 4, "{}", r.stderr);
     let s = summary(&r.stdout);
@@ -894,7 +853,7 @@ fn nightly_meeting_a_manual_batch_exits_4_and_says_what_was_done() {
 #[test]
 fn a_database_in_a_missing_folder_is_exit_1_and_says_so() {
     let w = Work::new();
-    inbox_with_fixtures(&w);
+    w.inbox_with_fixtures();
     let url = format!(
         "sqlite://{}/no-such-folder/pinbrev.db",
         w.dir.path().display()
@@ -921,7 +880,7 @@ fn a_database_migrated_by_a_newer_pinbrev_says_so_once() {
     w.sql("INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) VALUES (9999, 'from the future', CURRENT_TIMESTAMP, 1, x'00', 0)");
     let expected =
         "this database was migrated by a newer pinbrev (migration 9999); upgrade pinbrev";
-    inbox_with_fixtures(&w);
+    w.inbox_with_fixtures();
     for args in [vec!["orders", "list"], NIGHTLY.to_vec()] {
         let r = w.run(&args);
         assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);

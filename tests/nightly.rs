@@ -3,45 +3,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{fixture, Work};
-
-fn inbox_with_fixtures(w: &Work) -> (PathBuf, PathBuf) {
-    let inbox = w.path("inbox");
-    let receipts = w.path("receipts");
-    std::fs::create_dir_all(&inbox).unwrap();
-    std::fs::create_dir_all(&receipts).unwrap();
-    for f in [
-        "register/freg-2026-11-23.jsonl",
-        "register/freg-2026-11-24-update.jsonl",
-        "orders/orders-2026-11-23-web.csv",
-        "orders/orders-2026-11-23-support.csv",
-        "orders/orders-2026-11-24-web.csv",
-    ] {
-        let name = Path::new(f).file_name().unwrap();
-        std::fs::copy(fixture(f), inbox.join(name)).unwrap();
-    }
-    (inbox, receipts)
-}
-
-const NIGHTLY: [&str; 9] = [
-    "nightly",
-    "--inbox",
-    "inbox",
-    "--outbox",
-    "outbox",
-    "--receipts",
-    "receipts",
-    "--vendor",
-    "printco",
-];
-
-fn summary(stdout: &str) -> serde_json::Value {
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 1, "one JSON summary line: {stdout}");
-    serde_json::from_str(lines[0]).unwrap()
-}
+use common::{fixture, summary, Work, NIGHTLY};
 
 fn counts(w: &Work) -> Vec<Vec<String>> {
     w.sql("SELECT (SELECT COUNT(*) FROM orders), (SELECT COUNT(*) FROM letters), (SELECT COUNT(*) FROM batches), (SELECT COUNT(*) FROM order_events), (SELECT COUNT(*) FROM receipts)")
@@ -50,7 +14,7 @@ fn counts(w: &Work) -> Vec<Vec<String>> {
 #[test]
 fn nightly_runs_the_whole_night_and_a_redelivered_inbox_changes_nothing() {
     let w = Work::new();
-    let (inbox, _) = inbox_with_fixtures(&w);
+    let (inbox, _) = w.inbox_with_fixtures();
     w.ok(&[
         "postcodes",
         "import",
@@ -101,18 +65,8 @@ fn nightly_runs_the_whole_night_and_a_redelivered_inbox_changes_nothing() {
         inbox.join("resent.jsonl"),
     )
     .unwrap();
-    let again = w.ok(&[
-        "-q",
-        "nightly",
-        "--inbox",
-        "inbox",
-        "--outbox",
-        "outbox",
-        "--receipts",
-        "receipts",
-        "--vendor",
-        "printco",
-    ]);
+    let quiet: Vec<&str> = std::iter::once("-q").chain(NIGHTLY).collect();
+    let again = w.ok(&quiet);
     let s = summary(&again.stdout);
     assert_eq!(s["orders"]["files"]["skipped"].as_array().unwrap().len(), 1);
     assert_eq!(
@@ -132,7 +86,7 @@ fn nightly_runs_the_whole_night_and_a_redelivered_inbox_changes_nothing() {
 #[test]
 fn an_unusable_file_is_set_aside_and_the_night_exits_3() {
     let w = Work::new();
-    let (inbox, _) = inbox_with_fixtures(&w);
+    let (inbox, _) = w.inbox_with_fixtures();
     std::fs::copy(
         fixture("orders/broken-not-utf8.csv"),
         inbox.join("broken.csv"),
@@ -155,15 +109,9 @@ fn an_unusable_file_is_set_aside_and_the_night_exits_3() {
 #[test]
 fn a_second_nightly_while_one_holds_the_lock_exits_4_and_changes_nothing() {
     let w = Work::new();
-    inbox_with_fixtures(&w);
+    w.inbox_with_fixtures();
     w.ok(&["orders", "list"]); // creates the database
-    let held = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(format!("{}.lock", w.db_file().display()))
-        .unwrap();
-    held.try_lock().unwrap();
+    let held = w.hold_lock("pinbrev.db.lock");
     let before = counts(&w);
     let r = w.run(&NIGHTLY);
     assert_eq!(r.code, 4, "{}", r.stderr);
@@ -211,7 +159,7 @@ fn a_second_nightly_while_one_holds_the_lock_exits_4_and_changes_nothing() {
 #[test]
 fn a_receipts_file_delivered_twice_changes_nothing() {
     let w = Work::new();
-    inbox_with_fixtures(&w);
+    w.inbox_with_fixtures();
     w.ok(&NIGHTLY);
     let letters = w.sql("SELECT batch_id, letter_id FROM letters ORDER BY letter_id LIMIT 3");
     let body: String = letters

@@ -32,6 +32,19 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl Run {
+    /// A finished process's outcome, checked to hold no full national id.
+    pub fn checked(out: std::process::Output) -> Run {
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
+            stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
+        };
+        assert_no_full_national_id(&run);
+        run
+    }
+}
+
 impl Work {
     pub fn new() -> Work {
         Work {
@@ -76,14 +89,7 @@ impl Work {
         for (k, v) in env {
             c.env(k, v);
         }
-        let out = c.output().expect("runs");
-        let run = Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
-            stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
-        };
-        assert_no_full_national_id(&run);
-        run
+        Run::checked(c.output().expect("runs"))
     }
 
     /// Runs and expects exit code `code`.
@@ -274,15 +280,60 @@ impl Work {
                 None => c.env_remove(k),
             };
         }
-        let out = c.output().expect("runs");
-        let run = Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
-            stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
-        };
-        assert_no_full_national_id(&run);
-        run
+        Run::checked(c.output().expect("runs"))
     }
+
+    /// The night's inbox with the fixture register extracts and order files, and an empty
+    /// receipts folder; returns (inbox, receipts).
+    pub fn inbox_with_fixtures(&self) -> (PathBuf, PathBuf) {
+        let inbox = self.path("inbox");
+        let receipts = self.path("receipts");
+        std::fs::create_dir_all(&inbox).unwrap();
+        std::fs::create_dir_all(&receipts).unwrap();
+        for f in [
+            "register/freg-2026-11-23.jsonl",
+            "register/freg-2026-11-24-update.jsonl",
+            "orders/orders-2026-11-23-web.csv",
+            "orders/orders-2026-11-23-support.csv",
+            "orders/orders-2026-11-24-web.csv",
+        ] {
+            let name = Path::new(f).file_name().unwrap();
+            std::fs::copy(fixture(f), inbox.join(name)).unwrap();
+        }
+        (inbox, receipts)
+    }
+
+    /// Takes the `flock` on a lock file, as another pinbrev run would hold it, until dropped.
+    pub fn hold_lock(&self, rel: &str) -> std::fs::File {
+        let held = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.path(rel))
+            .unwrap();
+        held.try_lock().unwrap();
+        held
+    }
+}
+
+/// `nightly` on the folders of [`Work::inbox_with_fixtures`], for the vendor printco.
+pub const NIGHTLY: [&str; 9] = [
+    "nightly",
+    "--inbox",
+    "inbox",
+    "--outbox",
+    "outbox",
+    "--receipts",
+    "receipts",
+    "--vendor",
+    "printco",
+];
+
+/// The one JSON summary line `nightly` prints.
+pub fn summary(stdout: &str) -> serde_json::Value {
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "one JSON summary line: {stdout}");
+    serde_json::from_str(lines[0]).unwrap()
 }
 
 /// Every run of exactly 11 digits in `text`.
