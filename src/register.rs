@@ -8,31 +8,51 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::db::{Db, DbError};
 use crate::input_error::InputError;
 
-/// One record of a Freg element: the register's metadata and the element's own fields.
+/// One record of a Freg element: the register's metadata (flat beside the element's own
+/// fields, as Freg sends it) and the element's own fields.
 #[derive(Debug, Deserialize)]
 struct Rec<T> {
-    #[serde(rename = "erGjeldende", default)]
+    #[serde(rename = "erGjeldende", default, deserialize_with = "flag")]
     current: Option<bool>,
+    /// When the record stopped being valid, if it has.
+    #[serde(rename = "opphoerstidspunkt", default, deserialize_with = "text")]
+    ended_at: Option<String>,
     #[serde(flatten)]
     body: T,
 }
 
-/// Picks the current record: the last that says `erGjeldende: true`; if none does, the last one
-/// that does not say `false` (a record that explicitly says it is not current is never used).
-fn current<T>(records: Vec<Rec<T>>) -> Option<T> {
+impl<T> Rec<T> {
+    /// Whether the record has ended by `now`: its `opphoerstidspunkt` is past (or unreadable,
+    /// which is taken as past: an ended address must never get a letter).
+    fn ended(&self, now: DateTime<Utc>) -> bool {
+        self.ended_at.as_deref().is_some_and(|at| {
+            DateTime::parse_from_rfc3339(at)
+                .map(|t| t.with_timezone(&Utc) <= now)
+                .unwrap_or(true)
+        })
+    }
+}
+
+/// Picks the current record: the first that says `erGjeldende: true` (Freg lists the newest
+/// first); if none does, the last one that does not say `false`. A record that explicitly says
+/// it is not current, or whose `opphoerstidspunkt` has passed, is never used.
+fn current<T>(records: Vec<Rec<T>>, now: DateTime<Utc>) -> Option<T> {
     let mut flagged = None;
     let mut unflagged = None;
     for r in records {
+        if r.ended(now) {
+            continue;
+        }
         match r.current {
-            Some(true) => flagged = Some(r.body),
+            Some(true) if flagged.is_none() => flagged = Some(r.body),
             None => unflagged = Some(r.body),
-            Some(false) => {}
+            _ => {}
         }
     }
     flagged.or(unflagged)
@@ -51,14 +71,64 @@ fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     })
 }
 
+/// Address lines: an array of strings, or one string as a one-line array.
 fn text_lines<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    let v = Option::<Vec<Option<String>>>::deserialize(d)?;
-    Ok(v.unwrap_or_default()
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Lines {
+        Many(Vec<Option<String>>),
+        One(String),
+    }
+    let lines = match Option::<Lines>::deserialize(d)? {
+        None => Vec::new(),
+        Some(Lines::Many(v)) => v.into_iter().flatten().collect(),
+        Some(Lines::One(s)) => vec![s],
+    };
+    Ok(lines
         .into_iter()
-        .flatten()
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect())
+}
+
+/// A `poststed`: the object `{postnummer, poststedsnavn}`, or (as in some of Skatteetaten's own
+/// examples) the place name alone as a string. A postal code sent as a number gets back its
+/// leading zeros.
+fn poststed<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Poststed>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Object {
+        #[serde(default)]
+        postnummer: Option<serde_json::Value>,
+        #[serde(default, deserialize_with = "text")]
+        poststedsnavn: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Shape {
+        Object(Object),
+        Name(String),
+    }
+    Ok(match Option::<Shape>::deserialize(d)? {
+        None => None,
+        Some(Shape::Name(name)) => Some(Poststed {
+            postnummer: None,
+            poststedsnavn: Some(name.trim().to_string()).filter(|n| !n.is_empty()),
+        }),
+        Some(Shape::Object(o)) => Some(Poststed {
+            postnummer: o.postnummer.and_then(postnummer_text),
+            poststedsnavn: o.poststedsnavn,
+        }),
+    })
+}
+
+/// A Norwegian postal code as text: a number gets back its leading zeros (`150` → `0150`).
+fn postnummer_text(v: serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        serde_json::Value::Number(n) => n.as_u64().map(|n| format!("{n:04}")),
+        _ => None,
+    }
 }
 
 /// `poststed` of a Norwegian address.
@@ -94,7 +164,7 @@ pub struct Vegadresse {
     pub adressenummer: Option<Adressenummer>,
     #[serde(default, deserialize_with = "text")]
     pub bruksenhetsnummer: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "poststed")]
     pub poststed: Option<Poststed>,
 }
 
@@ -121,7 +191,7 @@ pub struct Matrikkeladresse {
     pub bruksenhetsnummer: Option<String>,
     #[serde(default)]
     pub matrikkelnummer: Option<Matrikkelnummer>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "poststed")]
     pub poststed: Option<Poststed>,
 }
 
@@ -132,17 +202,43 @@ pub struct Postboksadresse {
     pub postbokseier: Option<String>,
     #[serde(default, deserialize_with = "text")]
     pub postboks: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "poststed")]
     pub poststed: Option<Poststed>,
 }
 
+/// A free-form Norwegian postal address (`postadresseIFrittFormat`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", from = "FrittFormatAsSent")]
 pub struct PostadresseIFrittFormat {
-    #[serde(default, deserialize_with = "text_lines")]
     pub adresselinje: Vec<String>,
-    #[serde(default)]
     pub poststed: Option<Poststed>,
+}
+
+/// `postadresseIFrittFormat` as it may arrive: the postal code inside `poststed`, or (as in some
+/// of Skatteetaten's own examples) beside it, with `poststed` the place name.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FrittFormatAsSent {
+    #[serde(default, deserialize_with = "text_lines")]
+    adresselinje: Vec<String>,
+    #[serde(default, deserialize_with = "poststed")]
+    poststed: Option<Poststed>,
+    #[serde(default)]
+    postnummer: Option<serde_json::Value>,
+}
+
+impl From<FrittFormatAsSent> for PostadresseIFrittFormat {
+    fn from(f: FrittFormatAsSent) -> Self {
+        let mut poststed = f.poststed;
+        if let Some(code) = f.postnummer.and_then(postnummer_text) {
+            let p = poststed.get_or_insert_with(Poststed::default);
+            p.postnummer.get_or_insert(code);
+        }
+        PostadresseIFrittFormat {
+            adresselinje: f.adresselinje,
+            poststed,
+        }
+    }
 }
 
 /// A structured address abroad (`utenlandskAdresse`).
@@ -263,6 +359,9 @@ pub struct Person {
     pub status: Option<String>,
     pub name: Option<Navn>,
     pub birth_date: Option<NaiveDate>,
+    /// `foedselsaar`, for a person whose register record has no full birth date.
+    #[serde(default)]
+    pub birth_year: Option<i32>,
     pub deceased: bool,
     /// `falskIdentitet` with `erFalsk: true`: the identity is a false one.
     #[serde(default)]
@@ -306,6 +405,8 @@ struct FregStatus {
 struct FregFoedsel {
     #[serde(default, deserialize_with = "text")]
     foedselsdato: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    foedselsaar: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -335,7 +436,7 @@ fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct FregBeskyttelse {
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "grading")]
     graderingsnivaa: Option<String>,
 }
 
@@ -344,7 +445,7 @@ struct FregBeskyttelse {
 struct FregBosted {
     vegadresse: Option<Vegadresse>,
     matrikkeladresse: Option<Matrikkeladresse>,
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "grading")]
     adressegradering: Option<String>,
 }
 
@@ -354,7 +455,7 @@ struct FregPost {
     vegadresse: Option<Vegadresse>,
     postboksadresse: Option<Postboksadresse>,
     postadresse_i_fritt_format: Option<PostadresseIFrittFormat>,
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "grading")]
     adressegradering: Option<String>,
 }
 
@@ -363,7 +464,7 @@ struct FregPost {
 struct FregUtland {
     utenlandsk_adresse: Option<UtenlandskAdresse>,
     utenlandsk_adresse_i_fritt_format: Option<UtenlandskAdresseIFrittFormat>,
-    #[serde(default, deserialize_with = "text")]
+    #[serde(default, deserialize_with = "grading")]
     adressegradering: Option<String>,
 }
 
@@ -436,9 +537,60 @@ struct FregDocument {
     postadresse_i_utlandet: Vec<Rec<FregUtland>>,
     #[serde(default, deserialize_with = "recs")]
     oppholdsadresse: Vec<Rec<FregUtland>>,
+    /// A lookup's wrapper of one person: `{"foedselsEllerDNummer", "folkeregisterperson"}`.
+    #[serde(default)]
+    folkeregisterperson: Option<Box<FregDocument>>,
+    /// A bulk lookup's answer: `{"oppslag": [{"folkeregisterperson": …}, …]}`.
+    #[serde(default)]
+    oppslag: Option<Vec<FregOppslag>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FregOppslag {
+    #[serde(default)]
+    folkeregisterperson: Option<FregDocument>,
+}
+
+impl FregDocument {
+    /// The person documents a line holds: itself, or what a lookup's wrapper holds.
+    fn documents(mut self) -> Vec<FregDocument> {
+        if let Some(inner) = self.folkeregisterperson.take() {
+            return inner.documents();
+        }
+        if let Some(oppslag) = self.oppslag.take() {
+            return oppslag
+                .into_iter()
+                .filter_map(|o| o.folkeregisterperson)
+                .flat_map(FregDocument::documents)
+                .collect();
+        }
+        vec![self]
+    }
 }
 
 const STRICTLY_CONFIDENTIAL: [&str; 2] = ["strengtFortrolig", "strengtFortroligUtland"];
+
+/// A grading (`graderingsnivaa`, `adressegradering`) in the register's own spelling, whatever
+/// the case or separators it came with (`STRENGT_FORTROLIG`, `strengt fortrolig`): a protected
+/// person must be recognised however the value is written.
+fn grading<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(text(d)?.map(|raw| {
+        let key: String = raw
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect();
+        match key.as_str() {
+            "strengtfortrolig" => "strengtFortrolig".to_string(),
+            "strengtfortroligutland" => "strengtFortroligUtland".to_string(),
+            "fortrolig" => "fortrolig".to_string(),
+            "ugradert" => "ugradert".to_string(),
+            "klientadresse" => "klientadresse".to_string(),
+            _ => raw,
+        }
+    }))
+}
 
 /// Why a line of an extract was not loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -503,21 +655,46 @@ fn malformed(line: &str) -> LineProblem {
     }
 }
 
-/// Reads one Freg person document into a [`Person`].
-pub fn parse_document(line: &str) -> Result<Person, LineProblem> {
+/// Reads one line of an extract — a Freg person document, or a lookup's answer wrapping one or
+/// more (`folkeregisterperson`, `oppslag`) — into its people, as of `now` (records whose
+/// `opphoerstidspunkt` has passed are not current).
+pub fn parse_line(line: &str, now: DateTime<Utc>) -> Result<Vec<Person>, LineProblem> {
     let doc: FregDocument = serde_json::from_str(line).map_err(|_| malformed(line))?;
+    let docs = doc.documents();
+    if docs.is_empty() {
+        return Err(LineProblem::NoIdentifier);
+    }
+    docs.into_iter().map(|d| person_of(d, now)).collect()
+}
+
+/// Reads a line that holds one person document, as of now; a line with several people gives
+/// the first.
+pub fn parse_document(line: &str) -> Result<Person, LineProblem> {
+    parse_line(line, Utc::now()).map(|people| {
+        people
+            .into_iter()
+            .next()
+            .expect("parse_line gives at least one person")
+    })
+}
+
+/// What pinbrev keeps of one person document.
+fn person_of(doc: FregDocument, now: DateTime<Utc>) -> Result<Person, LineProblem> {
     let identifiers: Vec<Identifier> = doc
         .identifikasjonsnummer
         .into_iter()
         .filter_map(|r| {
+            // A record that explicitly is no longer current (or has ended) is not in use,
+            // whatever its status.
+            let in_use = r.body.status.as_deref() == Some("iBruk")
+                && r.current != Some(false)
+                && !r.ended(now);
             let number = r.body.foedsels_eller_d_nummer?;
             let id_type = match r.body.identifikatortype.as_deref() {
                 Some("foedselsnummer") => IdentifierType::Foedselsnummer,
                 Some("dNummer") => IdentifierType::DNummer,
                 _ => IdentifierType::Other,
             };
-            // A record that explicitly is no longer current is not in use, whatever its status.
-            let in_use = r.body.status.as_deref() == Some("iBruk") && r.current != Some(false);
             Some(Identifier {
                 number,
                 id_type,
@@ -529,7 +706,7 @@ pub fn parse_document(line: &str) -> Result<Person, LineProblem> {
         return Err(LineProblem::NoIdentifier);
     }
 
-    let mut protection = current(doc.adressebeskyttelse).and_then(|b| b.graderingsnivaa);
+    let mut protection = current(doc.adressebeskyttelse, now).and_then(|b| b.graderingsnivaa);
     let mut note_grading = |g: &Option<String>| {
         // An address record graded strictly confidential protects the person as much as the
         // adressebeskyttelse element does; never let such an address out.
@@ -543,13 +720,13 @@ pub fn parse_document(line: &str) -> Result<Person, LineProblem> {
         }
     };
 
-    let bosted = current(doc.bostedsadresse).and_then(|b| {
+    let bosted = current(doc.bostedsadresse, now).and_then(|b| {
         note_grading(&b.adressegradering);
         b.vegadresse
             .map(Bosted::Vegadresse)
             .or(b.matrikkeladresse.map(Bosted::Matrikkeladresse))
     });
-    let postadresse = current(doc.postadresse).and_then(|p| {
+    let postadresse = current(doc.postadresse, now).and_then(|p| {
         note_grading(&p.adressegradering);
         p.postboksadresse
             .map(Postadresse::Postboksadresse)
@@ -559,7 +736,7 @@ pub fn parse_document(line: &str) -> Result<Person, LineProblem> {
                 .map(Postadresse::PostadresseIFrittFormat))
     });
     let mut utland = |recs: Vec<Rec<FregUtland>>| {
-        current(recs).and_then(|u| {
+        current(recs, now).and_then(|u| {
             note_grading(&u.adressegradering);
             u.utenlandsk_adresse.map(Utenlandsk::UtenlandskAdresse).or(u
                 .utenlandsk_adresse_i_fritt_format
@@ -569,18 +746,24 @@ pub fn parse_document(line: &str) -> Result<Person, LineProblem> {
     let postadresse_i_utlandet = utland(doc.postadresse_i_utlandet);
     let oppholdsadresse_utland = utland(doc.oppholdsadresse);
 
-    let birth_date = current(doc.foedsel)
-        .and_then(|f| f.foedselsdato)
-        .or_else(|| current(doc.foedselsdato).and_then(|f| f.foedselsdato))
-        .and_then(|d| NaiveDate::parse_from_str(d.get(..10).unwrap_or(&d), "%Y-%m-%d").ok());
+    let foedsel = current(doc.foedsel, now).or_else(|| current(doc.foedselsdato, now));
+    let birth_date = foedsel
+        .as_ref()
+        .and_then(|f| f.foedselsdato.as_deref())
+        .and_then(|d| NaiveDate::parse_from_str(d.get(..10).unwrap_or(d), "%Y-%m-%d").ok());
+    let birth_year = foedsel
+        .as_ref()
+        .and_then(|f| f.foedselsaar.as_deref())
+        .and_then(|y| y.trim().parse().ok());
 
     Ok(Person {
         identifiers,
-        status: current(doc.status).and_then(|s| s.status),
-        name: current(doc.navn),
+        status: current(doc.status, now).and_then(|s| s.status),
+        name: current(doc.navn, now),
         birth_date,
-        deceased: current(doc.doedsfall).is_some(),
-        false_identity: current(doc.falsk_identitet).is_some_and(|f| f.er_falsk == Some(true)),
+        birth_year,
+        deceased: current(doc.doedsfall, now).is_some(),
+        false_identity: current(doc.falsk_identitet, now).is_some_and(|f| f.er_falsk == Some(true)),
         protection,
         bosted,
         postadresse,
@@ -647,6 +830,8 @@ pub async fn import_file(db: &Db, file: &Path) -> Result<ImportReport, ImportErr
     let mut batch = Vec::with_capacity(BATCH);
     let mut buf = Vec::new();
     let mut line_no = 0u64;
+    // One instant for the whole file: whether a record has ended is judged as of the import.
+    let now = Utc::now();
     loop {
         buf.clear();
         let n = reader.read_until(b'\n', &mut buf).map_err(read_err)?;
@@ -662,14 +847,14 @@ pub async fn import_file(db: &Db, file: &Path) -> Result<ImportReport, ImportErr
                 if text.is_empty() {
                     continue;
                 }
-                parse_document(text)
+                parse_line(text, now)
             }
         };
         match parsed {
-            Ok(person) => batch.push(ImportedPerson {
+            Ok(people) => batch.extend(people.into_iter().map(|person| ImportedPerson {
                 person,
                 line: line_no,
-            }),
+            })),
             Err(problem) => report.line_errors.push(InputError::new(
                 &source,
                 Some(line_no),
@@ -798,6 +983,124 @@ mod tests {
         ));
     }
 
+    const ID: &str =
+        r#""identifikasjonsnummer":[{"foedselsEllerDNummer":"01018012345","status":"iBruk"}]"#;
+
+    #[test]
+    fn lenient_where_the_register_is_inconsistent() {
+        // erGjeldende as a string, address lines as one string, poststed as the place name with
+        // the postal code beside it (Skatteetaten's own example), a postal code as a number.
+        let p = parse_document(&format!(
+            r#"{{{ID},"navn":[{{"erGjeldende":"true","fornavn":"Ola"}},{{"erGjeldende":"false","fornavn":"Gammel"}}],"postadresse":[{{"postadresseIFrittFormat":{{"adresselinje":"GATE 22255","postnummer":"9170","poststed":"LONGYEARBYEN"}},"adressegradering":"UGRADERT"}}],"bostedsadresse":[{{"vegadresse":{{"adressenavn":"Gata","poststed":{{"postnummer":150,"poststedsnavn":"OSLO"}}}}}}]}}"#
+        ))
+        .unwrap();
+        assert_eq!(p.name.as_ref().unwrap().fornavn.as_deref(), Some("Ola"));
+        let Some(Postadresse::PostadresseIFrittFormat(f)) = &p.postadresse else {
+            panic!("{:?}", p.postadresse)
+        };
+        assert_eq!(f.adresselinje, vec!["GATE 22255".to_string()]);
+        assert_eq!(
+            f.poststed,
+            Some(Poststed {
+                postnummer: Some("9170".into()),
+                poststedsnavn: Some("LONGYEARBYEN".into())
+            })
+        );
+        let Some(Bosted::Vegadresse(v)) = &p.bosted else {
+            panic!("{:?}", p.bosted)
+        };
+        assert_eq!(
+            v.poststed.as_ref().unwrap().postnummer.as_deref(),
+            Some("0150")
+        );
+        // What was read is stored and read back the same.
+        let stored = serde_json::to_string(&p).unwrap();
+        assert_eq!(serde_json::from_str::<Person>(&stored).unwrap(), p);
+    }
+
+    #[test]
+    fn a_lookup_answer_wrapping_people_gives_each() {
+        let doc = |n: &str| {
+            format!(
+                r#"{{"identifikasjonsnummer":[{{"foedselsEllerDNummer":"{n}","status":"iBruk"}}]}}"#
+            )
+        };
+        let one = format!(
+            r#"{{"foedselsEllerDNummer":"01018012345","folkeregisterperson":{}}}"#,
+            doc("01018012345")
+        );
+        assert_eq!(
+            parse_document(&one).unwrap().identifiers[0].number,
+            "01018012345"
+        );
+        let many = format!(
+            r#"{{"oppslag":[{{"folkeregisterperson":{}}},{{"folkeregisterperson":{}}}]}}"#,
+            doc("01018012345"),
+            doc("02018012345")
+        );
+        let people = parse_line(&many, Utc::now()).unwrap();
+        let numbers: Vec<&str> = people
+            .iter()
+            .map(|p| p.identifiers[0].number.as_str())
+            .collect();
+        assert_eq!(numbers, ["01018012345", "02018012345"]);
+        assert_eq!(
+            parse_line(r#"{"oppslag":[]}"#, Utc::now()),
+            Err(LineProblem::NoIdentifier)
+        );
+    }
+
+    #[test]
+    fn the_first_current_record_wins_and_ended_records_never_do() {
+        let p = parse_document(&format!(
+            r#"{{{ID},"status":[{{"erGjeldende":true,"status":"bosatt"}},{{"erGjeldende":true,"status":"utflyttet"}}],
+              "postadresse":[{{"erGjeldende":true,"opphoerstidspunkt":"2024-03-21T10:00:00+01:00","postboksadresse":{{"postboks":"1"}}}}],
+              "postadresseIUtlandet":[{{"erGjeldende":true,"opphoerstidspunkt":"2999-01-01T00:00:00Z","utenlandskAdresse":{{"landkode":"SE"}}}}],
+              "foedsel":[{{"foedselsaar":"1990"}}]}}"#
+        ).replace('\n', " "))
+        .unwrap();
+        assert_eq!(p.status.as_deref(), Some("bosatt"));
+        assert_eq!(p.postadresse, None, "an ended address is never used");
+        assert!(p.postadresse_i_utlandet.is_some(), "it ends only in 2999");
+        assert_eq!(p.birth_date, None);
+        assert_eq!(p.birth_year, Some(1990));
+        // An identifier whose record has ended is not in use.
+        let p = parse_document(
+            r#"{"identifikasjonsnummer":[{"foedselsEllerDNummer":"01018012345","status":"iBruk","opphoerstidspunkt":"2020-01-01T00:00:00Z"}]}"#,
+        )
+        .unwrap();
+        assert!(p.identifier_in_use().is_none());
+    }
+
+    #[test]
+    fn a_grading_is_recognised_however_it_is_written() {
+        for written in ["strengtFortrolig", "STRENGT_FORTROLIG", "strengt fortrolig"] {
+            let p = parse_document(&format!(
+                r#"{{{ID},"adressebeskyttelse":[{{"graderingsnivaa":"{written}"}}]}}"#
+            ))
+            .unwrap();
+            assert_eq!(
+                p.protection.as_deref(),
+                Some("strengtFortrolig"),
+                "{written}"
+            );
+            let p = parse_document(&format!(
+                r#"{{{ID},"bostedsadresse":[{{"vegadresse":{{"adressenavn":"X"}},"adressegradering":"{written}"}}]}}"#
+            ))
+            .unwrap();
+            assert_eq!(
+                p.protection.as_deref(),
+                Some("strengtFortrolig"),
+                "{written}"
+            );
+        }
+        let p = parse_document(&format!(
+            r#"{{{ID},"adressebeskyttelse":[{{"graderingsnivaa":"STRENGT_FORTROLIG_UTLAND"}}]}}"#
+        ))
+        .unwrap();
+        assert_eq!(p.protection.as_deref(), Some("strengtFortroligUtland"));
+    }
+
     #[test]
     fn graded_address_record_protects_the_person() {
         let p = parse_document(r#"{"identifikasjonsnummer":[{"foedselsEllerDNummer":"01018012345","status":"iBruk"}],"bostedsadresse":[{"vegadresse":{"adressenavn":"Hemmelig"},"adressegradering":"strengtFortrolig"}]}"#).unwrap();
@@ -807,7 +1110,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn parsing_never_panics(s in "\\PC{0,200}") {
-            let _ = parse_document(&s);
+            let _ = parse_line(&s, Utc::now());
         }
 
         #[test]

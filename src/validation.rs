@@ -252,7 +252,12 @@ impl<'a> Validator<'a> {
             Some("forsvunnet") => return Some(RejectReason::PersonMissing),
             _ => {}
         }
-        let born = person.birth_date?;
+        // With only the year of birth, judge by its last day: the youngest the person can be.
+        let born = person.birth_date.or_else(|| {
+            person
+                .birth_year
+                .and_then(|y| NaiveDate::from_ymd_opt(y, 12, 31))
+        })?;
         (age_on(born, self.today) < self.settings.min_age).then_some(RejectReason::TooYoung)
     }
 }

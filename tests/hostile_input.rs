@@ -103,6 +103,90 @@ fn single_object_elements_load_and_decide_the_outcome() {
     assert!(listed.stdout.contains("F-1"), "{}", listed.stdout);
 }
 
+/// Shapes seen in real Freg answers: an ended record (`opphoerstidspunkt`) still flagged
+/// current, a grading in capitals, a lookup's wrapper, the newest record listed first.
+#[test]
+fn real_api_shapes_are_read_as_the_register_means_them() {
+    let w = Work::new();
+    let (ended, graded, wrapped, newest) = (
+        number(11, 81, 80),
+        number(12, 81, 80),
+        number(13, 81, 80),
+        number(14, 81, 80),
+    );
+    let address = |street: &str| {
+        format!(
+            r#"{{"erGjeldende":true,"vegadresse":{{"adressenavn":"{street}","adressenummer":{{"husnummer":"1"}},"poststed":{{"postnummer":"0150","poststedsnavn":"OSLO"}}}}}}"#
+        )
+    };
+    let person = |n: &str, extra: &str| {
+        format!(
+            r#"{{"identifikasjonsnummer":[{{"erGjeldende":true,"status":"iBruk","foedselsEllerDNummer":"{n}","identifikatortype":"foedselsnummer"}}],"status":[{{"erGjeldende":true,"status":"bosatt"}}],"foedsel":[{{"foedselsdato":"1980-01-01"}}],"navn":[{{"fornavn":"Kari","etternavn":"Nordmann"}}]{extra}}}"#
+        )
+    };
+    let extract = [
+        // The only address ended in March 2024, though still flagged current.
+        person(
+            &ended,
+            &format!(
+                r#","postadresse":[{}]"#,
+                address("Gammelgata").replace(
+                    r#""erGjeldende":true,"#,
+                    r#""erGjeldende":true,"opphoerstidspunkt":"2024-03-21T10:00:00+01:00","#
+                )
+            ),
+        ),
+        person(
+            &graded,
+            &format!(
+                r#","adressebeskyttelse":[{{"graderingsnivaa":"STRENGT_FORTROLIG"}}],"bostedsadresse":[{}]"#,
+                address("Hemmeligveien")
+            ),
+        ),
+        format!(
+            r#"{{"foedselsEllerDNummer":"{wrapped}","folkeregisterperson":{}}}"#,
+            person(&wrapped, &format!(r#","bostedsadresse":[{}]"#, address("Storgata")))
+        ),
+        person(
+            &newest,
+            &format!(
+                r#","bostedsadresse":[{},{}]"#,
+                address("Nyveien"),
+                address("Gamleveien")
+            ),
+        ),
+    ]
+    .join("\n");
+    let file = write(&w, "freg.jsonl", &extract);
+    let r = w.ok(&["register", "import", &file]);
+    assert!(
+        r.stdout.contains("4 people loaded"),
+        "{}\n{}",
+        r.stdout,
+        r.stderr
+    );
+    let orders = write(
+        &w,
+        "orders.csv",
+        &format!("order_id,national_id,ordered_at\nE-1,{ended},2026-11-23T10:00:00Z\nG-1,{graded},2026-11-23T10:00:00Z\nW-1,{wrapped},2026-11-23T10:00:00Z\nN-1,{newest},2026-11-23T10:00:00Z\n"),
+    );
+    w.ok(&["orders", "ingest", &orders]);
+    w.ok(&["orders", "validate"]);
+    let outcomes = w.outcomes();
+    assert_eq!(
+        outcomes["E-1"],
+        ("rejected".into(), "no_postal_address".into())
+    );
+    assert_eq!(outcomes["G-1"], ("held".into(), "address_protected".into()));
+    assert_eq!(outcomes["W-1"], ("validated".into(), String::new()));
+    assert_eq!(outcomes["N-1"], ("validated".into(), String::new()));
+    let address_of_newest = one(&w, "SELECT address FROM orders WHERE order_id = 'N-1'");
+    assert!(
+        address_of_newest.contains("Nyveien 1"),
+        "{address_of_newest}"
+    );
+}
+
 #[test]
 fn a_d_number_with_the_h_month_is_an_invalid_national_id() {
     let w = Work::new();
