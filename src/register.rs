@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::db::{Db, DbError};
@@ -71,63 +72,104 @@ fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     })
 }
 
-/// Address lines: an array of strings, or one string as a one-line array.
+/// Address lines: an array of strings, or one string as a one-line array. (Visitors rather than
+/// untagged enums here and below: these are read for every person, and an untagged enum buffers
+/// each value before it tries the shapes.)
 fn text_lines<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Lines {
-        Many(Vec<Option<String>>),
-        One(String),
+    struct Lines;
+
+    impl<'de> Visitor<'de> for Lines {
+        type Value = Vec<String>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("address lines: an array of strings or one string")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut lines = Vec::new();
+            while let Some(line) = seq.next_element::<Option<String>>()? {
+                lines.extend(line.map(|l| l.trim().to_string()).filter(|l| !l.is_empty()));
+            }
+            Ok(lines)
+        }
+
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
+            Ok(Some(s.trim().to_string())
+                .into_iter()
+                .filter(|l| !l.is_empty())
+                .collect())
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
     }
-    let lines = match Option::<Lines>::deserialize(d)? {
-        None => Vec::new(),
-        Some(Lines::Many(v)) => v.into_iter().flatten().collect(),
-        Some(Lines::One(s)) => vec![s],
-    };
-    Ok(lines
-        .into_iter()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect())
+
+    d.deserialize_any(Lines)
 }
 
 /// A `poststed`: the object `{postnummer, poststedsnavn}`, or (as in some of Skatteetaten's own
 /// examples) the place name alone as a string. A postal code sent as a number gets back its
 /// leading zeros.
 fn poststed<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Poststed>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Object {
-        #[serde(default)]
-        postnummer: Option<serde_json::Value>,
-        #[serde(default, deserialize_with = "text")]
-        poststedsnavn: Option<String>,
+    struct Place;
+
+    impl<'de> Visitor<'de> for Place {
+        type Value = Option<Poststed>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a poststed object or a place name")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
+            Ok(Some(Poststed {
+                postnummer: None,
+                poststedsnavn: Some(s.trim().to_string()).filter(|n| !n.is_empty()),
+            }))
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut p = Poststed::default();
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                match key.as_ref() {
+                    "postnummer" => p.postnummer = map.next_value::<Postnummer>()?.0,
+                    "poststedsnavn" => p.poststedsnavn = map.next_value::<Text>()?.0,
+                    _ => {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(Some(p))
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
     }
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Shape {
-        Object(Object),
-        Name(String),
-    }
-    Ok(match Option::<Shape>::deserialize(d)? {
-        None => None,
-        Some(Shape::Name(name)) => Some(Poststed {
-            postnummer: None,
-            poststedsnavn: Some(name.trim().to_string()).filter(|n| !n.is_empty()),
-        }),
-        Some(Shape::Object(o)) => Some(Poststed {
-            postnummer: o.postnummer.and_then(postnummer_text),
-            poststedsnavn: o.poststedsnavn,
-        }),
-    })
+
+    d.deserialize_any(Place)
 }
 
-/// A Norwegian postal code as text: a number gets back its leading zeros (`150` → `0150`).
-fn postnummer_text(v: serde_json::Value) -> Option<String> {
-    match v {
-        serde_json::Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
-        serde_json::Value::Number(n) => n.as_u64().map(|n| format!("{n:04}")),
-        _ => None,
+/// A value read as [`text`].
+#[derive(Deserialize)]
+struct Text(#[serde(deserialize_with = "text")] Option<String>);
+
+/// A Norwegian postal code as text: one sent as a number gets back its leading zeros
+/// (`150` → `0150`).
+#[derive(Default)]
+struct Postnummer(Option<String>);
+
+impl<'de> Deserialize<'de> for Postnummer {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Postnummer(
+            match Option::<serde_json::Value>::deserialize(d)? {
+                Some(serde_json::Value::String(s)) => {
+                    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+                }
+                Some(serde_json::Value::Number(n)) => n.as_u64().map(|n| format!("{n:04}")),
+                _ => None,
+            },
+        ))
     }
 }
 
@@ -224,13 +266,13 @@ struct FrittFormatAsSent {
     #[serde(default, deserialize_with = "poststed")]
     poststed: Option<Poststed>,
     #[serde(default)]
-    postnummer: Option<serde_json::Value>,
+    postnummer: Postnummer,
 }
 
 impl From<FrittFormatAsSent> for PostadresseIFrittFormat {
     fn from(f: FrittFormatAsSent) -> Self {
         let mut poststed = f.poststed;
-        if let Some(code) = f.postnummer.and_then(postnummer_text) {
+        if let Some(code) = f.postnummer.0 {
             let p = poststed.get_or_insert_with(Poststed::default);
             p.postnummer.get_or_insert(code);
         }
