@@ -63,13 +63,15 @@ fn current<T>(records: Vec<Rec<T>>, now: DateTime<Utc>) -> Option<T> {
 fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let v = Option::<serde_json::Value>::deserialize(d)?;
     Ok(match v {
-        Some(serde_json::Value::String(s)) => {
-            let s = s.trim().to_string();
-            (!s.is_empty()).then_some(s)
-        }
+        Some(serde_json::Value::String(s)) => non_empty(&s),
         Some(serde_json::Value::Number(n)) => Some(n.to_string()),
         _ => None,
     })
+}
+
+/// A string trimmed, `None` when nothing is left.
+fn non_empty(s: &str) -> Option<String> {
+    Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_string)
 }
 
 /// Address lines: an array of strings, or one string as a one-line array. (Visitors rather than
@@ -88,16 +90,13 @@ fn text_lines<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> 
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
             let mut lines = Vec::new();
             while let Some(line) = seq.next_element::<Option<String>>()? {
-                lines.extend(line.map(|l| l.trim().to_string()).filter(|l| !l.is_empty()));
+                lines.extend(line.as_deref().and_then(non_empty));
             }
             Ok(lines)
         }
 
         fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
-            Ok(Some(s.trim().to_string())
-                .into_iter()
-                .filter(|l| !l.is_empty())
-                .collect())
+            Ok(non_empty(s).into_iter().collect())
         }
 
         fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
@@ -124,7 +123,7 @@ fn poststed<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Poststed>, D::Erro
         fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
             Ok(Some(Poststed {
                 postnummer: None,
-                poststedsnavn: Some(s.trim().to_string()).filter(|n| !n.is_empty()),
+                poststedsnavn: non_empty(s),
             }))
         }
 

@@ -27,6 +27,26 @@ fn write(w: &Work, name: &str, text: &str) -> String {
     path.display().to_string()
 }
 
+/// Every order's (status, reason), by order_id.
+type Outcomes = std::collections::BTreeMap<String, (String, String)>;
+
+/// Ingests one order per (order_id, national_id), placed 23 November, validates, and returns
+/// every order's (status, reason) and what `orders validate` printed.
+fn validate_orders(w: &Work, orders: &[(&str, &str)]) -> (Outcomes, String) {
+    let rows: String = orders
+        .iter()
+        .map(|(id, number)| format!("{id},{number},2026-11-23T10:00:00Z\n"))
+        .collect();
+    let file = write(
+        w,
+        "orders.csv",
+        &format!("order_id,national_id,ordered_at\n{rows}"),
+    );
+    w.ok(&["orders", "ingest", &file]);
+    let validated = w.ok(&["orders", "validate"]);
+    (w.outcomes(), validated.stdout)
+}
+
 fn one(w: &Work, query: &str) -> String {
     w.sql(query)[0][0].clone()
 }
@@ -81,17 +101,16 @@ fn single_object_elements_load_and_decide_the_outcome() {
         r.stdout,
         r.stderr
     );
-    let orders = write(
+    let (outcomes, validated) = validate_orders(
         &w,
-        "orders.csv",
-        &format!(
-            "order_id,national_id,ordered_at\nD-1,{dead},2026-11-23T10:00:00Z\nF-1,{false_id},2026-11-23T10:00:00Z\nP-1,{plain},2026-11-23T10:00:00Z\nN-1,{not_false},2026-11-23T10:00:00Z\n"
-        ),
+        &[
+            ("D-1", &dead),
+            ("F-1", &false_id),
+            ("P-1", &plain),
+            ("N-1", &not_false),
+        ],
     );
-    w.ok(&["orders", "ingest", &orders]);
-    let v = w.ok(&["orders", "validate"]);
-    assert!(v.stdout.contains("false_identity 1"), "{}", v.stdout);
-    let outcomes = w.outcomes();
+    assert!(validated.contains("false_identity 1"), "{validated}");
     assert_eq!(outcomes["D-1"], ("rejected".into(), "deceased".into()));
     assert_eq!(
         outcomes["F-1"],
@@ -165,14 +184,15 @@ fn real_api_shapes_are_read_as_the_register_means_them() {
         r.stdout,
         r.stderr
     );
-    let orders = write(
+    let (outcomes, _) = validate_orders(
         &w,
-        "orders.csv",
-        &format!("order_id,national_id,ordered_at\nE-1,{ended},2026-11-23T10:00:00Z\nG-1,{graded},2026-11-23T10:00:00Z\nW-1,{wrapped},2026-11-23T10:00:00Z\nN-1,{newest},2026-11-23T10:00:00Z\n"),
+        &[
+            ("E-1", &ended),
+            ("G-1", &graded),
+            ("W-1", &wrapped),
+            ("N-1", &newest),
+        ],
     );
-    w.ok(&["orders", "ingest", &orders]);
-    w.ok(&["orders", "validate"]);
-    let outcomes = w.outcomes();
     assert_eq!(
         outcomes["E-1"],
         ("rejected".into(), "no_postal_address".into())
@@ -193,14 +213,7 @@ fn a_d_number_with_the_h_month_is_an_invalid_national_id() {
     // Day 41 (d-number) and month 81 is a synthetic d-number; month 41 is the H offset too.
     let bad = common::with_check_digits("414190123");
     let good = number(41, 81, 90);
-    let orders = write(
-        &w,
-        "orders.csv",
-        &format!("order_id,national_id,ordered_at\nH-1,{bad},2026-11-23T10:00:00Z\nD-1,{good},2026-11-23T10:00:00Z\n"),
-    );
-    w.ok(&["orders", "ingest", &orders]);
-    w.ok(&["orders", "validate"]);
-    let outcomes = w.outcomes();
+    let (outcomes, _) = validate_orders(&w, &[("H-1", &bad), ("D-1", &good)]);
     assert_eq!(
         outcomes["H-1"],
         ("rejected".into(), "invalid_national_id".into())
