@@ -90,11 +90,11 @@ fn describe_header(line: &str, headers: &csv::StringRecord) -> String {
     }
     let looks_like_name = |h: &str| {
         !h.is_empty()
-            && h.chars().count() <= 32
-            && h.chars().next().is_some_and(char::is_alphabetic)
+            && h.len() <= 32
+            && h.starts_with(|c: char| c.is_ascii_alphabetic())
+            // No spaces or digits: a name ("Ola Nordmann") or a number is data, not a column.
             && h.chars()
-                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | ' ' | '.'))
-            && !h.chars().any(|c| c.is_ascii_digit())
+                .all(|c| c.is_ascii_alphabetic() || matches!(c, '_' | '-' | '.'))
     };
     let names: Vec<&str> = headers
         .iter()

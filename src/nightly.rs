@@ -243,19 +243,18 @@ async fn steps(
     folders: &Folders,
     s: &mut Summary,
 ) -> StepResult {
-    let register_files = &mut s.register.files;
-    let register_counts = (&mut s.register.people_loaded, &mut s.register.line_errors);
+    let g = &mut s.register;
     read_files(
         db,
         &folders.inbox,
         "jsonl",
         "register",
-        register_files,
+        &mut g.files,
         |file| async move { register::import_file(db, &file).await },
         |r| {
             log_errors(&r.line_errors);
-            *register_counts.0 += r.loaded;
-            *register_counts.1 += r.line_errors.len() as u64;
+            g.people_loaded += r.loaded;
+            g.line_errors += r.line_errors.len() as u64;
         },
     )
     .await?;
@@ -337,7 +336,7 @@ async fn steps(
 
 /// An error of reading one input file: either the file is unusable as a whole (it goes into
 /// `failed/` and the night goes on) or the run itself failed.
-pub trait FileProblem: std::fmt::Display {
+trait FileProblem: std::fmt::Display {
     /// True when the file, not the run, is at fault.
     fn is_unusable_file(&self) -> bool;
 }
@@ -350,7 +349,7 @@ impl FileProblem for ImportError {
 
 impl FileProblem for IngestError {
     fn is_unusable_file(&self) -> bool {
-        IngestError::is_unusable_file(self)
+        !matches!(self, IngestError::Db(_))
     }
 }
 

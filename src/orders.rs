@@ -288,13 +288,6 @@ pub enum IngestError {
     Db(#[from] DbError),
 }
 
-impl IngestError {
-    /// Whether the file as a whole is unusable (exit 3, `failed/`), rather than the run failing.
-    pub fn is_unusable_file(&self) -> bool {
-        !matches!(self, IngestError::Db(_))
-    }
-}
-
 /// Rows stored per transaction.
 const CHUNK: usize = 1000;
 
@@ -431,6 +424,21 @@ mod tests {
             ),
             Err(FileError::NotUtf8 { .. })
         ));
+    }
+
+    #[test]
+    fn a_data_row_as_header_is_described_not_quoted() {
+        let e = parse_file(
+            Path::new("x.csv"),
+            "A-1,Ola Nordmann,01018012345,web\n".as_bytes(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.ends_with("it has: web (3 other cells not shown: the first line may be a data row)"),
+            "{e}"
+        );
+        assert!(!e.contains("Ola") && !e.contains("010180"), "{e}");
     }
 
     #[test]

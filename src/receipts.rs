@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::code_enum;
 use crate::csv_input::{self, CsvRow, FileError};
 use crate::db::{Db, DbError, ReceiptOutcome};
-use crate::free_text::{self, quote};
+use crate::free_text::quote;
 use crate::input_error::InputError;
 use crate::orders::{parse_ordered_at, timestamp, OrderStatus};
 
@@ -202,8 +202,8 @@ async fn apply(
             format!("{occurred_at}: {message} (batch {batch_id})"),
         );
     }
-    // The post office's words, as the vendor wrote them: masked before they are kept.
-    let detail = Some(free_text::clean(row.get("detail").trim())).filter(|d| !d.is_empty());
+    // The post office's words, as the vendor wrote them (the store masks them before it keeps them).
+    let detail = Some(row.get("detail").trim()).filter(|d| !d.is_empty());
     let (from, to, letter_state) = event.transition();
     // Only the order's newest letter moves it, and only while the order is with the vendor: a
     // late receipt for a letter that a reissue is replacing is kept but moves nothing.
@@ -244,7 +244,7 @@ async fn apply(
             &letter,
             event.code(),
             &occurred_at,
-            detail.as_deref(),
+            detail,
             name,
             row.line,
             (from, to, letter_state),
