@@ -4,7 +4,7 @@
 # Usage: tools/bench.sh N   (run from the repository root, after `cargo build --release`)
 set -euo pipefail
 n=${1:-10000}
-bin=target/release/pinbrev
+bin=${PINBREV_BIN:-target/release/pinbrev}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
