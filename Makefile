@@ -56,9 +56,11 @@ demo: build
 fixtures:
 	$(CARGO) run --release --locked --example gen_fixtures -- --persons $(N) --orders $(N) --out bench-data
 
-## Benchmarks: intake and a batch of N synthetic people (default 10000), with wall time and peak RSS.
+## Benchmarks: the night's steps on N synthetic people and orders, with wall time and peak RSS
+## per step, and letters/s and bytes/letter for the batch. N may list several sizes, shown side
+## by side: make bench N="10000 100000 1000000". Default: 10000 and 100000.
 bench: build
-	tools/bench.sh $(if $(filter command line,$(origin N)),$(N),10000)
+	tools/bench.sh $(if $(filter command line,$(origin N)),$(N),10000 100000)
 
 ## Skatteetaten's published test vectors: the shipped copy (tests/data/skatteetaten/), or another
 ## file of the same form with make vectors VECTORS=path/to/foedselsnummer.csv

@@ -13,11 +13,13 @@
 //! 4. The database marks the batch published: its letters' codes become valid and every earlier
 //!    letter of the same people is superseded.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use chrono::Utc;
 use chrono_tz::Europe::Oslo;
@@ -26,7 +28,7 @@ use sha2::{Digest, Sha256};
 
 use crate::address::AddressBlock;
 use crate::csv_output::SafeWriter;
-use crate::db::{BatchRow, Db, DbError, PartRecord};
+use crate::db::{BatchRow, Db, DbError, LetterJob, PartRecord};
 use crate::letters::{self, LetterInput, RenderError};
 use crate::lock::{self, LockError};
 use crate::orders::Language;
@@ -188,7 +190,38 @@ async fn finish(
     complete(db, batch, &target, resumed).await
 }
 
+/// What rendering one part needs, owned, so that it can go to a render thread.
+struct PartJob {
+    name: String,
+    jobs: Vec<LetterJob>,
+    addresses: Vec<AddressBlock>,
+    languages: Vec<Language>,
+}
+
+/// A part written to the build folder, with what the database and manifests need of it.
+struct PartDone {
+    job: PartJob,
+    entry: FileEntry,
+    pages: u32,
+    records: Vec<PartRecord>,
+}
+
+/// What every render thread shares.
+struct RenderShared {
+    dir: PathBuf,
+    window: letters::Window,
+    return_address: String,
+    key: PinKey,
+    today: chrono::NaiveDate,
+    /// Parts being rendered right now (for the `pause-rendering` test hook).
+    rendering: AtomicUsize,
+}
+
 /// Builds every file of the batch in `dir`, storing the letters' code digests part by part.
+///
+/// Parts are rendered on up to `render_threads` threads at once, each writing its own file;
+/// this task alone talks to the database and writes the manifests, taking the parts in order,
+/// so that the drop is the same whatever the number of threads (apart from the random codes).
 async fn build(
     db: &Db,
     settings: &Settings,
@@ -200,9 +233,16 @@ async fn build(
         fs::remove_dir_all(dir).map_err(io(dir))?;
     }
     crate::files::create_private_dir(dir).map_err(io(dir))?;
-    let window = settings.window(&batch.vendor);
+    let shared = Arc::new(RenderShared {
+        dir: dir.to_path_buf(),
+        window: settings.window(&batch.vendor),
+        return_address: settings.return_address.clone(),
+        key: key.clone(),
+        today: Utc::now().with_timezone(&Oslo).date_naive(),
+        rendering: AtomicUsize::new(0),
+    });
     let per_file = i64::from(settings.max_letters_per_file.max(1));
-    let today = Utc::now().with_timezone(&Oslo).date_naive();
+    let threads = settings.render_threads().max(1);
     let mut manifest = SafeWriter::new(Vec::new());
     manifest
         .write_row([
@@ -224,89 +264,61 @@ async fn build(
         "letters",
         crate::progress::Unit::Items,
     );
+    let mut in_flight = VecDeque::new();
     let mut from = 1;
     let mut part = 0;
-    while from <= batch.letter_count {
-        part += 1;
-        let to = (from + per_file - 1).min(batch.letter_count);
-        let jobs = db.batch_letters(&batch.batch_id, from, to).await?;
-        if jobs.len() as i64 != to - from + 1 {
+    loop {
+        // Keep every thread busy, but no more parts in memory than threads.
+        while in_flight.len() < threads && from <= batch.letter_count {
+            part += 1;
+            let to = (from + per_file - 1).min(batch.letter_count);
+            let job = read_part(db, batch, part, from, to).await?;
+            let shared = Arc::clone(&shared);
+            in_flight.push_back(tokio::task::spawn_blocking(move || {
+                render_and_write(job, &shared)
+            }));
+            from = to + 1;
+        }
+        let Some(next) = in_flight.pop_front() else {
+            break;
+        };
+        let done = next.await.map_err(|e| DropError::Inconsistent {
+            batch_id: batch.batch_id.clone(),
+            message: format!("a render thread failed: {e}"),
+        })??;
+        let PartDone {
+            job,
+            entry,
+            pages: part_pages,
+            records,
+        } = done;
+        if u64::from(part_pages) != job.jobs.len() as u64 {
             return Err(DropError::Inconsistent {
                 batch_id: batch.batch_id.clone(),
                 message: format!(
-                    "letters {from}..{to}: found {} of {}",
-                    jobs.len(),
-                    to - from + 1
+                    "{} has {part_pages} pages for {} letters",
+                    job.name,
+                    job.jobs.len()
                 ),
             });
         }
-        let name = format!("letters-{part:04}.pdf");
-        let mut addresses = Vec::with_capacity(jobs.len());
-        let mut languages = Vec::with_capacity(jobs.len());
-        for job in &jobs {
-            let block: AddressBlock =
-                serde_json::from_str(&job.address).map_err(|e| DbError::Corrupt {
-                    what: format!("address of letter {}", job.letter_id),
-                    message: e.to_string(),
-                })?;
-            addresses.push(block);
-            languages.push(job.language.parse::<Language>().map_err(|message| {
-                DbError::Corrupt {
-                    what: format!("language of letter {}", job.letter_id),
-                    message,
-                }
-            })?);
-        }
-        let codes: Vec<[u32; pin::CODES_PER_LETTER]> =
-            jobs.iter().map(|_| pin::generate_codes()).collect();
-        let inputs: Vec<LetterInput<'_>> = jobs
-            .iter()
-            .enumerate()
-            .map(|(i, job)| LetterInput {
-                letter_id: &job.letter_id,
-                order_id: &job.order_id,
-                language: languages[i],
-                address: &addresses[i],
-                codes: &codes[i],
-                date: today,
-            })
-            .collect();
-        let rendered = letters::render_part(&inputs, &window, &settings.return_address)?;
-        if u64::from(rendered.pages) != jobs.len() as u64 {
-            return Err(DropError::Inconsistent {
-                batch_id: batch.batch_id.clone(),
-                message: format!(
-                    "{name} has {} pages for {} letters",
-                    rendered.pages,
-                    jobs.len()
-                ),
-            });
-        }
-        files.push(write_file(&dir.join(&name), &rendered.pdf)?);
-        let mut records = Vec::with_capacity(jobs.len());
-        for (i, job) in jobs.iter().enumerate() {
-            let first_page = i as i64 + 1;
-            records.push(PartRecord {
-                letter_id: job.letter_id.clone(),
-                file: name.clone(),
-                first_page,
-                digests: pin::digests(key, &job.letter_id, &codes[i]),
-            });
+        files.push(entry);
+        for (i, letter) in job.jobs.iter().enumerate() {
             manifest
                 .write_row([
-                    job.sequence.to_string(),
-                    job.letter_id.clone(),
-                    name.clone(),
-                    first_page.to_string(),
+                    letter.sequence.to_string(),
+                    letter.letter_id.clone(),
+                    job.name.clone(),
+                    (i + 1).to_string(),
                     "1".into(),
-                    job.postal_zone.clone(),
-                    job.postcode.clone().unwrap_or_default(),
-                    job.country.clone(),
+                    letter.postal_zone.clone(),
+                    letter.postcode.clone().unwrap_or_default(),
+                    letter.country.clone(),
                 ])
                 .expect("in memory");
-            if job.postal_zone == "domestic" {
-                let postcode = job.postcode.clone().unwrap_or_default();
-                let place = addresses[i]
+            if letter.postal_zone == "domestic" {
+                let postcode = letter.postcode.clone().unwrap_or_default();
+                let place = job.addresses[i]
                     .lines
                     .last()
                     .and_then(|l| l.strip_prefix(&postcode))
@@ -315,15 +327,11 @@ async fn build(
                 per_postcode.entry(postcode).or_insert((place, 0)).1 += 1;
             }
         }
-        pages += u64::from(rendered.pages);
-        release_freed_memory();
-        bar.inc(u64::from(rendered.pages));
-        drop(inputs);
-        drop(codes);
+        pages += u64::from(part_pages);
+        bar.inc(u64::from(part_pages));
         db.store_part(&records).await?;
-        tracing::debug!(batch = %batch.batch_id, file = %name, letters = jobs.len(), "part written");
+        tracing::debug!(batch = %batch.batch_id, file = %job.name, letters = job.jobs.len(), "part written");
         failpoint("after-part");
-        from = to + 1;
     }
     bar.finish_and_clear();
     files.push(write_file(
@@ -359,6 +367,100 @@ async fn build(
         .await?;
     failpoint("after-written");
     Ok(())
+}
+
+/// Reads the letters `from..=to` of a batch, with their addresses and languages parsed.
+async fn read_part(
+    db: &Db,
+    batch: &BatchRow,
+    part: u32,
+    from: i64,
+    to: i64,
+) -> Result<PartJob, DropError> {
+    let jobs = db.batch_letters(&batch.batch_id, from, to).await?;
+    if jobs.len() as i64 != to - from + 1 {
+        return Err(DropError::Inconsistent {
+            batch_id: batch.batch_id.clone(),
+            message: format!(
+                "letters {from}..{to}: found {} of {}",
+                jobs.len(),
+                to - from + 1
+            ),
+        });
+    }
+    let mut addresses = Vec::with_capacity(jobs.len());
+    let mut languages = Vec::with_capacity(jobs.len());
+    for job in &jobs {
+        let block: AddressBlock =
+            serde_json::from_str(&job.address).map_err(|e| DbError::Corrupt {
+                what: format!("address of letter {}", job.letter_id),
+                message: e.to_string(),
+            })?;
+        addresses.push(block);
+        languages.push(
+            job.language
+                .parse::<Language>()
+                .map_err(|message| DbError::Corrupt {
+                    what: format!("language of letter {}", job.letter_id),
+                    message,
+                })?,
+        );
+    }
+    Ok(PartJob {
+        name: format!("letters-{part:04}.pdf"),
+        jobs,
+        addresses,
+        languages,
+    })
+}
+
+/// On a render thread: new codes for the part's letters, the PDF rendered and written (fsynced)
+/// into the build folder, and the codes' digests. The codes leave this function only inside
+/// the PDF.
+fn render_and_write(job: PartJob, shared: &RenderShared) -> Result<PartDone, DropError> {
+    let rendering = shared.rendering.fetch_add(1, Ordering::SeqCst) + 1;
+    pause_while_rendering(&shared.rendering, rendering);
+    let codes: Vec<[u32; pin::CODES_PER_LETTER]> =
+        job.jobs.iter().map(|_| pin::generate_codes()).collect();
+    let inputs: Vec<LetterInput<'_>> = job
+        .jobs
+        .iter()
+        .enumerate()
+        .map(|(i, letter)| LetterInput {
+            letter_id: &letter.letter_id,
+            order_id: &letter.order_id,
+            language: job.languages[i],
+            address: &job.addresses[i],
+            codes: &codes[i],
+            date: shared.today,
+        })
+        .collect();
+    let rendered = letters::render_part(&inputs, &shared.window, &shared.return_address);
+    drop(inputs);
+    shared.rendering.fetch_sub(1, Ordering::SeqCst);
+    let rendered = rendered?;
+    let entry = write_file(&shared.dir.join(&job.name), &rendered.pdf)?;
+    let pages = rendered.pages;
+    drop(rendered);
+    release_freed_memory();
+    let records = job
+        .jobs
+        .iter()
+        .zip(&codes)
+        .enumerate()
+        .map(|(i, (letter, codes))| PartRecord {
+            letter_id: letter.letter_id.clone(),
+            file: job.name.clone(),
+            first_page: i as i64 + 1,
+            digests: pin::digests(&shared.key, &letter.letter_id, codes),
+        })
+        .collect();
+    Ok(PartDone {
+        job,
+        entry,
+        pages,
+        records,
+    })
 }
 
 /// Renames the complete build folder into place and writes `READY` last.
@@ -466,8 +568,30 @@ fn release_freed_memory() {
 /// Test hook: `PINBREV_FAILPOINT=<name>` aborts the process at that point, as a crash would.
 /// The crash-recovery tests use it; it does nothing otherwise.
 fn failpoint(name: &str) {
-    if std::env::var("PINBREV_FAILPOINT").is_ok_and(|v| v == name) {
+    if failpoint_set(name) {
         eprintln!("failpoint {name}: aborting");
         std::process::abort();
+    }
+}
+
+fn failpoint_set(name: &str) -> bool {
+    std::env::var("PINBREV_FAILPOINT").is_ok_and(|v| v == name)
+}
+
+/// Test hook: with `PINBREV_FAILPOINT=pause-rendering`, render threads stop for good once two
+/// parts are being rendered at the same time, and say so on stderr; the crash test then kills
+/// the process there.
+fn pause_while_rendering(rendering: &AtomicUsize, now: usize) {
+    if !failpoint_set("pause-rendering") {
+        return;
+    }
+    let mut now = now;
+    while now < 2 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        now = rendering.load(Ordering::SeqCst);
+    }
+    eprintln!("failpoint pause-rendering: {now} parts being rendered");
+    loop {
+        std::thread::park();
     }
 }

@@ -29,6 +29,8 @@ pub struct Settings {
     pub max_letters_per_30_days: u32,
     /// At most this many letters per PDF part of a drop.
     pub max_letters_per_file: u32,
+    /// Parts rendered at once by `batch create`; 0 means one per CPU core.
+    pub render_threads: u32,
     /// File holding the PIN HMAC key (`PINBREV_PIN_KEY` holds the key itself).
     pub pin_key_file: Option<PathBuf>,
     /// Days that letter PDFs and personal data of finished orders are kept.
@@ -46,6 +48,7 @@ impl Default for Settings {
             min_age: 13,
             max_letters_per_30_days: 3,
             max_letters_per_file: 5000,
+            render_threads: 0,
             pin_key_file: None,
             retention_days: 90,
             return_address: "Digitaliseringsdirektoratet, Postboks 1382 Vika, 0114 OSLO".into(),
@@ -151,6 +154,14 @@ impl Settings {
             .unwrap_or_default()
     }
 
+    /// How many parts `batch create` renders at once: `render_threads`, or one per CPU core.
+    pub fn render_threads(&self) -> usize {
+        match self.render_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n as usize,
+        }
+    }
+
     /// Every key that the environment can override.
     pub fn keys() -> &'static [&'static str] {
         &[
@@ -158,6 +169,7 @@ impl Settings {
             "min_age",
             "max_letters_per_30_days",
             "max_letters_per_file",
+            "render_threads",
             "pin_key_file",
             "retention_days",
             "return_address",

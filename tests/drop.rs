@@ -496,6 +496,140 @@ fn killing_batch_create_at_random_moments_never_breaks_the_invariants() {
 }
 
 #[test]
+fn a_kill_while_several_parts_are_rendered_then_a_rerun_loses_and_duplicates_nothing() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    let w = Work::new();
+    w.load_fixtures();
+    let validated: usize = w.sql("SELECT COUNT(*) FROM orders WHERE status = 'validated'")[0][0]
+        .parse()
+        .unwrap();
+    let env = [
+        ("PINBREV_MAX_LETTERS_PER_FILE", "5"),
+        ("PINBREV_RENDER_THREADS", "3"),
+    ];
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pinbrev"))
+        .current_dir(w.dir.path())
+        .env("PINBREV_DB", format!("sqlite://{}", w.db_file().display()))
+        .env("PINBREV_ALLOW_SYNTHETIC", "true")
+        .env("PINBREV_PIN_KEY", common::TEST_KEY)
+        .envs(env)
+        .env("PINBREV_FAILPOINT", "pause-rendering")
+        .args([
+            "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The render threads stop once two parts are being rendered at once, and say so.
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        let paused = line.contains("failpoint pause-rendering");
+        seen.push(line);
+        if paused {
+            break;
+        }
+    }
+    assert!(
+        seen.last()
+            .is_some_and(|l| l.contains("parts being rendered")),
+        "the process did not pause while rendering: {seen:?}"
+    );
+    child.kill().unwrap(); // SIGKILL
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(9), "not killed: {status:?}");
+    // Killed mid-build: nothing published, every order in the one unfinished batch.
+    assert_eq!(
+        w.sql("SELECT state FROM batches"),
+        vec![vec!["building".to_string()]]
+    );
+    check_invariants(&w);
+    assert!(!std::fs::read_dir(w.path("outbox")).unwrap().any(|e| e
+        .unwrap()
+        .path()
+        .join("READY")
+        .exists()));
+
+    let rerun = w.run_with(
+        &[
+            "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+        ],
+        &env,
+    );
+    assert_eq!(rerun.code, 0, "{}", rerun.stderr);
+    assert!(rerun.stdout.contains("resumed batch"), "{}", rerun.stdout);
+    finished_state(&w, validated);
+}
+
+/// The drop's text with every five-digit code replaced, so that two renders compare.
+fn without_codes(text: &str) -> String {
+    regex::Regex::new(r"\b\d{5}\b")
+        .unwrap()
+        .replace_all(text, "#####")
+        .into_owned()
+}
+
+#[test]
+fn the_drop_is_the_same_whatever_the_number_of_render_threads() {
+    let mut drops = Vec::new();
+    for threads in ["1", "3"] {
+        let w = Work::new();
+        w.load_fixtures();
+        let r = w.run_with(
+            &[
+                "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+            ],
+            &[
+                ("PINBREV_MAX_LETTERS_PER_FILE", "7"),
+                ("PINBREV_RENDER_THREADS", threads),
+            ],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let dir = only_batch_dir(&w.path("outbox"));
+        let mut files = BTreeMap::new();
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            let content = match p.extension().and_then(|x| x.to_str()) {
+                Some("pdf") => without_codes(&pdf_text(&p)),
+                Some("csv") => std::fs::read_to_string(&p).unwrap(),
+                _ => continue,
+            };
+            files.insert(name, content);
+        }
+        let events = w.sql(
+            "SELECT order_id, actor, event, from_status, to_status, detail FROM order_events \
+             ORDER BY event_id",
+        );
+        let letters =
+            w.sql("SELECT letter_id, order_id, sequence, file, first_page, state FROM letters");
+        drops.push((files, events, letters, w));
+    }
+    let (one, three) = (&drops[0], &drops[1]);
+    assert!(one.0.len() >= 4, "{:?}", one.0.keys());
+    assert_eq!(
+        one.0.keys().collect::<Vec<_>>(),
+        three.0.keys().collect::<Vec<_>>()
+    );
+    for (name, content) in &one.0 {
+        assert_eq!(content, &three.0[name], "{name} differs");
+    }
+    assert_eq!(one.1, three.1, "events differ");
+    assert_eq!(one.2, three.2, "letters differ");
+    // The codes themselves are new for every render.
+    let codes_one = codes_in(&only_batch_dir(&one.3.path("outbox")));
+    let codes_three = codes_in(&only_batch_dir(&three.3.path("outbox")));
+    assert_eq!(
+        codes_one.keys().collect::<Vec<_>>(),
+        codes_three.keys().collect::<Vec<_>>()
+    );
+    assert_ne!(codes_one, codes_three);
+}
+
+#[test]
 fn receipts_move_orders_on_idempotently_and_name_unknown_letters() {
     let w = Work::new();
     let dir = batched(&w);

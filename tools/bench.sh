@@ -1,32 +1,66 @@
 #!/usr/bin/env bash
-# The benchmark behind `make bench`: a synthetic register and order file of N people, then the
-# intake and one batch, each step measured with /usr/bin/time (wall time, peak RSS).
-# Usage: tools/bench.sh N   (run from the repository root, after `cargo build --release`)
+# The benchmark behind `make bench`: for each N given, a synthetic register and order file of N
+# people, then the night's steps (register import, orders ingest, orders validate, batch create)
+# on a fresh database, each measured with /usr/bin/time (wall time, peak RSS). Prints each step
+# as it finishes, then every N side by side.
+# Usage: tools/bench.sh N [N ...]   (from the repository root, after `cargo build --release`;
+#        PINBREV_BIN=path measures another binary)
 set -euo pipefail
-n=${1:-10000}
+sizes=("${@:-10000}")
 bin=${PINBREV_BIN:-target/release/pinbrev}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
-cargo run --release --locked --quiet --example gen_fixtures -- --persons "$n" --orders "$n" --out "$work/data" >/dev/null
-export PINBREV_DB="sqlite://$work/bench.db" PINBREV_ALLOW_SYNTHETIC=true
-export PINBREV_PIN_KEY
+export PINBREV_ALLOW_SYNTHETIC=true PINBREV_PIN_KEY
 PINBREV_PIN_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+steps=(register-import orders-ingest orders-validate batch-create)
+declare -A secs rss extra
+
 step() {
-  local name=$1; shift
+  local n=$1 name=$2; shift 2
   /usr/bin/time -f "%e %M" -o "$work/time" "$bin" -q "$@" > "$work/out" 2>&1 || { cat "$work/out"; exit 1; }
-  read -r secs rss < "$work/time"
-  printf '%-16s %8.2f s  %8d KB peak RSS   %s\n' "$name" "$secs" "$rss" "$(tail -n 1 "$work/out")"
-  echo "$secs" > "$work/$name.secs"
+  read -r s r < "$work/time"
+  secs[$n,$name]=$s
+  rss[$n,$name]=$r
+  printf '%-16s %8.2f s  %8d KB peak RSS   %s\n' "$name" "$s" "$r" "$(tail -n 1 "$work/out")"
 }
-echo "pinbrev benchmark, N=$n ($(nproc) cores)"
-step register-import register import "$work/data/register.jsonl"
-step orders-ingest orders ingest "$work/data/orders.csv"
-step orders-validate orders validate
-step batch-create batch create --vendor bench --outbox "$work/outbox"
-letters=$(grep -c . "$work"/outbox/B*/manifest.csv)
-letters=$((letters - 1))
-pdf_bytes=$(cat "$work"/outbox/B*/letters-*.pdf | wc -c)
-secs=$(cat "$work/batch-create.secs")
-awk -v l="$letters" -v b="$pdf_bytes" -v s="$secs" 'BEGIN {
-  printf "batch: %d letters, %.1f letters/s, %.0f bytes/letter of PDF\n", l, l / s, b / l }'
+
+for n in "${sizes[@]}"; do
+  run="$work/n$n"
+  mkdir -p "$run"
+  cargo run --release --locked --quiet --example gen_fixtures -- --persons "$n" --orders "$n" --out "$run/data" >/dev/null
+  export PINBREV_DB="sqlite://$run/bench.db"
+  echo "pinbrev benchmark, N=$n ($(nproc) cores, $($bin --version))"
+  step "$n" register-import register import "$run/data/register.jsonl"
+  step "$n" orders-ingest orders ingest "$run/data/orders.csv"
+  step "$n" orders-validate orders validate
+  step "$n" batch-create batch create --vendor bench --outbox "$run/outbox"
+  letters=$(($(grep -c . "$run"/outbox/B*/manifest.csv) - 1))
+  pdf_bytes=$(cat "$run"/outbox/B*/letters-*.pdf | wc -c)
+  extra[$n,letters]=$letters
+  extra[$n,rate]=$(awk -v l="$letters" -v s="${secs[$n,batch-create]}" 'BEGIN { printf "%.0f", l / s }')
+  extra[$n,bpl]=$(awk -v l="$letters" -v b="$pdf_bytes" 'BEGIN { printf "%.0f", b / l }')
+  extra[$n,total]=$(awk -v a="${secs[$n,register-import]}" -v b="${secs[$n,orders-ingest]}" \
+    -v c="${secs[$n,orders-validate]}" -v d="${secs[$n,batch-create]}" 'BEGIN { printf "%.2f", a + b + c + d }')
+  echo "batch: ${extra[$n,letters]} letters, ${extra[$n,rate]} letters/s, ${extra[$n,bpl]} bytes/letter of PDF"
+  echo "the whole night: ${extra[$n,total]} s"
+  echo
+  rm -rf "$run"
+done
+
+# Every N side by side: wall time and peak RSS per step, then the batch's figures.
+printf '%-24s' "N"
+for n in "${sizes[@]}"; do printf '%22s' "$n"; done
+echo
+for s in "${steps[@]}"; do
+  printf '%-24s' "$s"
+  for n in "${sizes[@]}"; do
+    printf '%22s' "$(awk -v t="${secs[$n,$s]}" -v m="${rss[$n,$s]}" 'BEGIN { printf "%.2f s %4.0f MB", t, m / 1024 }')"
+  done
+  echo
+done
+for row in "night total (s):total" "letters:letters" "letters/s:rate" "bytes/letter:bpl"; do
+  printf '%-24s' "${row%%:*}"
+  for n in "${sizes[@]}"; do printf '%22s' "${extra[$n,${row##*:}]}"; done
+  echo
+done

@@ -66,6 +66,10 @@ pub enum ReceiptOutcome {
 }
 
 const ISSUED: &str = "issued";
+const PENDING: &str = "pending";
+/// Rows per multi-row statement: few statements, and well under SQLite's limit of bound
+/// parameters (six per row here at most).
+const ROWS_PER_STATEMENT: usize = 1000;
 
 impl Db {
     /// Batches whose drop is not published yet.
@@ -150,32 +154,51 @@ impl Db {
             .execute(&mut *tx)
             .await
             .map_err(ctx("storing a batch"))?;
-        for (i, (_, order_id)) in orders.iter().enumerate() {
-            let sequence = i as i64 + 1;
-            let letter_id = format!("{}-{sequence:06}", batch.batch_id);
-            sqlx::query(
-                "INSERT INTO letters (letter_id, order_id, batch_id, sequence, state, created_at) VALUES ($1, $2, $3, $4, 'pending', $5)",
-            )
-            .bind(&letter_id)
-            .bind(order_id)
-            .bind(&batch.batch_id)
-            .bind(sequence)
-            .bind(&batch.created_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(ctx("storing a letter"))?;
-            let detail = format!("batch {}, letter {letter_id}", batch.batch_id);
-            move_order(
-                &mut tx,
-                order_id,
-                &[OrderStatus::Validated],
-                OrderStatus::Batched,
-                "batch",
-                "batched",
-                Some(&detail),
-            )
-            .await?;
+        for (chunk_no, chunk) in orders.chunks(ROWS_PER_STATEMENT).enumerate() {
+            let first = (chunk_no * ROWS_PER_STATEMENT) as i64 + 1;
+            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO letters (letter_id, order_id, batch_id, sequence, state, created_at) ",
+            );
+            qb.push_values(chunk.iter().enumerate(), |mut row, (i, (_, order_id))| {
+                let sequence = first + i as i64;
+                row.push_bind(format!("{}-{sequence:06}", batch.batch_id))
+                    .push_bind(order_id.as_str())
+                    .push_bind(&batch.batch_id)
+                    .push_bind(sequence)
+                    .push_bind(PENDING)
+                    .push_bind(&batch.created_at);
+            });
+            qb.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(ctx("storing a batch's letters"))?;
         }
+        // Every order just read is still `validated` (the write lock is held since the read):
+        // all of them move to `batched`, each with its event, in two statements.
+        let at = now();
+        sqlx::query(
+            "UPDATE orders SET status = $1, updated_at = $2 \
+             WHERE status = $3 AND order_id IN (SELECT order_id FROM letters WHERE batch_id = $4)",
+        )
+        .bind(OrderStatus::Batched.code())
+        .bind(&at)
+        .bind(OrderStatus::Validated.code())
+        .bind(&batch.batch_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(ctx("moving orders into a batch"))?;
+        sqlx::query(
+            "INSERT INTO order_events (order_id, at, actor, event, from_status, to_status, detail) \
+             SELECT order_id, $1, 'batch', 'batched', $2, $3, 'batch ' || batch_id || ', letter ' || letter_id \
+             FROM letters WHERE batch_id = $4 ORDER BY sequence",
+        )
+        .bind(&at)
+        .bind(OrderStatus::Validated.code())
+        .bind(OrderStatus::Batched.code())
+        .bind(&batch.batch_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(ctx("storing the orders' batch events"))?;
         tx.commit().await.map_err(ctx("committing a batch"))?;
         Ok(Some(batch))
     }
@@ -227,15 +250,26 @@ impl Db {
             .collect()
     }
 
-    /// Stores where a part's letters are and their code digests.
+    /// Stores where a part's letters are and their code digests, in one transaction.
     pub async fn store_part(&self, records: &[PartRecord]) -> Result<(), DbError> {
         let mut tx = self.begin_write().await?;
-        for r in records {
-            sqlx::query("UPDATE letters SET file = $1, first_page = $2, pin_digests = $3 WHERE letter_id = $4 AND state = 'pending'")
-                .bind(&r.file)
-                .bind(r.first_page)
-                .bind(&r.digests)
-                .bind(&r.letter_id)
+        for chunk in records.chunks(ROWS_PER_STATEMENT) {
+            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "WITH part (letter_id, file, first_page, pin_digests) AS (",
+            );
+            qb.push_values(chunk, |mut row, r| {
+                row.push_bind(&r.letter_id)
+                    .push_bind(&r.file)
+                    .push_bind(r.first_page)
+                    .push_bind(&r.digests);
+            });
+            qb.push(
+                ") UPDATE letters SET file = part.file, first_page = part.first_page, \
+                 pin_digests = part.pin_digests FROM part \
+                 WHERE letters.letter_id = part.letter_id AND letters.state = ",
+            );
+            qb.push_bind(PENDING);
+            qb.build()
                 .execute(&mut *tx)
                 .await
                 .map_err(ctx("storing a part's letters"))?;
@@ -265,57 +299,67 @@ impl Db {
     pub async fn publish_batch(&self, batch_id: &str) -> Result<u64, DbError> {
         let mut tx = self.begin_write().await?;
         let at = now();
-        let letters = sqlx::query(
-            "SELECT l.letter_id, l.order_id, o.person_national_id FROM letters l JOIN orders o ON o.order_id = l.order_id \
-             WHERE l.batch_id = $1 AND l.state = 'pending' ORDER BY l.sequence",
+        // Every issued letter of a person this batch writes to: by the number the order was
+        // resolved to, or by any other identifier of the same person.
+        let rows = sqlx::query(
+            "SELECT n.sequence, n.letter_id, n.order_id, old.letter_id, old.order_id \
+             FROM letters n JOIN orders o ON o.order_id = n.order_id \
+             JOIN orders oo ON oo.person_national_id = o.person_national_id \
+             JOIN letters old ON old.order_id = oo.order_id AND old.state = $2 \
+             WHERE n.batch_id = $1 AND n.state = $3 \
+             UNION \
+             SELECT n.sequence, n.letter_id, n.order_id, old.letter_id, old.order_id \
+             FROM letters n JOIN orders o ON o.order_id = n.order_id \
+             JOIN person_ids a ON a.national_id = o.person_national_id \
+             JOIN person_ids b ON b.person_id = a.person_id \
+             JOIN orders oo ON oo.person_national_id = b.national_id \
+             JOIN letters old ON old.order_id = oo.order_id AND old.state = $2 \
+             WHERE n.batch_id = $1 AND n.state = $3 \
+             ORDER BY 1, 4",
         )
         .bind(batch_id)
+        .bind(ISSUED)
+        .bind(PENDING)
         .fetch_all(&mut *tx)
         .await
-        .map_err(ctx("reading a batch's letters"))?;
+        .map_err(ctx("finding earlier letters of the batch's people"))?;
         let mut superseded = 0;
-        for r in &letters {
-            let letter_id: String = r.get(0);
-            let order_id: String = r.get(1);
-            let person: Option<String> = r.get(2);
-            let older = sqlx::query(
-                "SELECT l.letter_id, l.order_id FROM letters l JOIN orders o ON o.order_id = l.order_id \
-                 WHERE l.state = $1 AND (o.person_national_id = $2 OR o.person_national_id IN \
-                   (SELECT b.national_id FROM person_ids a JOIN person_ids b ON a.person_id = b.person_id WHERE a.national_id = $2))",
+        let mut done = std::collections::HashSet::new();
+        for r in &rows {
+            let letter_id: String = r.try_get(1).map_err(ctx("reading a letter"))?;
+            let order_id: String = r.try_get(2).map_err(ctx("reading a letter"))?;
+            let old_letter: String = r.try_get(3).map_err(ctx("reading a letter"))?;
+            let old_order: String = r.try_get(4).map_err(ctx("reading a letter"))?;
+            // The first new letter (in sequence order) supersedes an old one.
+            if !done.insert(old_letter.clone()) {
+                continue;
+            }
+            sqlx::query(
+                "UPDATE letters SET state = 'superseded', superseded_by = $1 WHERE letter_id = $2",
             )
-            .bind(ISSUED)
-            .bind(&person)
-            .fetch_all(&mut *tx)
+            .bind(&letter_id)
+            .bind(&old_letter)
+            .execute(&mut *tx)
             .await
-            .map_err(ctx("finding a person's earlier letters"))?;
-            for old in &older {
-                let old_letter: String = old.get(0);
-                let old_order: String = old.get(1);
-                sqlx::query("UPDATE letters SET state = 'superseded', superseded_by = $1 WHERE letter_id = $2")
-                    .bind(&letter_id)
-                    .bind(&old_letter)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(ctx("superseding a letter"))?;
-                superseded += 1;
-                let detail = format!("letter {old_letter} superseded by {letter_id}");
-                if old_order != order_id {
-                    move_order(
-                        &mut tx,
-                        &old_order,
-                        &[
-                            OrderStatus::Batched,
-                            OrderStatus::Printed,
-                            OrderStatus::Posted,
-                            OrderStatus::Returned,
-                        ],
-                        OrderStatus::Superseded,
-                        "batch",
-                        "superseded",
-                        Some(&detail),
-                    )
-                    .await?;
-                }
+            .map_err(ctx("superseding a letter"))?;
+            superseded += 1;
+            let detail = format!("letter {old_letter} superseded by {letter_id}");
+            if old_order != order_id {
+                move_order(
+                    &mut tx,
+                    &old_order,
+                    &[
+                        OrderStatus::Batched,
+                        OrderStatus::Printed,
+                        OrderStatus::Posted,
+                        OrderStatus::Returned,
+                    ],
+                    OrderStatus::Superseded,
+                    "batch",
+                    "superseded",
+                    Some(&detail),
+                )
+                .await?;
             }
         }
         sqlx::query("UPDATE letters SET state = $1, issued_at = $2 WHERE batch_id = $3 AND state = 'pending'")
