@@ -1,6 +1,7 @@
 //! SQL of letters, batches and receipts.
 
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
 use sqlx::Row;
 
 use super::{ctx, insert_event, move_order, now, Db, DbError, Tx};
@@ -106,29 +107,45 @@ impl Db {
         order_key: impl Fn(&str, Option<&str>, &str) -> (u8, String, String),
     ) -> Result<Option<BatchRow>, DbError> {
         let mut tx = self.begin_write().await?;
-        let rows = sqlx::query(
-            "SELECT order_id, postal_zone, postcode, country FROM orders WHERE status = $1",
-        )
-        .bind(OrderStatus::Validated.code())
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(ctx("reading validated orders"))?;
-        if rows.is_empty() {
+        // One compact sort key per order (its place in the drop, then its id, joined by NULs,
+        // which no field holds), so that a night of a million orders stays small in memory.
+        let mut orders: Vec<String> = Vec::new();
+        {
+            let mut rows = sqlx::query(
+                "SELECT order_id, postal_zone, postcode, country FROM orders WHERE status = $1",
+            )
+            .bind(OrderStatus::Validated.code())
+            .fetch(&mut *tx);
+            while let Some(r) = rows
+                .try_next()
+                .await
+                .map_err(ctx("reading validated orders"))?
+            {
+                let order_id: &str = r.try_get(0).map_err(ctx("reading validated orders"))?;
+                let zone: Option<&str> = r.try_get(1).map_err(ctx("reading validated orders"))?;
+                let postcode: Option<&str> =
+                    r.try_get(2).map_err(ctx("reading validated orders"))?;
+                let country: Option<&str> =
+                    r.try_get(3).map_err(ctx("reading validated orders"))?;
+                let (rank, first, second) = order_key(
+                    zone.unwrap_or_default(),
+                    postcode,
+                    country.unwrap_or_default(),
+                );
+                let mut key =
+                    String::with_capacity(first.len() + second.len() + order_id.len() + 5);
+                for part in [&rank.to_string(), &first, &second] {
+                    key.push_str(part);
+                    key.push('\0');
+                }
+                key.push_str(order_id);
+                orders.push(key);
+            }
+        }
+        if orders.is_empty() {
             return Ok(None);
         }
-        let mut orders: Vec<((u8, String, String), String)> = rows
-            .iter()
-            .map(|r| {
-                let zone: String = r.get(1);
-                let postcode: Option<String> = r.get(2);
-                let country: String = r.get(3);
-                (
-                    order_key(&zone, postcode.as_deref(), &country),
-                    r.get::<String, _>(0),
-                )
-            })
-            .collect();
-        orders.sort();
+        orders.sort_unstable();
         let prefix = format!("B{day}-");
         let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM batches WHERE batch_id LIKE $1")
             .bind(format!("{prefix}%"))
@@ -159,10 +176,11 @@ impl Db {
             let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO letters (letter_id, order_id, batch_id, sequence, state, created_at) ",
             );
-            qb.push_values(chunk.iter().enumerate(), |mut row, (i, (_, order_id))| {
+            qb.push_values(chunk.iter().enumerate(), |mut row, (i, key)| {
                 let sequence = first + i as i64;
+                let order_id = key.rsplit('\0').next().unwrap_or_default();
                 row.push_bind(format!("{}-{sequence:06}", batch.batch_id))
-                    .push_bind(order_id.as_str())
+                    .push_bind(order_id)
                     .push_bind(&batch.batch_id)
                     .push_bind(sequence)
                     .push_bind(PENDING)
