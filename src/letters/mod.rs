@@ -6,6 +6,7 @@
 //! letter id; the 20 PIN codes exist in plain text only inside the PDF this module writes.
 
 pub mod font;
+mod pdf;
 pub mod render;
 pub mod texts;
 

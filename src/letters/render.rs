@@ -3,14 +3,13 @@
 //! The layout is computed first, in millimetres from the page's top-left corner ([`Layout`]),
 //! and only then turned into PDF operations, so that it can be checked without a PDF reader.
 
-use printpdf::{
-    Color, FontId, Greyscale, LinePoint, Mm, Op, PaintMode, PdfDocument, PdfFontHandle, PdfPage,
-    PdfSaveOptions, Point, Polygon, PolygonRing, Pt, TextItem, TextMatrix, WindingOrder,
-};
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
 use super::font::{face, missing_glyphs, text_width_mm, PT_PER_MM};
+use super::pdf;
 use super::texts::{texts, Texts};
 use crate::address::{AddressBlock, MAX_LINES};
 use crate::orders::Language;
@@ -394,9 +393,21 @@ impl Matrix {
 /// The letter id as a square DataMatrix in the upper-right part of the return-address zone,
 /// above `return_top` (the top of the return-address line).
 fn layout_matrix(letter_id: &str, window: &Window, return_top: f32) -> Result<Matrix, String> {
-    use datamatrix::{DataMatrix, SymbolList};
-    let symbol = DataMatrix::encode(letter_id.as_bytes(), SymbolList::default().enforce_square())
-        .map_err(|e| format!("{e:?}"))?;
+    use datamatrix::{data::EncodationType, DataMatrix, DataMatrixBuilder, SymbolList};
+    // ASCII encodation packs the digits of pinbrev's letter ids two to a codeword, as the
+    // search over every encodation would, at a fraction of its cost; other ids get the search.
+    let ascii_only = letter_id
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase() || b == b'-');
+    let symbol = if ascii_only {
+        DataMatrixBuilder::new()
+            .with_encodation_types(EncodationType::Ascii)
+            .with_symbol_list(SymbolList::default().enforce_square())
+            .encode(letter_id.as_bytes())
+    } else {
+        DataMatrix::encode(letter_id.as_bytes(), SymbolList::default().enforce_square())
+    }
+    .map_err(|e| format!("{e:?}"))?;
     let bitmap = symbol.bitmap();
     let (columns, rows) = (bitmap.width(), bitmap.height());
     let top = window.top_mm + MATRIX_EDGE_MM;
@@ -471,9 +482,10 @@ pub(crate) fn wrap(text: &str, size: f32, bold: bool, width: f32) -> Vec<String>
 }
 
 /// A framed rectangle (left, top, right, bottom) in mm, stroked thinly in black.
-type Frame = (f32, f32, f32, f32);
+pub(crate) type Frame = (f32, f32, f32, f32);
 
-/// Everything on one letter's page.
+/// Everything on one letter's page, as the tests check it.
+#[cfg(test)]
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Layout {
     pub return_address: TextRun,
@@ -555,54 +567,49 @@ const CODE_SIZE: f32 = 12.0;
 const CODE_PITCH: f32 = 5.6;
 const CODES_BOX_WIDTH: f32 = 78.0;
 
-/// Lays out one letter. The inputs are already NFC and checked for glyphs.
-pub(crate) fn layout_letter(
+/// The sender block at the top right: the same on every letter of a language.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Sender {
+    pub runs: Vec<TextRun>,
+    /// Lowest ink of the block, in mm from the top.
+    pub bottom: f32,
+}
+
+/// Lays out the sender block of a language.
+pub(crate) fn layout_sender(t: &Texts, window: &Window) -> Sender {
+    let mut runs = Vec::new();
+    let info_x = window.info_left_mm();
+    let mut info = Column {
+        runs: &mut runs,
+        x: info_x,
+        width: BODY_RIGHT_MM - info_x,
+        y: 20.0,
+        bottom: f32::MIN,
+    };
+    info.paragraph(&t.sender_service, 16.0, true, 6.0);
+    info.paragraph(&t.sender, 8.0, false, 3.6);
+    let bottom = info.bottom();
+    Sender { runs, bottom }
+}
+
+/// Date, reference and order id with their labels, right of the window below the sender; the
+/// runs and their lowest ink.
+fn layout_info(
+    t: &Texts,
     letter: &PreparedLetter,
     window: &Window,
-    return_address: &str,
-) -> Result<Layout, RenderError> {
-    let id = || letter.letter_id.clone();
-    let t: &Texts = texts(letter.language);
-
-    let return_run = layout_return_address(return_address, window).map_err(|detail| {
-        RenderError::ReturnAddress {
-            letter_id: id(),
-            detail,
-        }
-    })?;
-    let address = layout_address(&letter.address_lines, window).map_err(|detail| {
-        RenderError::AddressDoesNotFit {
-            letter_id: id(),
-            detail,
-        }
-    })?;
-    let matrix =
-        layout_matrix(&letter.letter_id, window, return_run.bbox().1).map_err(|detail| {
-            RenderError::DataMatrix {
-                letter_id: id(),
-                detail,
-            }
-        })?;
-
-    let mut runs = Vec::new();
-    let mut frames = Vec::new();
-
-    // Sender, top right.
+    sender_bottom: f32,
+) -> (Vec<TextRun>, f32) {
+    let mut runs = Vec::with_capacity(6);
     let info_x = window.info_left_mm();
     let info_width = BODY_RIGHT_MM - info_x;
     let mut info = Column {
         runs: &mut runs,
         x: info_x,
         width: info_width,
-        y: 20.0,
+        y: (sender_bottom + 10.0).max(window.top_mm + 4.0),
         bottom: f32::MIN,
     };
-    info.paragraph(&t.sender_service, 16.0, true, 6.0);
-    info.paragraph(&t.sender, 8.0, false, 3.6);
-    let header_bottom = info.bottom();
-
-    // Date and reference, right of the window.
-    info.y = (header_bottom + 10.0).max(window.top_mm + 4.0);
     let date = t.format_date(letter.date);
     for (label, value) in [
         (&t.date_label, date.as_str()),
@@ -617,20 +624,58 @@ pub(crate) fn layout_letter(
         info.paragraph(value, size, false, size * 1.25 / PT_PER_MM);
         info.gap(2.5);
     }
-    let info_bottom = info.bottom();
+    let bottom = info.bottom();
+    (runs, bottom)
+}
 
-    // The body.
+/// Where the body starts, below the window and the information column.
+fn body_top(window: &Window, info_bottom: f32) -> f32 {
+    BODY_TOP_MM
+        .max(window.bottom_mm() + 8.0)
+        .max(info_bottom + 8.0)
+}
+
+/// The body of a letter below the window: everything but the codes themselves is the same on
+/// every letter of a language that starts its body at the same height.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Body {
+    /// Heading, introduction and the codes' heading.
+    pub before_codes: Vec<TextRun>,
+    /// The codes' numbers (`1.`–`20.`), row by row as written, each with its code's index.
+    pub numbers: Vec<(usize, TextRun)>,
+    /// Where each code is printed (x, baseline), by index.
+    pub code_slots: [(f32, f32); 20],
+    /// The text beside and below the codes, and the footer.
+    pub after_codes: Vec<TextRun>,
+    pub frames: Vec<Frame>,
+    /// Lowest point of the body, in mm from the top.
+    pub bottom: f32,
+}
+
+impl Body {
+    /// The run that prints code `index` (0-based).
+    pub fn code_run(&self, index: usize, code: u32) -> TextRun {
+        let (x, baseline) = self.code_slots[index];
+        TextRun {
+            x,
+            baseline,
+            size: CODE_SIZE,
+            bold: true,
+            text: format!("{code:05}"),
+        }
+    }
+}
+
+/// Lays out the body of a language from `top`.
+pub(crate) fn layout_body(t: &Texts, top: f32) -> Body {
+    let mut before_codes = Vec::new();
     let mut body = Column {
-        runs: &mut runs,
+        runs: &mut before_codes,
         x: BODY_LEFT_MM,
         width: BODY_RIGHT_MM - BODY_LEFT_MM,
-        y: 0.0,
+        y: top + face(true).ascent_mm(&t.heading, 16.0),
         bottom: f32::MIN,
     };
-    let top = BODY_TOP_MM
-        .max(window.bottom_mm() + 8.0)
-        .max(info_bottom + 8.0);
-    body.y = top + face(true).ascent_mm(&t.heading, 16.0);
     body.paragraph(&t.heading, 16.0, true, 9.0);
     body.paragraph(&t.intro, BODY_SIZE, false, BODY_LEADING);
     body.gap(3.0);
@@ -641,6 +686,8 @@ pub(crate) fn layout_letter(
     let box_top = heading_y + 2.5;
     let first = box_top + 2.5 + face(true).ascent_mm("0123456789", CODE_SIZE);
     let column_width = (CODES_BOX_WIDTH - 4.0) / 2.0;
+    let mut numbers = Vec::with_capacity(20);
+    let mut code_slots = [(0.0, 0.0); 20];
     for row in 0..10 {
         let y = first + row as f32 * CODE_PITCH;
         for column in 0..2 {
@@ -648,34 +695,32 @@ pub(crate) fn layout_letter(
             let x0 = BODY_LEFT_MM + 2.0 + column as f32 * column_width;
             let number = format!("{n}.");
             let number_right = x0 + 9.0;
-            body.push(TextRun {
-                x: number_right - text_width_mm(&number, BODY_SIZE, false),
-                baseline: y,
-                size: BODY_SIZE,
-                bold: false,
-                text: number,
-            });
-            body.push(TextRun {
-                x: x0 + 12.0,
-                baseline: y,
-                size: CODE_SIZE,
-                bold: true,
-                text: format!("{:05}", letter.codes[n - 1]),
-            });
+            numbers.push((
+                n - 1,
+                TextRun {
+                    x: number_right - text_width_mm(&number, BODY_SIZE, false),
+                    baseline: y,
+                    size: BODY_SIZE,
+                    bold: false,
+                    text: number,
+                },
+            ));
+            code_slots[n - 1] = (x0 + 12.0, y);
         }
     }
     let box_bottom = first + 9.0 * CODE_PITCH + face(true).descent_mm("0", CODE_SIZE) + 2.0;
-    frames.push((
+    let frames = vec![(
         BODY_LEFT_MM,
         box_top,
         BODY_LEFT_MM + CODES_BOX_WIDTH,
         box_bottom,
-    ));
+    )];
 
     // How to use them, right of the codes.
+    let mut after_codes = Vec::new();
     let side_x = BODY_LEFT_MM + CODES_BOX_WIDTH + 7.0;
     let mut side = Column {
-        runs: body.runs,
+        runs: &mut after_codes,
         x: side_x,
         width: BODY_RIGHT_MM - side_x,
         y: heading_y,
@@ -704,31 +749,120 @@ pub(crate) fn layout_letter(
     body.gap(3.0);
     body.paragraph(&t.help_heading, 11.0, true, 5.2);
     body.paragraph(&t.help_text, BODY_SIZE, false, BODY_LEADING);
-    let body_bottom = body.bottom();
+    let bottom = body.bottom();
 
-    runs.push(TextRun {
+    after_codes.push(TextRun {
         x: BODY_LEFT_MM,
         baseline: FOOTER_BASELINE_MM,
         size: 7.5,
         bold: false,
         text: t.footer.clone(),
     });
+    Body {
+        before_codes,
+        numbers,
+        code_slots,
+        after_codes,
+        frames,
+        bottom,
+    }
+}
 
-    if body_bottom > BODY_BOTTOM_MM {
-        return Err(RenderError::PageOverflow {
+/// What varies from letter to letter on a page, with the key of the body it sits on.
+pub(crate) struct LetterParts {
+    pub address: AddressLayout,
+    pub matrix: Matrix,
+    /// Labels and values of date, reference and order id.
+    pub info: Vec<TextRun>,
+    /// The body's top (its key together with the language).
+    pub top: f32,
+}
+
+/// Lays out what is particular to one letter, given the part's return-address line.
+fn layout_parts(
+    letter: &PreparedLetter,
+    window: &Window,
+    return_run: &TextRun,
+    sender: &Sender,
+) -> Result<LetterParts, RenderError> {
+    let id = || letter.letter_id.clone();
+    let t: &Texts = texts(letter.language);
+    let address = layout_address(&letter.address_lines, window).map_err(|detail| {
+        RenderError::AddressDoesNotFit {
             letter_id: id(),
+            detail,
+        }
+    })?;
+    let matrix =
+        layout_matrix(&letter.letter_id, window, return_run.bbox().1).map_err(|detail| {
+            RenderError::DataMatrix {
+                letter_id: id(),
+                detail,
+            }
+        })?;
+    let (info, info_bottom) = layout_info(t, letter, window, sender.bottom);
+    Ok(LetterParts {
+        address,
+        matrix,
+        info,
+        top: body_top(window, info_bottom),
+    })
+}
+
+fn check_fits(letter_id: &str, body: &Body) -> Result<(), RenderError> {
+    if body.bottom > BODY_BOTTOM_MM {
+        return Err(RenderError::PageOverflow {
+            letter_id: letter_id.to_string(),
             detail: format!(
-                "the body ends {body_bottom:.1} mm from the top; at most {BODY_BOTTOM_MM} mm"
+                "the body ends {:.1} mm from the top; at most {BODY_BOTTOM_MM} mm",
+                body.bottom
             ),
         });
     }
+    Ok(())
+}
+
+#[cfg(test)]
+fn return_run(
+    letter_id: &str,
+    return_address: &str,
+    window: &Window,
+) -> Result<TextRun, RenderError> {
+    layout_return_address(return_address, window).map_err(|detail| RenderError::ReturnAddress {
+        letter_id: letter_id.to_string(),
+        detail,
+    })
+}
+
+/// Lays out one letter whole, from the same pieces [`render_part`] writes. The inputs are
+/// already NFC and checked for glyphs.
+#[cfg(test)]
+pub(crate) fn layout_letter(
+    letter: &PreparedLetter,
+    window: &Window,
+    return_address: &str,
+) -> Result<Layout, RenderError> {
+    let t: &Texts = texts(letter.language);
+    let return_run = return_run(&letter.letter_id, return_address, window)?;
+    let sender = layout_sender(t, window);
+    let parts = layout_parts(letter, window, &return_run, &sender)?;
+    let body = layout_body(t, parts.top);
+    check_fits(&letter.letter_id, &body)?;
+    let mut runs = sender.runs;
+    runs.extend(parts.info);
+    runs.extend(body.before_codes.iter().cloned());
+    for (index, number) in &body.numbers {
+        runs.push(number.clone());
+        runs.push(body.code_run(*index, letter.codes[*index]));
+    }
+    runs.extend(body.after_codes.iter().cloned());
     Ok(Layout {
         return_address: return_run,
-        address,
-        matrix,
+        address: parts.address,
+        matrix: parts.matrix,
         runs,
-        frames,
-        body_bottom,
+        frames: body.frames,
+        body_bottom: body.bottom,
     })
 }
 
@@ -795,6 +929,10 @@ fn prepare(letter: &LetterInput<'_>) -> Result<PreparedLetter, RenderError> {
 }
 
 /// Renders `letters` into one PDF part, one A4 page per letter, in the given order.
+///
+/// What letters share (the return address, the sender, each language's body at each height it
+/// starts at) is laid out and written once per part, as a form every page draws; each page adds
+/// its own address, date, reference, codes and DataMatrix (see [`super::pdf`]).
 pub fn render_part(
     letters: &[LetterInput<'_>],
     window: &Window,
@@ -805,157 +943,113 @@ pub fn render_part(
         return Err(RenderError::NoLetters);
     };
     let return_address = nfc(return_address.trim());
+    let return_missing = missing_glyphs(&return_address);
+    let return_line = layout_return_address(&return_address, window);
 
-    let mut doc = PdfDocument::new("MinID PIN letters");
-    let regular = doc.add_font(&face(false).parsed);
-    let bold = doc.add_font(&face(true).parsed);
-    let mut pages = Vec::with_capacity(letters.len());
+    let mut senders: Vec<(Language, Sender)> = Vec::new();
+    let mut bodies: Vec<(Language, u32, Body)> = Vec::new();
+    let mut letters_laid_out = Vec::with_capacity(letters.len());
     for letter in letters {
         let prepared = prepare(letter)?;
-        glyph_check(&prepared.letter_id, "return address", &return_address)?;
-        let layout = layout_letter(&prepared, window, &return_address)?;
-        pages.push(PdfPage::new(
-            Mm(PAGE_WIDTH_MM),
-            Mm(PAGE_HEIGHT_MM),
-            page_ops(&layout, &regular, &bold),
-        ));
+        if !return_missing.is_empty() {
+            glyph_check(&prepared.letter_id, "return address", &return_address)?;
+        }
+        let return_run = return_line
+            .clone()
+            .map_err(|detail| RenderError::ReturnAddress {
+                letter_id: prepared.letter_id.clone(),
+                detail,
+            })?;
+        let language = prepared.language;
+        let sender = match senders.iter().position(|(l, _)| *l == language) {
+            Some(i) => i,
+            None => {
+                senders.push((language, layout_sender(texts(language), window)));
+                senders.len() - 1
+            }
+        };
+        let parts = layout_parts(&prepared, window, &return_run, &senders[sender].1)?;
+        let key = parts.top.to_bits();
+        let body = match bodies
+            .iter()
+            .position(|(l, top, _)| *l == language && *top == key)
+        {
+            Some(i) => i,
+            None => {
+                bodies.push((language, key, layout_body(texts(language), parts.top)));
+                bodies.len() - 1
+            }
+        };
+        check_fits(&prepared.letter_id, &bodies[body].2)?;
+        letters_laid_out.push((prepared, parts, sender, body));
     }
-    let page_count = pages.len() as u32;
-    doc.with_pages(pages);
+    let return_run = return_line.map_err(|detail| RenderError::ReturnAddress {
+        letter_id: first.letter_id.to_string(),
+        detail,
+    })?;
+
+    // The shared pieces: the return address, each sender, each body's head and tail.
+    let no_frames: &[Frame] = &[];
+    let mut shared = vec![pdf::Shared {
+        runs: vec![&return_run],
+        frames: no_frames,
+    }];
+    let sender_form = |i: usize| 1 + i;
+    for (_, sender) in &senders {
+        shared.push(pdf::Shared {
+            runs: sender.runs.iter().collect(),
+            frames: no_frames,
+        });
+    }
+    let body_forms = 1 + senders.len();
+    for (_, _, body) in &bodies {
+        shared.push(pdf::Shared {
+            runs: body.before_codes.iter().collect(),
+            frames: no_frames,
+        });
+        shared.push(pdf::Shared {
+            runs: body.after_codes.iter().collect(),
+            frames: &body.frames,
+        });
+    }
+    let pages: Vec<Vec<pdf::Piece<'_>>> = letters_laid_out
+        .iter()
+        .map(|(prepared, parts, sender, body_index)| {
+            let body = &bodies[*body_index].2;
+            let mut codes = Vec::with_capacity(40);
+            for (index, number) in &body.numbers {
+                codes.push(Cow::Borrowed(number));
+                codes.push(Cow::Owned(body.code_run(*index, prepared.codes[*index])));
+            }
+            vec![
+                pdf::Piece::Shared(0),
+                pdf::Piece::Text(parts.address.runs.iter().map(Cow::Borrowed).collect()),
+                pdf::Piece::Shared(sender_form(*sender)),
+                pdf::Piece::Text(parts.info.iter().map(Cow::Borrowed).collect()),
+                pdf::Piece::Shared(body_forms + 2 * body_index),
+                pdf::Piece::Text(codes),
+                pdf::Piece::Shared(body_forms + 2 * body_index + 1),
+                pdf::Piece::Matrix(&parts.matrix),
+            ]
+        })
+        .collect();
     let midnight = first
         .date
         .and_hms_opt(0, 0, 0)
         .map(|t| t.and_utc().timestamp())
         .unwrap_or(0);
-    if let Ok(t) = printpdf::OffsetDateTime::from_unix_timestamp(midnight) {
-        doc.metadata.info.creation_date = t;
-        doc.metadata.info.modification_date = t;
-        doc.metadata.info.metadata_date = t;
-    }
-    doc.metadata.info.creator = "pinbrev".into();
-    doc.metadata.info.producer = format!("pinbrev {}", env!("CARGO_PKG_VERSION"));
-
-    let pdf_error = |detail: String| RenderError::Pdf {
-        first: first.letter_id.to_string(),
-        last: last.letter_id.to_string(),
-        detail,
-    };
-    let mut warnings = Vec::new();
-    let mut lo = doc.to_lopdf_document(&PdfSaveOptions::default(), &mut warnings);
-    // The part's pages exist twice now; free printpdf's copy before compressing the other.
-    drop(doc);
-    // printpdf writes 1.3 into the header; the contract asks for PDF 1.7 (which the content is).
-    lo.version = "1.7".to_string();
-    lo.compress();
-    let mut pdf = Vec::new();
-    lo.save_to(&mut pdf).map_err(|e| pdf_error(e.to_string()))?;
-    drop(lo);
+    let created = printpdf::OffsetDateTime::from_unix_timestamp(midnight).ok();
+    let pdf = pdf::write_part(&shared, &pages, "MinID PIN letters", created).map_err(|detail| {
+        RenderError::Pdf {
+            first: first.letter_id.to_string(),
+            last: last.letter_id.to_string(),
+            detail,
+        }
+    })?;
     Ok(RenderedPart {
         pdf,
-        pages: page_count,
+        pages: pages.len() as u32,
     })
-}
-
-fn mm_x(x: f32) -> Pt {
-    Mm(x).into()
-}
-fn mm_y(y_from_top: f32) -> Pt {
-    Mm(PAGE_HEIGHT_MM - y_from_top).into()
-}
-fn point(x: f32, y_from_top: f32) -> LinePoint {
-    LinePoint {
-        p: Point {
-            x: mm_x(x),
-            y: mm_y(y_from_top),
-        },
-        bezier: false,
-    }
-}
-fn rectangle(l: f32, t: f32, r: f32, b: f32) -> PolygonRing {
-    PolygonRing {
-        points: vec![point(l, t), point(r, t), point(r, b), point(l, b)],
-    }
-}
-fn black() -> Color {
-    Color::Greyscale(Greyscale {
-        percent: 0.0,
-        icc_profile: None,
-    })
-}
-
-/// The PDF operations of one page.
-fn page_ops(layout: &Layout, regular: &FontId, bold: &FontId) -> Vec<Op> {
-    let mut ops = vec![
-        Op::SaveGraphicsState,
-        Op::SetFillColor { col: black() },
-        Op::SetOutlineColor { col: black() },
-        Op::StartTextSection,
-    ];
-    let mut current: Option<(bool, f32)> = None;
-    let all = std::iter::once(&layout.return_address)
-        .chain(&layout.address.runs)
-        .chain(&layout.runs);
-    for run in all {
-        if current != Some((run.bold, run.size)) {
-            let font = if run.bold { bold } else { regular };
-            ops.push(Op::SetFont {
-                font: PdfFontHandle::External(font.clone()),
-                size: Pt(run.size),
-            });
-            current = Some((run.bold, run.size));
-        }
-        ops.push(Op::SetTextMatrix {
-            matrix: TextMatrix::Translate(mm_x(run.x), mm_y(run.baseline)),
-        });
-        ops.push(Op::ShowText {
-            items: vec![TextItem::Text(run.text.clone())],
-        });
-    }
-    ops.push(Op::EndTextSection);
-
-    // The DataMatrix as one filled path: a rectangle per horizontal run of dark modules.
-    let m = &layout.matrix;
-    let mut rings = Vec::new();
-    for row in 0..m.rows {
-        let bits = &m.bits[row * m.columns..(row + 1) * m.columns];
-        let mut column = 0;
-        while column < m.columns {
-            if !bits[column] {
-                column += 1;
-                continue;
-            }
-            let start = column;
-            while column < m.columns && bits[column] {
-                column += 1;
-            }
-            rings.push(rectangle(
-                m.x + start as f32 * m.module,
-                m.y + row as f32 * m.module,
-                m.x + column as f32 * m.module,
-                m.y + (row + 1) as f32 * m.module,
-            ));
-        }
-    }
-    ops.push(Op::DrawPolygon {
-        polygon: Polygon {
-            rings,
-            mode: PaintMode::Fill,
-            winding_order: WindingOrder::NonZero,
-        },
-    });
-
-    ops.push(Op::SetOutlineThickness { pt: Pt(0.5) });
-    for &(l, t, r, b) in &layout.frames {
-        ops.push(Op::DrawPolygon {
-            polygon: Polygon {
-                rings: vec![rectangle(l, t, r, b)],
-                mode: PaintMode::Stroke,
-                winding_order: WindingOrder::NonZero,
-            },
-        });
-    }
-    ops.push(Op::RestoreGraphicsState);
-    ops
 }
 
 #[cfg(test)]
