@@ -289,7 +289,7 @@ pub enum IngestError {
 }
 
 /// Rows stored per transaction.
-const CHUNK: usize = 1000;
+const CHUNK: usize = 10_000;
 
 /// Reads, checks and stores one order file, streamed in chunks. Row errors are reported, never
 /// fatal.

@@ -2,14 +2,14 @@
 //! identity number, register person, address protection, person status and age, the address
 //! and its checks, then the order rules (duplicate, reorder limit).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Europe::Oslo;
 use serde::Serialize;
 
 use crate::address::{self, PostalZone};
-use crate::db::{Db, DbError, OrderRow, Tx, ValidationOutcome};
+use crate::db::{Db, DbError, OrderRow, Tx, ValidationFacts, ValidationOutcome};
 use crate::letters::Window;
 use crate::national_id::{IdKind, NationalId};
 use crate::orders::{Language, OrderStatus, RejectReason};
@@ -51,7 +51,15 @@ pub struct Validator<'a> {
     today: NaiveDate,
 }
 
-const PAGE: i64 = 500;
+/// Orders validated per write transaction: the facts of a page are read with a few queries.
+const PAGE: i64 = 10_000;
+
+/// What the rules need besides the order: the facts read for its page, and the people whose
+/// order was validated earlier in the same page (the database does not count those yet).
+struct PageFacts {
+    facts: ValidationFacts,
+    validated_now: HashMap<i64, i64>,
+}
 
 impl<'a> Validator<'a> {
     /// Prepares a run at the current time.
@@ -76,18 +84,24 @@ impl<'a> Validator<'a> {
         let bar = crate::progress::bar(waiting as u64, "validate", crate::progress::Unit::Items);
         let mut after: Option<(String, String)> = None;
         loop {
+            let mut tx = self.db.begin_write().await?;
             let page = self
                 .db
-                .received_orders(after.as_ref().map(|(a, b)| (a.as_str(), b.as_str())), PAGE)
+                .received_orders_in(
+                    &mut tx,
+                    after.as_ref().map(|(a, b)| (a.as_str(), b.as_str())),
+                    PAGE,
+                )
                 .await?;
             let Some(last) = page.last() else { break };
             after = Some((last.ordered_at.clone(), last.order_id.clone()));
-            let mut tx = self.db.begin_write().await?;
-            for order in &page {
-                let outcome = self.decide(&mut tx, order).await?;
-                self.db
-                    .apply_validation(&mut tx, &order.order_id, &outcome)
-                    .await?;
+            let outcomes = self.decide_page(&mut tx, &page).await?;
+            self.db.record_validations(&mut tx, &outcomes).await?;
+            tx.commit().await.map_err(|source| DbError::Query {
+                context: "committing validation outcomes",
+                source,
+            })?;
+            for (_, outcome) in &outcomes {
                 report.orders += 1;
                 *report
                     .by_status
@@ -97,10 +111,6 @@ impl<'a> Validator<'a> {
                     *report.by_reason.entry(r.clone()).or_default() += 1;
                 }
             }
-            tx.commit().await.map_err(|source| DbError::Query {
-                context: "committing validation outcomes",
-                source,
-            })?;
             bar.set_position(report.orders);
             tracing::debug!(done = report.orders, "validated a page of orders");
         }
@@ -131,34 +141,80 @@ impl<'a> Validator<'a> {
             .order_in(&mut tx, order_id)
             .await?
             .expect("the order was just moved");
-        let outcome = self.decide(&mut tx, &order).await?;
-        self.db
-            .apply_validation(&mut tx, order_id, &outcome)
+        let mut outcomes = self
+            .decide_page(&mut tx, std::slice::from_ref(&order))
             .await?;
+        self.db.record_validations(&mut tx, &outcomes).await?;
         tx.commit().await.map_err(|source| DbError::Query {
             context: "committing a reissue",
             source,
         })?;
+        let (_, outcome) = outcomes.remove(0);
         Ok(Reissue::Done(outcome.status, outcome.reason))
     }
 
+    /// The outcomes of a page of orders, in order: the facts read at once, then the rules.
+    async fn decide_page<'o>(
+        &self,
+        tx: &mut Tx,
+        page: &'o [OrderRow],
+    ) -> Result<Vec<(&'o str, ValidationOutcome)>, DbError> {
+        let ids: Vec<Result<NationalId, String>> = page
+            .iter()
+            .map(|o| {
+                NationalId::parse(&o.national_id, self.settings.allow_synthetic)
+                    .map_err(|e| e.to_string())
+            })
+            .collect();
+        let mut wanted: Vec<String> = ids
+            .iter()
+            .filter_map(|id| id.as_ref().ok())
+            .filter(|id| id.info().kind != IdKind::Hnr)
+            .map(|id| id.as_digits())
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let facts = self
+            .db
+            .validation_facts(tx, &wanted, self.now - Duration::days(30))
+            .await?;
+        let mut page_facts = PageFacts {
+            facts,
+            validated_now: HashMap::new(),
+        };
+        Ok(page
+            .iter()
+            .zip(ids)
+            .map(|(order, id)| {
+                (
+                    order.order_id.as_str(),
+                    self.decide(order, id, &mut page_facts),
+                )
+            })
+            .collect())
+    }
+
     /// The outcome for one order; first matching rule wins.
-    async fn decide(&self, tx: &mut Tx, order: &OrderRow) -> Result<ValidationOutcome, DbError> {
-        let id = match NationalId::parse(&order.national_id, self.settings.allow_synthetic) {
+    fn decide(
+        &self,
+        order: &OrderRow,
+        id: Result<NationalId, String>,
+        page: &mut PageFacts,
+    ) -> ValidationOutcome {
+        let id = match id {
             Ok(id) => id,
-            Err(e) => {
-                return Ok(rejected(
-                    RejectReason::InvalidNationalId,
-                    Some(e.to_string()),
-                    None,
-                ))
-            }
+            Err(e) => return rejected(RejectReason::InvalidNationalId, Some(e), None),
         };
         if id.info().kind == IdKind::Hnr {
-            return Ok(rejected(RejectReason::HNumber, None, None));
+            return rejected(RejectReason::HNumber, None, None);
         }
-        let Some((person_id, person)) = self.db.find_person(tx, &id.as_digits()).await? else {
-            return Ok(rejected(RejectReason::UnknownPerson, None, None));
+        let facts = &page.facts;
+        let Some((person_id, person)) = facts
+            .person_of
+            .get(&id.as_digits())
+            .and_then(|p| facts.persons.get(p).map(|person| (*p, person)))
+        else {
+            return rejected(RejectReason::UnknownPerson, None, None);
         };
         let in_use = person.identifier_in_use();
         let person_number = Some(in_use.map_or_else(|| id.as_digits(), |i| i.number.clone()));
@@ -168,13 +224,13 @@ impl<'a> Validator<'a> {
             .as_deref()
             .is_some_and(|p| p == "strengtFortrolig" || p == "strengtFortroligUtland")
         {
-            return Ok(ValidationOutcome {
+            return ValidationOutcome {
                 status: OrderStatus::Held,
                 ..rejected(RejectReason::AddressProtected, None, person_number)
-            });
+            };
         }
-        if let Some(reason) = self.person_rule(&person) {
-            return Ok(rejected(reason, None, person_number));
+        if let Some(reason) = self.person_rule(person) {
+            return rejected(reason, None, person_number);
         }
         let holds_d_number = in_use.is_some_and(|i| {
             i.id_type == IdentifierType::DNummer
@@ -182,36 +238,40 @@ impl<'a> Validator<'a> {
                     && i.number.starts_with(['4', '5', '6', '7']))
         });
         let name = person.name.clone().unwrap_or_default();
-        let Some(chosen) = address::choose(&person, holds_d_number) else {
-            return Ok(rejected(RejectReason::NoPostalAddress, None, person_number));
+        let Some(chosen) = address::choose(person, holds_d_number) else {
+            return rejected(RejectReason::NoPostalAddress, None, person_number);
         };
         let block = match address::build(&name, chosen, &self.postcodes, &self.windows) {
             Ok(b) => b,
-            Err(p) => return Ok(rejected(p.reason, Some(p.detail), person_number)),
+            Err(p) => return rejected(p.reason, Some(p.detail), person_number),
         };
 
-        let numbers = self.db.person_numbers(tx, person_id).await?;
-        if self.db.count_orders_of(tx, &numbers, &ACTIVE).await? > 0 {
-            return Ok(ValidationOutcome {
+        let numbers = facts.numbers.get(&person_id).map_or(&[][..], Vec::as_slice);
+        let count = |counts: &HashMap<String, i64>| -> i64 {
+            numbers.iter().filter_map(|n| counts.get(n)).sum()
+        };
+        let active =
+            count(&facts.active_orders) + page.validated_now.get(&person_id).copied().unwrap_or(0);
+        if active > 0 {
+            return ValidationOutcome {
                 status: OrderStatus::Duplicate,
                 ..rejected(
                     RejectReason::Duplicate,
                     Some("the person has an order in progress".into()),
                     person_number,
                 )
-            });
+            };
         }
-        let since = self.now - Duration::days(30);
-        let recent = self.db.count_letters_of(tx, &numbers, since).await?;
+        let recent = count(&facts.recent_letters);
         if recent >= i64::from(self.settings.max_letters_per_30_days) {
-            return Ok(rejected(
+            return rejected(
                 RejectReason::ReorderLimit,
                 Some(format!(
                     "{recent} letters in the last 30 days (limit {})",
                     self.settings.max_letters_per_30_days
                 )),
                 person_number,
-            ));
+            );
         }
 
         let language = order
@@ -222,7 +282,8 @@ impl<'a> Validator<'a> {
                 PostalZone::Domestic => Language::Nb,
                 PostalZone::Abroad => Language::En,
             });
-        Ok(ValidationOutcome {
+        *page.validated_now.entry(person_id).or_default() += 1;
+        ValidationOutcome {
             status: OrderStatus::Validated,
             reason: None,
             detail: None,
@@ -232,7 +293,7 @@ impl<'a> Validator<'a> {
             postcode: block.postcode.clone(),
             country: Some(block.country.clone()),
             address: Some(serde_json::to_string(&block).expect("address serializes")),
-        })
+        }
     }
 
     /// Rule 2 of "Where the letter goes": the person's status and age.

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use sqlx::Row;
 
-use super::{ctx, insert_event, move_order, now, Db, DbError, Tx};
+use super::{ctx, insert_event, move_order, now, Db, DbError};
 use crate::orders::{timestamp, OrderStatus};
 
 /// A batch as stored.
@@ -427,30 +427,6 @@ impl Db {
         .await
         .map_err(ctx("reading an order's letter"))?;
         row.map(|r| letter_ref(&r)).transpose()
-    }
-
-    /// Letters made for any of these identifiers' orders since `since`, except failed ones
-    /// (those never left the vendor).
-    pub async fn count_letters_of(
-        &self,
-        tx: &mut Tx,
-        numbers: &[String],
-        since: DateTime<Utc>,
-    ) -> Result<i64, DbError> {
-        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "SELECT COUNT(*) FROM letters l JOIN orders o ON o.order_id = l.order_id WHERE l.state <> 'failed' AND l.created_at >= ",
-        );
-        qb.push_bind(timestamp(since));
-        qb.push(" AND o.person_national_id IN (");
-        let mut sep = qb.separated(", ");
-        for n in numbers {
-            sep.push_bind(n.clone());
-        }
-        qb.push(")");
-        qb.build_query_scalar()
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(ctx("counting a person's letters"))
     }
 
     /// Applies one vendor receipt in its own transaction: kept once per (letter, event); the

@@ -4,6 +4,7 @@
 //! first); the statements keep to SQL that PostgreSQL also speaks (`$n` parameters,
 //! `ON CONFLICT`, `RETURNING`), so that another backend can be added here without touching callers.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -17,15 +18,20 @@ use crate::free_text;
 use crate::input_error::InputError;
 use crate::orders::{timestamp, NewOrder, OrderStatus};
 use crate::postcodes::PostcodeEntry;
-use crate::register::{ImportedPerson, Person};
+use crate::register::ImportedPerson;
 
 mod data_migrations;
 mod letters;
 mod operations;
 mod report;
+mod validation;
 
 pub use letters::{BatchRow, LetterJob, LetterRef, PartRecord, ReceiptOutcome};
 pub use operations::{PartFile, FINISHED};
+pub use validation::ValidationFacts;
+
+/// Rows per multi-row statement: few statements, well under SQLite's limit of bound parameters.
+const ROWS_PER_STATEMENT: usize = 1000;
 
 /// A write transaction.
 pub type Tx = Transaction<'static, Sqlite>;
@@ -303,48 +309,6 @@ impl Db {
         Ok(replaced)
     }
 
-    /// Finds the person who has or had this identifier.
-    pub async fn find_person(
-        &self,
-        tx: &mut Tx,
-        national_id: &str,
-    ) -> Result<Option<(i64, Person)>, DbError> {
-        let row = sqlx::query(
-            "SELECT p.person_id, p.record FROM person_ids i JOIN persons p ON p.person_id = i.person_id \
-             WHERE i.national_id = $1",
-        )
-        .bind(national_id)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(ctx("looking up a person"))?;
-        row.map(|r| {
-            let id: i64 = r.get(0);
-            let record: String = r.get(1);
-            serde_json::from_str(&record)
-                .map(|p| (id, p))
-                .map_err(|e| DbError::Corrupt {
-                    what: format!("person {id}"),
-                    message: e.to_string(),
-                })
-        })
-        .transpose()
-    }
-
-    /// Every identifier the person has or had.
-    pub async fn person_numbers(
-        &self,
-        tx: &mut Tx,
-        person_id: i64,
-    ) -> Result<Vec<String>, DbError> {
-        sqlx::query_scalar(
-            "SELECT national_id FROM person_ids WHERE person_id = $1 ORDER BY national_id",
-        )
-        .bind(person_id)
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(ctx("listing a person's identifiers"))
-    }
-
     // --- postal codes ----------------------------------------------------------------------
 
     /// The stored postal-code list, empty if none is loaded yet.
@@ -402,7 +366,8 @@ impl Db {
 
     // --- orders ----------------------------------------------------------------------------
 
-    /// Stores a batch of parsed orders in one transaction, with a `received` event each.
+    /// Stores a batch of parsed orders in one transaction, with a `received` event each: one
+    /// query for the orders already known, then multi-row inserts.
     pub async fn insert_orders(
         &self,
         source: &str,
@@ -410,81 +375,96 @@ impl Db {
     ) -> Result<Vec<InsertOutcome>, DbError> {
         let mut tx = self.begin_write().await?;
         let at = now();
-        let mut outcomes = Vec::with_capacity(orders.len());
-        for o in orders {
-            let existing = sqlx::query(
-                "SELECT national_id, ordered_at, channel, language FROM orders WHERE order_id = $1",
-            )
-            .bind(o.order_id.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(ctx("looking up an order"))?;
-            let language = o.language.map(|l| l.code());
-            if let Some(r) = existing {
-                let same = r.get::<String, _>(0) == o.national_id
-                    && r.get::<String, _>(1) == o.ordered_at_text()
-                    && r.get::<String, _>(2) == o.channel.code()
-                    && r.get::<Option<String>, _>(3).as_deref() == language;
-                outcomes.push(if same {
-                    InsertOutcome::SameContent
-                } else {
-                    InsertOutcome::Conflict
-                });
-                continue;
+        // What is stored of an order: national_id, ordered_at, channel, language.
+        type Content = (String, String, String, Option<String>);
+        let mut known: HashMap<String, Content> = HashMap::new();
+        for chunk in orders.chunks(ROWS_PER_STATEMENT * 5) {
+            let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
+                "SELECT order_id, national_id, ordered_at, channel, language FROM orders WHERE order_id IN (",
+            );
+            let mut list = qb.separated(", ");
+            for o in chunk {
+                list.push_bind(o.order_id.as_str());
             }
-            sqlx::query(
+            qb.push(")");
+            let rows = qb
+                .build()
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(ctx("looking up orders"))?;
+            for r in rows {
+                let read = || ctx("looking up orders");
+                known.insert(
+                    r.try_get(0).map_err(read())?,
+                    (
+                        r.try_get(1).map_err(read())?,
+                        r.try_get(2).map_err(read())?,
+                        r.try_get(3).map_err(read())?,
+                        r.try_get(4).map_err(read())?,
+                    ),
+                );
+            }
+        }
+        let mut outcomes = Vec::with_capacity(orders.len());
+        let mut new: Vec<&NewOrder> = Vec::with_capacity(orders.len());
+        for o in orders {
+            let content: Content = (
+                o.national_id.clone(),
+                o.ordered_at_text(),
+                o.channel.code().to_string(),
+                o.language.map(|l| l.code().to_string()),
+            );
+            // An order stored earlier, or earlier in this very file, is known.
+            match known.get(o.order_id.as_str()) {
+                Some(stored) if *stored == content => outcomes.push(InsertOutcome::SameContent),
+                Some(_) => outcomes.push(InsertOutcome::Conflict),
+                None => {
+                    known.insert(o.order_id.as_str().to_string(), content);
+                    new.push(o);
+                    outcomes.push(InsertOutcome::Inserted);
+                }
+            }
+        }
+        for chunk in new.chunks(ROWS_PER_STATEMENT) {
+            let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
                 "INSERT INTO orders (order_id, national_id, ordered_at, channel, language, source_file, source_line, \
-                 received_at, status, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8)",
-            )
-            .bind(o.order_id.as_str())
-            .bind(&o.national_id)
-            .bind(o.ordered_at_text())
-            .bind(o.channel.code())
-            .bind(language)
-            .bind(source)
-            .bind(o.line as i64)
-            .bind(&at)
-            .bind(OrderStatus::Received.code())
-            .execute(&mut *tx)
-            .await
-            .map_err(ctx("storing an order"))?;
-            insert_event(
-                &mut tx,
-                o.order_id.as_str(),
-                &at,
-                "ingest",
-                "received",
-                None,
-                Some(OrderStatus::Received),
-                Some(&format!("{source}:{}", o.line)),
-            )
-            .await?;
-            outcomes.push(InsertOutcome::Inserted);
+                 received_at, status, updated_at) ",
+            );
+            qb.push_values(chunk, |mut row, o| {
+                row.push_bind(o.order_id.as_str())
+                    .push_bind(o.national_id.as_str())
+                    .push_bind(o.ordered_at_text())
+                    .push_bind(o.channel.code())
+                    .push_bind(o.language.map(|l| l.code()))
+                    .push_bind(source)
+                    .push_bind(o.line as i64)
+                    .push_bind(at.as_str())
+                    .push_bind(OrderStatus::Received.code())
+                    .push_bind(at.as_str());
+            });
+            qb.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(ctx("storing orders"))?;
+            let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
+                "INSERT INTO order_events (order_id, at, actor, event, from_status, to_status, detail) ",
+            );
+            qb.push_values(chunk, |mut row, o| {
+                row.push_bind(o.order_id.as_str())
+                    .push_bind(at.as_str())
+                    .push_bind("ingest")
+                    .push_bind("received")
+                    .push_bind(None::<&str>)
+                    .push_bind(OrderStatus::Received.code())
+                    .push_bind(free_text::clean(&format!("{source}:{}", o.line)));
+            });
+            qb.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(ctx("storing order events"))?;
         }
         tx.commit().await.map_err(ctx("committing orders"))?;
         Ok(outcomes)
-    }
-
-    /// The next `limit` orders still `received`, oldest first (`ordered_at`, then order_id),
-    /// after the given position.
-    pub async fn received_orders(
-        &self,
-        after: Option<(&str, &str)>,
-        limit: i64,
-    ) -> Result<Vec<OrderRow>, DbError> {
-        let (at, id) = after.unwrap_or(("", ""));
-        let rows = sqlx::query(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE status = $1 AND (ordered_at > $2 OR (ordered_at = $2 AND order_id > $3)) \
-             ORDER BY ordered_at, order_id LIMIT $4"
-        ))
-        .bind(OrderStatus::Received.code())
-        .bind(at)
-        .bind(id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(ctx("reading received orders"))?;
-        rows.iter().map(order_row).collect()
     }
 
     /// Orders in a status, counted.
@@ -494,85 +474,6 @@ impl Db {
             .fetch_one(&self.pool)
             .await
             .map_err(ctx("counting orders"))
-    }
-
-    /// Orders of any of these identifiers that are in one of the given statuses, counted.
-    pub async fn count_orders_of(
-        &self,
-        tx: &mut Tx,
-        numbers: &[String],
-        statuses: &[OrderStatus],
-    ) -> Result<i64, DbError> {
-        let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
-            "SELECT COUNT(*) FROM orders WHERE person_national_id IN (",
-        );
-        let mut sep = qb.separated(", ");
-        for n in numbers {
-            sep.push_bind(n.clone());
-        }
-        qb.push(") AND status IN (");
-        let mut sep = qb.separated(", ");
-        for s in statuses {
-            sep.push_bind(s.code());
-        }
-        qb.push(")");
-        qb.build_query_scalar()
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(ctx("counting a person's orders"))
-    }
-
-    /// Records the outcome of validating one order (status, reason, resolved address) and its
-    /// event. The order must still be `received`.
-    pub async fn apply_validation(
-        &self,
-        tx: &mut Tx,
-        order_id: &str,
-        outcome: &ValidationOutcome,
-    ) -> Result<(), DbError> {
-        let at = now();
-        let validated_at = (outcome.status == OrderStatus::Validated).then_some(at.clone());
-        let changed = sqlx::query(
-            "UPDATE orders SET status = $1, reason = $2, reason_detail = $3, person_national_id = $4, letter_language = $5, \
-             address = $6, postal_zone = $7, postcode = $8, country = $9, validated_at = $10, updated_at = $11 \
-             WHERE order_id = $12 AND status = $13",
-        )
-        .bind(outcome.status.code())
-        .bind(&outcome.reason)
-        .bind(outcome.detail.as_deref().map(free_text::clean))
-        .bind(&outcome.person_national_id)
-        .bind(&outcome.letter_language)
-        .bind(&outcome.address)
-        .bind(&outcome.postal_zone)
-        .bind(&outcome.postcode)
-        .bind(&outcome.country)
-        .bind(&validated_at)
-        .bind(&at)
-        .bind(order_id)
-        .bind(OrderStatus::Received.code())
-        .execute(&mut **tx)
-        .await
-        .map_err(ctx("storing a validation outcome"))?
-        .rows_affected();
-        if changed == 0 {
-            return Ok(());
-        }
-        let detail = match (&outcome.reason, &outcome.detail) {
-            (Some(r), Some(d)) => Some(format!("{r}: {d}")),
-            (Some(r), None) => Some(r.clone()),
-            _ => None,
-        };
-        insert_event(
-            tx,
-            order_id,
-            &at,
-            "validate",
-            outcome.status.code(),
-            Some(OrderStatus::Received),
-            Some(outcome.status),
-            detail.as_deref(),
-        )
-        .await
     }
 
     /// Orders matching the filter, oldest first.

@@ -27,6 +27,8 @@ pub struct Face {
     /// Ink top and bottom (ems, bottom positive below the baseline) of the characters below
     /// [`EXTENT_TABLE_LEN`], decoded once.
     extents: Vec<(f32, f32)>,
+    /// [`Face::advance_milli_em`] of the same characters, decoded once.
+    advances: Vec<Option<f32>>,
 }
 
 /// Code points whose glyph extents are kept in a table (Latin, Greek, Cyrillic and more); the
@@ -46,9 +48,13 @@ impl Face {
             units_per_em,
             parsed,
             extents: Vec::new(),
+            advances: Vec::new(),
         };
         face.extents = (0..EXTENT_TABLE_LEN)
             .map(|cp| char::from_u32(cp).map_or((0.0, 0.0), |c| face.decode_extent_em(c)))
+            .collect();
+        face.advances = (0..EXTENT_TABLE_LEN)
+            .map(|cp| char::from_u32(cp).and_then(|c| face.decode_advance_milli_em(c)))
             .collect();
         face
     }
@@ -76,6 +82,21 @@ impl Face {
     /// The advance of `c` in thousandths of an em as written to the PDF's `/W` array, or `None`
     /// when the font has no glyph for it.
     fn advance_milli_em(&self, c: char) -> Option<f32> {
+        match self.advances.get(c as usize) {
+            Some(a) => *a,
+            None => self.decode_advance_milli_em(c),
+        }
+    }
+
+    /// Whether the face has a glyph for `c`.
+    fn has_glyph(&self, c: char) -> bool {
+        match self.advances.get(c as usize) {
+            Some(a) => a.is_some(),
+            None => self.parsed.lookup_glyph_index(c as u32).is_some(),
+        }
+    }
+
+    fn decode_advance_milli_em(&self, c: char) -> Option<f32> {
         let gid = self.parsed.lookup_glyph_index(c as u32)?;
         let advance = f32::from(self.parsed.get_horizontal_advance(gid));
         Some((advance * 1000.0 / self.units_per_em).trunc())
@@ -141,9 +162,7 @@ pub fn text_width_mm(text: &str, size_pt: f32, bold: bool) -> f32 {
 pub fn missing_glyphs(text: &str) -> Vec<char> {
     let mut missing = Vec::new();
     for c in text.chars() {
-        let lacks = c.is_control()
-            || REGULAR.parsed.lookup_glyph_index(c as u32).is_none()
-            || BOLD.parsed.lookup_glyph_index(c as u32).is_none();
+        let lacks = c.is_control() || !REGULAR.has_glyph(c) || !BOLD.has_glyph(c);
         if lacks && !missing.contains(&c) {
             missing.push(c);
         }

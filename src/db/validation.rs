@@ -1,0 +1,270 @@
+//! SQL of `orders validate`: the facts the rules need about a page of orders, read with a few
+//! set-based queries, and the outcomes the rules decided, written with multi-row statements.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{ctx, now, Db, DbError, OrderRow, Tx, ValidationOutcome, ORDER_COLUMNS};
+use crate::free_text;
+use crate::orders::{timestamp, OrderStatus};
+use crate::register::Person;
+
+/// What the register and the database say about the people of a page of orders.
+#[derive(Debug, Default)]
+pub struct ValidationFacts {
+    /// Identifier (as ordered) → the person who has or had it.
+    pub person_of: HashMap<String, i64>,
+    /// The people found, by person_id.
+    pub persons: HashMap<i64, Person>,
+    /// Every identifier of each person found, sorted.
+    pub numbers: HashMap<i64, Vec<String>>,
+    /// Orders in progress (validated, batched or printed) per identifier they resolved to.
+    pub active_orders: HashMap<String, i64>,
+    /// Letters (other than failed ones) made since the given time, per identifier.
+    pub recent_letters: HashMap<String, i64>,
+}
+
+/// Bound parameters per statement stay well under SQLite's limit (32,766).
+const IDS_PER_QUERY: usize = 5000;
+/// Rows per multi-row write.
+const ROWS_PER_STATEMENT: usize = 500;
+
+impl Db {
+    /// The next `limit` orders still `received`, oldest first (`ordered_at`, then order_id),
+    /// after the given position, read inside the write transaction that will record them.
+    pub async fn received_orders_in(
+        &self,
+        tx: &mut Tx,
+        after: Option<(&str, &str)>,
+        limit: i64,
+    ) -> Result<Vec<OrderRow>, DbError> {
+        let (at, id) = after.unwrap_or(("", ""));
+        let rows = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE status = $1 AND (ordered_at > $2 OR (ordered_at = $2 AND order_id > $3)) \
+             ORDER BY ordered_at, order_id LIMIT $4"
+        ))
+        .bind(OrderStatus::Received.code())
+        .bind(at)
+        .bind(id)
+        .bind(limit)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(ctx("reading received orders"))?;
+        rows.iter().map(super::order_row).collect()
+    }
+
+    /// The facts about the people behind `national_ids` (identifiers as ordered, already valid),
+    /// with letters counted from `letters_since`.
+    pub async fn validation_facts(
+        &self,
+        tx: &mut Tx,
+        national_ids: &[String],
+        letters_since: DateTime<Utc>,
+    ) -> Result<ValidationFacts, DbError> {
+        let mut facts = ValidationFacts::default();
+        let mut records: HashMap<i64, String> = HashMap::new();
+        for chunk in national_ids.chunks(IDS_PER_QUERY) {
+            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT i.national_id, p.person_id, p.record FROM person_ids i \
+                 JOIN persons p ON p.person_id = i.person_id WHERE i.national_id IN (",
+            );
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(id.as_str());
+            }
+            qb.push(")");
+            let rows = qb
+                .build()
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(ctx("looking up people"))?;
+            for r in rows {
+                let read = ctx("looking up people");
+                let national_id: String = r.try_get(0).map_err(read)?;
+                let person_id: i64 = r.try_get(1).map_err(ctx("looking up people"))?;
+                if !records.contains_key(&person_id) {
+                    let record: String = r.try_get(2).map_err(ctx("looking up people"))?;
+                    records.insert(person_id, record);
+                }
+                facts.person_of.insert(national_id, person_id);
+            }
+        }
+        for (person_id, record) in records {
+            let person: Person = serde_json::from_str(&record).map_err(|e| DbError::Corrupt {
+                what: format!("person {person_id}"),
+                message: e.to_string(),
+            })?;
+            facts.persons.insert(person_id, person);
+        }
+
+        let person_ids: Vec<i64> = facts.persons.keys().copied().collect();
+        for chunk in person_ids.chunks(IDS_PER_QUERY) {
+            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT person_id, national_id FROM person_ids WHERE person_id IN (",
+            );
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            qb.push(") ORDER BY person_id, national_id");
+            let rows = qb
+                .build()
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(ctx("listing people's identifiers"))?;
+            for r in rows {
+                let person_id: i64 = r.try_get(0).map_err(ctx("listing people's identifiers"))?;
+                let number: String = r.try_get(1).map_err(ctx("listing people's identifiers"))?;
+                facts.numbers.entry(person_id).or_default().push(number);
+            }
+        }
+
+        let numbers: Vec<&str> = facts
+            .numbers
+            .values()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        let active = [
+            OrderStatus::Validated,
+            OrderStatus::Batched,
+            OrderStatus::Printed,
+        ];
+        for chunk in numbers.chunks(IDS_PER_QUERY) {
+            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT person_national_id, COUNT(*) FROM orders WHERE status IN (",
+            );
+            let mut list = qb.separated(", ");
+            for s in active {
+                list.push_bind(s.code());
+            }
+            qb.push(") AND person_national_id IN (");
+            let mut list = qb.separated(", ");
+            for n in chunk {
+                list.push_bind(*n);
+            }
+            qb.push(") GROUP BY person_national_id");
+            count_into(
+                &mut facts.active_orders,
+                qb.build()
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err(ctx("counting people's orders"))?,
+                "counting people's orders",
+            )?;
+
+            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT o.person_national_id, COUNT(*) FROM letters l JOIN orders o ON o.order_id = l.order_id \
+                 WHERE l.state <> 'failed' AND l.created_at >= ",
+            );
+            qb.push_bind(timestamp(letters_since));
+            qb.push(" AND o.person_national_id IN (");
+            let mut list = qb.separated(", ");
+            for n in chunk {
+                list.push_bind(*n);
+            }
+            qb.push(") GROUP BY o.person_national_id");
+            count_into(
+                &mut facts.recent_letters,
+                qb.build()
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err(ctx("counting people's letters"))?,
+                "counting people's letters",
+            )?;
+        }
+        Ok(facts)
+    }
+
+    /// Records the outcomes of validating orders that are `received` (read in this transaction),
+    /// each with its event, in a few multi-row statements.
+    pub async fn record_validations(
+        &self,
+        tx: &mut Tx,
+        outcomes: &[(&str, ValidationOutcome)],
+    ) -> Result<(), DbError> {
+        let at = now();
+        for chunk in outcomes.chunks(ROWS_PER_STATEMENT) {
+            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "WITH v (order_id, status, reason, reason_detail, person_national_id, letter_language, \
+                 address, postal_zone, postcode, country, validated_at) AS (",
+            );
+            qb.push_values(chunk, |mut row, (order_id, o)| {
+                let validated_at = (o.status == OrderStatus::Validated).then_some(at.as_str());
+                row.push_bind(*order_id)
+                    .push_bind(o.status.code())
+                    .push_bind(o.reason.as_deref())
+                    .push_bind(o.detail.as_deref().map(free_text::clean))
+                    .push_bind(o.person_national_id.as_deref())
+                    .push_bind(o.letter_language.as_deref())
+                    .push_bind(o.address.as_deref())
+                    .push_bind(o.postal_zone.as_deref())
+                    .push_bind(o.postcode.as_deref())
+                    .push_bind(o.country.as_deref())
+                    .push_bind(validated_at);
+            });
+            qb.push(
+                ") UPDATE orders SET status = v.status, reason = v.reason, reason_detail = v.reason_detail, \
+                 person_national_id = v.person_national_id, letter_language = v.letter_language, \
+                 address = v.address, postal_zone = v.postal_zone, postcode = v.postcode, \
+                 country = v.country, validated_at = v.validated_at, updated_at = ",
+            );
+            qb.push_bind(at.as_str());
+            qb.push(" FROM v WHERE orders.order_id = v.order_id AND orders.status = ");
+            qb.push_bind(OrderStatus::Received.code());
+            let changed = qb
+                .build()
+                .execute(&mut **tx)
+                .await
+                .map_err(ctx("storing validation outcomes"))?
+                .rows_affected();
+            if changed != chunk.len() as u64 {
+                return Err(DbError::Corrupt {
+                    what: "orders.status".into(),
+                    message: format!(
+                        "{} of {} orders being validated were no longer received",
+                        chunk.len() as u64 - changed,
+                        chunk.len()
+                    ),
+                });
+            }
+            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO order_events (order_id, at, actor, event, from_status, to_status, detail) ",
+            );
+            qb.push_values(chunk, |mut row, (order_id, o)| {
+                let detail = match (&o.reason, &o.detail) {
+                    (Some(r), Some(d)) => Some(free_text::clean(&format!("{r}: {d}"))),
+                    (Some(r), None) => Some(free_text::clean(r)),
+                    _ => None,
+                };
+                row.push_bind(*order_id)
+                    .push_bind(at.as_str())
+                    .push_bind("validate")
+                    .push_bind(o.status.code())
+                    .push_bind(OrderStatus::Received.code())
+                    .push_bind(o.status.code())
+                    .push_bind(detail);
+            });
+            qb.build()
+                .execute(&mut **tx)
+                .await
+                .map_err(ctx("storing validation events"))?;
+        }
+        Ok(())
+    }
+}
+
+fn count_into(
+    into: &mut HashMap<String, i64>,
+    rows: Vec<sqlx::sqlite::SqliteRow>,
+    context: &'static str,
+) -> Result<(), DbError> {
+    for r in rows {
+        let number: String = r.try_get(0).map_err(ctx(context))?;
+        let count: i64 = r.try_get(1).map_err(ctx(context))?;
+        *into.entry(number).or_default() += count;
+    }
+    Ok(())
+}
