@@ -84,9 +84,8 @@ impl Db {
                 let read = ctx("looking up people");
                 let national_id: String = r.try_get(0).map_err(read)?;
                 let person_id: i64 = r.try_get(1).map_err(ctx("looking up people"))?;
-                if !records.contains_key(&person_id) {
-                    let record: String = r.try_get(2).map_err(ctx("looking up people"))?;
-                    records.insert(person_id, record);
+                if let std::collections::hash_map::Entry::Vacant(e) = records.entry(person_id) {
+                    e.insert(r.try_get(2).map_err(ctx("looking up people"))?);
                 }
                 facts.person_of.insert(national_id, person_id);
             }
