@@ -851,7 +851,7 @@ pub enum ImportError {
 }
 
 /// People are written in batches of this many, one transaction each.
-const BATCH: usize = 500;
+const BATCH: usize = 5000;
 
 /// Streams a JSON Lines extract into the database. Line errors are collected, not fatal.
 pub async fn import_file(db: &Db, file: &Path) -> Result<ImportReport, ImportError> {

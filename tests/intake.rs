@@ -359,3 +359,72 @@ fn an_address_the_font_cannot_print_is_rejected() {
     let detail = w.sql("SELECT reason_detail FROM orders WHERE order_id = 'CJK-1'");
     assert!(detail[0][0].contains("U+738B"), "{detail:?}");
 }
+
+#[test]
+fn people_repeated_or_merged_within_one_file_are_stored_in_file_order() {
+    let w = Work::new();
+    let id = |n: &str, in_use: bool| {
+        format!(
+            r#"{{"erGjeldende":{in_use},"status":"{}","foedselsEllerDNummer":"{n}","identifikatortype":"foedselsnummer"}}"#,
+            if in_use { "iBruk" } else { "opphoert" }
+        )
+    };
+    let doc = |ids: &[String], name: &str| {
+        format!(
+            r#"{{"identifikasjonsnummer":[{}],"status":[{{"erGjeldende":true,"status":"bosatt"}}],"navn":[{{"fornavn":"{name}","etternavn":"Test"}}]}}"#,
+            ids.join(",")
+        )
+    };
+    let (x, y, z, v, u) = (
+        "01010000001",
+        "01010000002",
+        "01010000003",
+        "01010000004",
+        "01010000005",
+    );
+    let lines = [
+        doc(&[id(x, true)], "Anne"),
+        doc(&[id(y, true)], "Berit"),
+        // The same person again: replaces the first line's, under its person_id.
+        doc(&[id(x, true)], "Annelise"),
+        // A stored number and a new one: replaces the second line's person.
+        doc(&[id(y, true), id(z, false)], "Cecilie"),
+        // One number listed twice: stored once, in use.
+        doc(&[id(u, false), id(u, true)], "Dag"),
+        // A number of the first person: replaces it again, and brings a new number along.
+        doc(&[id(x, false), id(v, true)], "Erik"),
+    ];
+    let file = w.path("people.jsonl");
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let r = w.ok(&["register", "import", &file.display().to_string()]);
+    assert!(
+        r.stdout
+            .contains("6 people loaded (3 replaced an earlier document), 0 line errors"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        w.sql(
+            "SELECT national_id, person_id, id_type, in_use FROM person_ids ORDER BY national_id"
+        ),
+        [(x, 1, 0), (y, 2, 1), (z, 2, 0), (v, 1, 1), (u, 3, 1)]
+            .iter()
+            .map(|(n, p, u)| vec![
+                n.to_string(),
+                p.to_string(),
+                "foedselsnummer".into(),
+                u.to_string()
+            ])
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        w.sql("SELECT person_id, json_extract(record, '$.name.fornavn') FROM persons ORDER BY person_id"),
+        vec![
+            vec!["1".to_string(), "Erik".to_string()],
+            vec!["2".to_string(), "Cecilie".to_string()],
+            vec!["3".to_string(), "Dag".to_string()],
+        ]
+    );
+}
