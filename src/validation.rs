@@ -52,7 +52,7 @@ pub struct Validator<'a> {
 }
 
 /// Orders validated per write transaction: the facts of a page are read with a few queries.
-const PAGE: i64 = 10_000;
+const PAGE: i64 = 2_000;
 
 /// What the rules need besides the order: the facts read for its page, and the people whose
 /// order was validated earlier in the same page (the database does not count those yet).

@@ -187,6 +187,7 @@ impl Db {
                     .push_bind(&batch.created_at);
             });
             qb.build()
+                .persistent(false)
                 .execute(&mut *tx)
                 .await
                 .map_err(ctx("storing a batch's letters"))?;
@@ -288,6 +289,7 @@ impl Db {
             );
             qb.push_bind(PENDING);
             qb.build()
+                .persistent(false)
                 .execute(&mut *tx)
                 .await
                 .map_err(ctx("storing a part's letters"))?;

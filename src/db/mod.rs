@@ -199,7 +199,10 @@ impl Db {
             .foreign_keys(true)
             // Rows cross from SQLite's thread to this one in a channel; a deep one lets a large
             // result stream without a thread switch per few rows.
-            .row_buffer_size(4096);
+            .row_buffer_size(4096)
+            // A night of a million orders works on a database of gigabytes: SQLite's default
+            // page cache (2 MB) would send most B-tree steps to the file.
+            .pragma("cache_size", "-32768");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
@@ -257,6 +260,7 @@ impl Db {
             qb.push(")");
             let rows = qb
                 .build()
+                .persistent(false)
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(ctx("looking up people"))?;
@@ -383,6 +387,7 @@ impl Db {
             qb.push(")");
             let rows = qb
                 .build()
+                .persistent(false)
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(ctx("looking up orders"))?;
@@ -437,6 +442,7 @@ impl Db {
                     .push_bind(at.as_str());
             });
             qb.build()
+                .persistent(false)
                 .execute(&mut *tx)
                 .await
                 .map_err(ctx("storing orders"))?;
@@ -453,6 +459,7 @@ impl Db {
                     .push_bind(free_text::clean(&format!("{source}:{}", o.line)));
             });
             qb.build()
+                .persistent(false)
                 .execute(&mut *tx)
                 .await
                 .map_err(ctx("storing order events"))?;
@@ -616,6 +623,7 @@ async fn insert_new_persons(
                 .push_bind(at);
         });
         qb.build()
+            .persistent(false)
             .execute(&mut **tx)
             .await
             .map_err(ctx("storing people"))?;
@@ -649,6 +657,7 @@ async fn insert_new_persons(
                     .push_bind(i64::from(*in_use));
             });
             qb.build()
+                .persistent(false)
                 .execute(&mut **tx)
                 .await
                 .map_err(ctx("storing people's identifiers"))?;

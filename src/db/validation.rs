@@ -77,6 +77,7 @@ impl Db {
             qb.push(")");
             let rows = qb
                 .build()
+                .persistent(false)
                 .fetch_all(&mut **tx)
                 .await
                 .map_err(ctx("looking up people"))?;
@@ -110,6 +111,7 @@ impl Db {
             qb.push(") ORDER BY person_id, national_id");
             let rows = qb
                 .build()
+                .persistent(false)
                 .fetch_all(&mut **tx)
                 .await
                 .map_err(ctx("listing people's identifiers"))?;
@@ -148,6 +150,7 @@ impl Db {
             count_into(
                 &mut facts.active_orders,
                 qb.build()
+                    .persistent(false)
                     .fetch_all(&mut **tx)
                     .await
                     .map_err(ctx("counting people's orders"))?,
@@ -168,6 +171,7 @@ impl Db {
             count_into(
                 &mut facts.recent_letters,
                 qb.build()
+                    .persistent(false)
                     .fetch_all(&mut **tx)
                     .await
                     .map_err(ctx("counting people's letters"))?,
@@ -215,6 +219,7 @@ impl Db {
             qb.push_bind(OrderStatus::Received.code());
             let changed = qb
                 .build()
+                .persistent(false)
                 .execute(&mut **tx)
                 .await
                 .map_err(ctx("storing validation outcomes"))?
@@ -247,6 +252,7 @@ impl Db {
                     .push_bind(detail);
             });
             qb.build()
+                .persistent(false)
                 .execute(&mut **tx)
                 .await
                 .map_err(ctx("storing validation events"))?;
