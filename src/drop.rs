@@ -209,8 +209,8 @@ struct PartDone {
 /// What every render thread shares.
 struct RenderShared {
     dir: PathBuf,
-    window: letters::Window,
-    return_address: String,
+    /// Prepared once for the batch's window and return address; shared by the threads.
+    renderer: letters::PartRenderer,
     key: PinKey,
     today: chrono::NaiveDate,
     /// Parts being rendered right now (for the `pause-rendering` test hook).
@@ -235,8 +235,10 @@ async fn build(
     crate::files::create_private_dir(dir).map_err(io(dir))?;
     let shared = Arc::new(RenderShared {
         dir: dir.to_path_buf(),
-        window: settings.window(&batch.vendor),
-        return_address: settings.return_address.clone(),
+        renderer: letters::PartRenderer::new(
+            &settings.window(&batch.vendor),
+            &settings.return_address,
+        )?,
         key: key.clone(),
         today: Utc::now().with_timezone(&Oslo).date_naive(),
         rendering: AtomicUsize::new(0),
@@ -435,7 +437,7 @@ fn render_and_write(job: PartJob, shared: &RenderShared) -> Result<PartDone, Dro
             date: shared.today,
         })
         .collect();
-    let rendered = letters::render_part(&inputs, &shared.window, &shared.return_address);
+    let rendered = shared.renderer.render(&inputs);
     drop(inputs);
     shared.rendering.fetch_sub(1, Ordering::SeqCst);
     let rendered = rendered?;

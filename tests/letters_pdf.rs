@@ -548,6 +548,56 @@ fn the_datamatrix_reads_back_through_the_window() {
     }
 }
 
+/// Letters whose own text needs glyphs beyond the common alphabets, and one whose info column
+/// pushes its body down (so its static page is another form), come back whole.
+#[test]
+fn unusual_characters_and_a_second_form_come_back() {
+    let window = Window {
+        return_zone_mm: 25.0,
+        ..Window::default()
+    };
+    let long_id: String = (0..300)
+        .map(|i| char::from(b'0' + (i % 10) as u8))
+        .collect();
+    let addresses = [
+        domestic(&["Anne–Lise Ŋŋ", "Gate ẞ 1", "9008 TROMSØ"], "9008"),
+        domestic(&["Ωmega Œuvre", "Vei № 5", "0101 OSLO"], "0101"),
+        domestic(&["Ola Nordmann", "9008 TROMSØ"], "9008"),
+    ];
+    let ids = ["L-1", long_id.as_str(), "L-3"];
+    let all_codes = [codes(1), codes(2), codes(3)];
+    let date = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+    let inputs: Vec<LetterInput<'_>> = (0..3)
+        .map(|i| LetterInput {
+            letter_id: ids[i],
+            order_id: "web-1",
+            language: [Language::Nb, Language::Nb, Language::En][i],
+            address: &addresses[i],
+            codes: &all_codes[i],
+            date,
+        })
+        .collect();
+    let part = render_part(&inputs, &window, RETURN_ADDRESS).expect("renders");
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("unusual.pdf");
+    std::fs::write(&pdf, &part.pdf).unwrap();
+    let out = run("qpdf", "qpdf", &["--check", p(&pdf)]);
+    assert!(out.status.success(), "qpdf --check failed");
+    let pages = pages_text(&pdf);
+    assert_eq!(pages.len(), 3);
+    for ((page, address), letter_codes) in pages.iter().zip(&addresses).zip(&all_codes) {
+        let lines: Vec<&str> = page.lines().collect();
+        for line in &address.lines {
+            assert!(lines.contains(&line.as_str()), "{line:?} not on:\n{page}");
+        }
+        let words: Vec<&str> = page.split_whitespace().collect();
+        for code in letter_codes {
+            assert!(words.contains(&format!("{code:05}").as_str()));
+        }
+        assert!(page.contains("Dine PIN-koder til MinID") || page.contains("Your PIN codes"));
+    }
+}
+
 /// Size and speed of a full part (5000 letters, the default `max_letters_per_file`):
 /// `cargo test --release --test letters_pdf -- --ignored --nocapture`.
 #[test]

@@ -27,8 +27,9 @@ pub struct Face {
     /// Ink top and bottom (ems, bottom positive below the baseline) of the characters below
     /// [`EXTENT_TABLE_LEN`], decoded once.
     extents: Vec<(f32, f32)>,
-    /// [`Face::advance_milli_em`] of the same characters, decoded once.
-    advances: Vec<Option<f32>>,
+    /// [`Face::advance_milli_em`] of the characters below [`EXTENT_TABLE_LEN`]; negative where
+    /// the font has no glyph.
+    advances: Vec<f32>,
 }
 
 /// Code points whose glyph extents are kept in a table (Latin, Greek, Cyrillic and more); the
@@ -54,9 +55,21 @@ impl Face {
             .map(|cp| char::from_u32(cp).map_or((0.0, 0.0), |c| face.decode_extent_em(c)))
             .collect();
         face.advances = (0..EXTENT_TABLE_LEN)
-            .map(|cp| char::from_u32(cp).and_then(|c| face.decode_advance_milli_em(c)))
+            .map(|cp| {
+                char::from_u32(cp)
+                    .and_then(|c| face.decode_advance_milli_em(c))
+                    .unwrap_or(-1.0)
+            })
             .collect();
         face
+    }
+
+    /// Whether the font has a glyph for `c`.
+    fn has_glyph(&self, c: char) -> bool {
+        match self.advances.get(c as usize) {
+            Some(a) => *a >= 0.0,
+            None => self.parsed.lookup_glyph_index(c as u32).is_some(),
+        }
     }
 
     /// Ink top and bottom of `c`'s glyph in ems (zero for a blank or missing glyph).
@@ -83,16 +96,9 @@ impl Face {
     /// when the font has no glyph for it.
     fn advance_milli_em(&self, c: char) -> Option<f32> {
         match self.advances.get(c as usize) {
-            Some(a) => *a,
+            Some(a) if *a < 0.0 => None,
+            Some(a) => Some(*a),
             None => self.decode_advance_milli_em(c),
-        }
-    }
-
-    /// Whether the face has a glyph for `c`.
-    fn has_glyph(&self, c: char) -> bool {
-        match self.advances.get(c as usize) {
-            Some(a) => a.is_some(),
-            None => self.parsed.lookup_glyph_index(c as u32).is_some(),
         }
     }
 
@@ -105,6 +111,7 @@ impl Face {
     /// Width of `text` in mm at `size_pt`; characters the font lacks count as zero (check them
     /// with [`missing_glyphs`] first).
     pub fn width_mm(&self, text: &str, size_pt: f32) -> f32 {
+        // Summed in the same order as ever, so that widths come out bit for bit the same.
         let milli: f32 = text.chars().filter_map(|c| self.advance_milli_em(c)).sum();
         milli / 1000.0 * size_pt / PT_PER_MM
     }

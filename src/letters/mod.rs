@@ -11,4 +11,6 @@ pub mod render;
 pub mod texts;
 
 pub use font::{missing_glyphs, text_width_mm};
-pub use render::{address_fits, render_part, LetterInput, RenderError, RenderedPart, Window};
+pub use render::{
+    address_fits, render_part, LetterInput, PartRenderer, RenderError, RenderedPart, Window,
+};

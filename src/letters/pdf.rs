@@ -1,128 +1,211 @@
-//! Writing a part's PDF: what every letter shares once, what each letter has on its own page.
+//! Writing a part's PDF: the text that every letter of a language shares is drawn once, as a
+//! Form XObject, and each letter's page draws that form and then only what is its own.
 //!
-//! printpdf builds the document: the two embedded font subsets (with their widths and Unicode
-//! maps) and, on "carrier" pages, every piece of text that many letters share (the return
-//! address, the sender, the body of each language) — printpdf encodes that text itself. A
-//! "palette" page shows every character the letters' own text uses, so that the subsets hold
-//! those glyphs and printpdf tells, through its own encoding of the palette, the code of each.
-//!
-//! Then, in the lopdf document printpdf hands over, each carrier page becomes a Form XObject,
-//! the carrier and palette pages go, and one page per letter is added whose content stream
-//! draws the shared forms and writes the letter's own text (address, date, reference, codes)
-//! and its DataMatrix directly, with the codes learnt from the palette. Streams are compressed
-//! here with one reused deflate state at a fast level.
-//!
-//! The order of the content keeps reading order as before: a text extractor that follows the
-//! content stream (`pdftotext -raw`) reads each code right after its number.
+//! printpdf embeds and subsets the fonts but cannot put text into a form (a form's content is
+//! written before the subset's glyph ids exist, and its resources cannot name a font). So
+//! printpdf writes a small document: one "carrier" page per static page (its content becomes the
+//! form) and one "probe" page that shows every character the letters' own text uses, so that
+//! those glyphs are in the subset too. The probe's content, as printpdf encoded it, tells which
+//! glyph code each character has in the subset. Then, in lopdf, the carriers' content streams
+//! become forms, the carrier and probe pages go, and the letters' pages are added with content
+//! streams written and compressed here, their text encoded with the probe's codes.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
-use flate2::{Compress, Compression, FlushCompress, Status};
-use lopdf::{dictionary, Dictionary, Object, ObjectId, Stream};
+use chrono::NaiveDate;
+use lopdf::{Dictionary, Object, ObjectId, Stream};
 use printpdf::{
     Color, FontId, Greyscale, LinePoint, Mm, Op, PaintMode, PdfDocument, PdfFontHandle, PdfPage,
     PdfSaveOptions, Point, Polygon, PolygonRing, Pt, TextItem, TextMatrix, WindingOrder,
 };
 
-use super::font::{face, PT_PER_MM};
-use super::render::{Frame, Matrix, TextRun, PAGE_HEIGHT_MM, PAGE_WIDTH_MM};
+use super::font::face;
+use super::render::{
+    BodyLayout, Frame, LetterLayout, Matrix, TextRun, CODE_SIZE, PAGE_HEIGHT_MM, PAGE_WIDTH_MM,
+};
 
-/// Deflate level of the letters' content streams: nearly the size of the default level at a
-/// fraction of its time on text this repetitive.
-const CONTENT_LEVEL: u32 = 6;
-/// Deflate level of the streams a part has once (fonts, forms).
-const SHARED_LEVEL: u32 = 6;
+/// Points per millimetre, exactly as printpdf converts (`Mm` into `Pt`).
+const PT: f32 = 2.834_646;
 
-/// A piece of a page that many letters share, drawn as a Form XObject.
-pub(crate) struct Shared<'a> {
+/// zlib level for the letters' content streams: level 2 (greedy matching) writes a part about
+/// 10 % larger than level 6 in about half the time.
+const PAGE_COMPRESSION: i32 = 2;
+/// zlib's memLevel for them: its symbol buffer, cleared for every stream, is 64 KiB at the
+/// default 8; a page needs far less.
+const PAGE_MEM_LEVEL: i32 = 5;
+
+/// Resource names of the letter pages' fonts and forms.
+const REGULAR: &[u8] = b"R";
+const BOLD: &[u8] = b"B";
+
+/// What is drawn the same on every letter of a language: the sender block, the return address,
+/// the body texts, the footer and the code box's frame.
+pub(crate) struct StaticPage<'a> {
     pub runs: Vec<&'a TextRun>,
     pub frames: &'a [Frame],
 }
 
-/// What goes on one letter's page, in content order.
-pub(crate) enum Piece<'a> {
-    /// A shared piece (index into the part's list).
-    Shared(usize),
-    /// Text of this letter only.
-    Text(Vec<Cow<'a, TextRun>>),
-    /// The DataMatrix.
-    Matrix(&'a Matrix),
+/// One letter's page: which static page it draws, and its own layout.
+pub(crate) struct PlannedPage {
+    /// Index of its static page (and body).
+    pub body: usize,
+    pub layout: LetterLayout,
+    pub codes: [u32; 20],
 }
 
-/// Why the PDF could not be written (turned into `RenderError::Pdf` by the caller).
-pub(crate) type PdfResult<T> = Result<T, String>;
+/// The part's document information.
+pub(crate) struct PartMeta {
+    /// The part's date: the metadata's dates are its midnight (UTC), so that a part rendered
+    /// again comes out with the same dates.
+    pub date: NaiveDate,
+}
 
-/// Writes a part: `shared` pieces once, then one page per entry of `pages`.
-pub(crate) fn write_part(
-    shared: &[Shared<'_>],
-    pages: &[Vec<Piece<'_>>],
-    title: &str,
-    created: Option<printpdf::OffsetDateTime>,
-) -> PdfResult<Vec<u8>> {
-    let mut doc = PdfDocument::new(title);
-    let regular = doc.add_font(&face(false).parsed);
-    let bold = doc.add_font(&face(true).parsed);
-    for id in [&regular, &bold] {
-        if id.0.is_empty() || !id.0.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(format!("unusable font resource name {:?}", id.0));
+/// Characters below this are kept in a table, the rest in a map.
+const TABLE_LEN: usize = 0x0600;
+
+/// A set of characters, in a table for the common ones.
+struct CharSet {
+    table: Vec<bool>,
+    other: BTreeSet<char>,
+}
+
+impl CharSet {
+    fn new() -> CharSet {
+        CharSet {
+            table: vec![false; TABLE_LEN],
+            other: BTreeSet::new(),
         }
     }
 
-    // The characters the letters' own text uses, per face.
-    let mut palette = [String::new(), String::new()];
-    let mut seen = [CharMap::default(), CharMap::default()];
-    for page in pages {
-        for piece in page {
-            let mut add = |run: &TextRun| {
-                let f = usize::from(run.bold);
-                for c in run.text.chars() {
-                    if seen[f].get(c).is_none() {
-                        seen[f].insert(c, [0, 0]);
-                        palette[f].push(c);
-                    }
+    fn add(&mut self, text: &str) {
+        for c in text.chars() {
+            match self.table.get_mut(c as usize) {
+                Some(seen) => *seen = true,
+                None => {
+                    self.other.insert(c);
                 }
-            };
-            if let Piece::Text(runs) = piece {
-                runs.iter().for_each(|r| add(r));
             }
         }
     }
 
-    let mut carriers: Vec<PdfPage> = shared
+    /// The characters, each once.
+    fn chars(&self) -> Vec<char> {
+        self.table
+            .iter()
+            .enumerate()
+            .filter(|(_, seen)| **seen)
+            .filter_map(|(i, _)| char::from_u32(i as u32))
+            .chain(self.other.iter().copied())
+            .collect()
+    }
+}
+
+/// Each character's code in the part's font subset (Identity-H: two bytes, the subset's glyph
+/// id), as printpdf encoded it on the probe page.
+struct GlyphCodes {
+    table: Vec<u16>,
+    other: HashMap<char, u16>,
+}
+
+impl GlyphCodes {
+    fn new(chars: &[char], codes: &[u8]) -> Result<GlyphCodes, String> {
+        if codes.len() != 2 * chars.len() {
+            return Err(format!(
+                "the probe page encoded {} characters in {} bytes",
+                chars.len(),
+                codes.len()
+            ));
+        }
+        let mut table = vec![0u16; TABLE_LEN];
+        let mut other = HashMap::new();
+        for (c, code) in chars.iter().zip(codes.chunks_exact(2)) {
+            let code = u16::from_be_bytes([code[0], code[1]]);
+            if code == 0 {
+                return Err(format!("no glyph in the subset for U+{:04X}", *c as u32));
+            }
+            match table.get_mut(*c as usize) {
+                Some(slot) => *slot = code,
+                None => {
+                    other.insert(*c, code);
+                }
+            }
+        }
+        Ok(GlyphCodes { table, other })
+    }
+
+    fn get(&self, c: char) -> Option<u16> {
+        match self.table.get(c as usize) {
+            Some(0) => None,
+            Some(code) => Some(*code),
+            None => self.other.get(&c).copied(),
+        }
+    }
+}
+
+/// Writes the part: the static pages as forms, then one page per planned letter.
+pub(crate) fn write_part(
+    statics: &[StaticPage<'_>],
+    bodies: &[BodyLayout],
+    planned: &[PlannedPage],
+    meta: &PartMeta,
+) -> Result<Vec<u8>, String> {
+    // The characters the letter pages write themselves.
+    let mut regular_chars = CharSet::new();
+    for body in bodies {
+        for slot in &body.codes {
+            regular_chars.add(&slot.number.text);
+        }
+    }
+    for page in planned {
+        for run in page.layout.address.runs.iter().chain(&page.layout.info) {
+            regular_chars.add(&run.text);
+        }
+    }
+    let regular_chars = regular_chars.chars();
+    let bold_chars: Vec<char> = ('0'..='9').collect();
+
+    let mut doc = PdfDocument::new("MinID PIN letters");
+    let regular = doc.add_font(&face(false).parsed);
+    let bold = doc.add_font(&face(true).parsed);
+    let mut pages: Vec<PdfPage> = statics
         .iter()
         .map(|s| {
             PdfPage::new(
                 Mm(PAGE_WIDTH_MM),
                 Mm(PAGE_HEIGHT_MM),
-                shared_ops(s, &regular, &bold),
+                static_ops(s, &regular, &bold),
             )
         })
         .collect();
-    let mut palette_ops = vec![Op::StartTextSection];
-    for (f, font) in [(0, &regular), (1, &bold)] {
-        if palette[f].is_empty() {
-            continue;
-        }
-        palette_ops.push(Op::SetFont {
-            font: PdfFontHandle::External(font.clone()),
-            size: Pt(10.0),
-        });
-        palette_ops.push(Op::SetTextMatrix {
-            matrix: TextMatrix::Translate(Pt(0.0), Pt(0.0)),
-        });
-        palette_ops.push(Op::ShowText {
-            items: vec![TextItem::Text(palette[f].clone())],
-        });
-    }
-    palette_ops.push(Op::EndTextSection);
-    carriers.push(PdfPage::new(
+    pages.push(PdfPage::new(
         Mm(PAGE_WIDTH_MM),
         Mm(PAGE_HEIGHT_MM),
-        palette_ops,
+        vec![
+            Op::StartTextSection,
+            Op::SetFont {
+                font: PdfFontHandle::External(regular.clone()),
+                size: Pt(10.0),
+            },
+            Op::ShowText {
+                items: vec![TextItem::Text(regular_chars.iter().collect())],
+            },
+            Op::SetFont {
+                font: PdfFontHandle::External(bold.clone()),
+                size: Pt(10.0),
+            },
+            Op::ShowText {
+                items: vec![TextItem::Text(bold_chars.iter().collect())],
+            },
+            Op::EndTextSection,
+        ],
     ));
-    doc.with_pages(carriers);
-    if let Some(t) = created {
+    doc.with_pages(pages);
+    let midnight = meta
+        .date
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp())
+        .unwrap_or(0);
+    if let Ok(t) = printpdf::OffsetDateTime::from_unix_timestamp(midnight) {
         doc.metadata.info.creation_date = t;
         doc.metadata.info.modification_date = t;
         doc.metadata.info.metadata_date = t;
@@ -131,247 +214,538 @@ pub(crate) fn write_part(
     doc.metadata.info.producer = format!("pinbrev {}", env!("CARGO_PKG_VERSION"));
 
     let mut warnings = Vec::new();
-    let options = PdfSaveOptions {
-        optimize: false,
-        ..PdfSaveOptions::default()
-    };
-    let mut lo = doc.to_lopdf_document(&options, &mut warnings);
+    let mut lo = doc.to_lopdf_document(&PdfSaveOptions::default(), &mut warnings);
     drop(doc);
-    assemble(&mut lo, shared.len(), &palette, [&regular, &bold], pages)?;
     // printpdf writes 1.3 into the header; the contract asks for PDF 1.7 (which the content is).
     lo.version = "1.7".to_string();
+
+    let shared = make_forms(&mut lo, statics.len(), &regular, &bold)?;
+    let regular_codes = GlyphCodes::new(&regular_chars, &shared.probe[0])?;
+    let bold_codes = GlyphCodes::new(&bold_chars, &shared.probe[1])?;
+    // Only the fonts and forms are streams yet: compress them as printpdf would.
+    lo.compress();
+
+    let mut kids = Vec::with_capacity(planned.len());
+    let mut writer = PageWriter {
+        buf: Vec::with_capacity(8 * 1024),
+        regular: &regular_codes,
+        bold: &bold_codes,
+        font: None,
+    };
+    let templates = bodies
+        .iter()
+        .map(|body| CodeTemplate::new(body, &regular_codes, &bold_codes))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut compressor = PageCompressor::new();
+    for page in planned {
+        writer.page(page, &templates[page.body])?;
+        let compressed = compressor.compress(&writer.buf)?;
+        let mut dict = Dictionary::new();
+        dict.set("Filter", Object::Name(b"FlateDecode".to_vec()));
+        let content = lo.add_object(Stream::new(dict, compressed).with_compression(false));
+        let page = Dictionary::from_iter(vec![
+            ("Type", Object::Name(b"Page".to_vec())),
+            ("Parent", Object::Reference(shared.pages)),
+            ("Resources", Object::Reference(shared.resources)),
+            ("MediaBox", shared.media_box.clone()),
+            ("Contents", Object::Reference(content)),
+        ]);
+        kids.push(Object::Reference(lo.add_object(page)));
+    }
+    let count = kids.len() as i64;
+    let pages = lo
+        .get_object_mut(shared.pages)
+        .and_then(Object::as_dict_mut)
+        .map_err(|e| format!("the page tree: {e}"))?;
+    pages.set("Kids", Object::Array(kids));
+    pages.set("Count", Object::Integer(count));
+
     let mut pdf = Vec::new();
     lo.save_to(&mut pdf).map_err(|e| e.to_string())?;
     Ok(pdf)
 }
 
-fn lo_err(what: &'static str) -> impl Fn(lopdf::Error) -> String {
-    move |e| format!("{what}: {e}")
+/// What the letter pages share, found or made in printpdf's document.
+struct Shared {
+    /// The page tree's root.
+    pages: ObjectId,
+    /// The letter pages' resources: the two fonts and the forms.
+    resources: ObjectId,
+    media_box: Object,
+    /// The probe's encoded text: regular, then bold.
+    probe: [Vec<u8>; 2],
 }
 
-/// Turns printpdf's carrier pages into forms, learns the palette's codes, and puts the letters'
-/// pages in place of the carriers.
-fn assemble(
+/// Turns the carrier pages' content streams into forms and removes the carrier and probe pages.
+fn make_forms(
     lo: &mut lopdf::Document,
-    forms: usize,
-    palette: &[String; 2],
-    fonts: [&FontId; 2],
-    pages: &[Vec<Piece<'_>>],
-) -> PdfResult<()> {
-    let printed: Vec<ObjectId> = lo.get_pages().into_values().collect();
-    if printed.len() != forms + 1 {
-        return Err(format!(
-            "printpdf wrote {} pages for {} forms and the palette",
-            printed.len(),
-            forms
-        ));
-    }
-    let first = lo
-        .get_object(printed[0])
-        .and_then(Object::as_dict)
-        .map_err(lo_err("the first page"))?;
-    let media_box = first
-        .get(b"MediaBox")
-        .map_err(lo_err("the page's MediaBox"))?
-        .clone();
-    let resources_id = first
-        .get(b"Resources")
-        .and_then(Object::as_reference)
-        .map_err(lo_err("the page's resources"))?;
-    let font_dict = lo
-        .get_object(resources_id)
-        .and_then(Object::as_dict)
-        .and_then(|r| r.get(b"Font"))
-        .map_err(lo_err("the page's fonts"))?
-        .clone();
-
-    let codes = palette_codes(lo, printed[forms], palette)?;
-
-    let mut deflate = Deflate::new();
-    let mut xobjects = Dictionary::new();
-    let mut form_names = Vec::with_capacity(forms);
-    for (i, page) in printed[..forms].iter().enumerate() {
-        let content = lo.get_page_content(*page);
-        let form = Stream::new(
-            dictionary! {
-                "Type" => "XObject",
-                "Subtype" => "Form",
-                "FormType" => 1,
-                "BBox" => media_box.clone(),
-                "Resources" => dictionary! { "Font" => font_dict.clone() },
-            },
-            Vec::new(),
-        );
-        let id = lo.add_object(deflate.stream(form, &content, SHARED_LEVEL)?);
-        let name = format!("Fm{i}");
-        xobjects.set(name.clone(), Object::Reference(id));
-        form_names.push(name);
-    }
-    let resources = lo.add_object(dictionary! {
-        "Font" => font_dict,
-        "XObject" => xobjects,
-    });
+    carriers: usize,
+    regular: &FontId,
+    bold: &FontId,
+) -> Result<Shared, String> {
+    let lo_err = |what: &str, e: lopdf::Error| format!("{what}: {e}");
     let pages_id = lo
         .catalog()
         .and_then(|c| c.get(b"Pages"))
         .and_then(Object::as_reference)
-        .map_err(lo_err("the page tree"))?;
+        .map_err(|e| lo_err("the catalog", e))?;
+    let page_ids: Vec<ObjectId> = lo.get_pages().into_values().collect();
+    if page_ids.len() != carriers + 1 {
+        return Err(format!(
+            "printpdf wrote {} pages, not {}",
+            page_ids.len(),
+            carriers + 1
+        ));
+    }
 
-    let font_names = [fonts[0].0.as_str(), fonts[1].0.as_str()];
-    let mut writer = ContentWriter {
-        out: Vec::with_capacity(4096),
-        codes: &codes,
-        font_names,
-    };
-    let mut kids = Vec::with_capacity(pages.len());
-    for page in pages {
-        writer.out.clear();
-        for piece in page {
-            match piece {
-                Piece::Shared(i) => {
-                    let name = form_names
-                        .get(*i)
-                        .ok_or_else(|| format!("no shared piece {i}"))?;
-                    writer.form(name);
-                }
-                Piece::Text(runs) => writer.text(runs.iter().map(|r| r.as_ref()))?,
-                Piece::Matrix(m) => writer.matrix(m),
-            }
-        }
-        let stream = deflate.stream(
-            Stream::new(Dictionary::new(), Vec::new()),
-            &writer.out,
-            CONTENT_LEVEL,
-        )?;
-        let contents = lo.add_object(stream);
-        let page = lo.add_object(dictionary! {
-            "Type" => "Page",
-            "Parent" => Object::Reference(pages_id),
-            "MediaBox" => media_box.clone(),
-            "Resources" => Object::Reference(resources),
-            "Contents" => Object::Reference(contents),
-        });
-        kids.push(Object::Reference(page));
-    }
-    let count = kids.len() as i64;
-    let tree = lo
-        .get_object_mut(pages_id)
-        .and_then(Object::as_dict_mut)
-        .map_err(lo_err("the page tree"))?;
-    tree.set("Kids", kids);
-    tree.set("Count", count);
-    // The carrier and palette pages go, with their resources and contents.
-    for page in printed {
-        if let Some(Object::Dictionary(d)) = lo.objects.remove(&page) {
-            for key in [&b"Resources"[..], b"Contents"] {
-                if let Ok(id) = d.get(key).and_then(Object::as_reference) {
-                    lo.objects.remove(&id);
-                }
-            }
-        }
-    }
-    // What printpdf left uncompressed (the font programs, their maps) is compressed once.
-    let ids: Vec<ObjectId> = lo
-        .objects
-        .iter()
-        .filter(|(_, o)| matches!(o, Object::Stream(s) if !s.dict.has(b"Filter")))
-        .map(|(id, _)| *id)
-        .collect();
-    for id in ids {
-        if let Some(Object::Stream(s)) = lo.objects.remove(&id) {
-            let content = s.content.clone();
-            let stream = Stream::new(s.dict, Vec::new());
-            lo.objects.insert(
-                id,
-                Object::Stream(deflate.stream(stream, &content, SHARED_LEVEL)?),
+    let mut media_box = None;
+    let mut font_dict = None;
+    let mut forms = Dictionary::new();
+    let mut probe = Vec::new();
+    for (i, page_id) in page_ids.iter().enumerate() {
+        let page = lo
+            .get_dictionary(*page_id)
+            .map_err(|e| lo_err("a carrier page", e))?;
+        let content_id = page
+            .get(b"Contents")
+            .and_then(Object::as_reference)
+            .map_err(|e| lo_err("a carrier page's content", e))?;
+        let resources_id = page
+            .get(b"Resources")
+            .and_then(Object::as_reference)
+            .map_err(|e| lo_err("a carrier page's resources", e))?;
+        if media_box.is_none() {
+            media_box = Some(
+                page.get(b"MediaBox")
+                    .map_err(|e| lo_err("a carrier page's media box", e))?
+                    .clone(),
             );
         }
-    }
-    Ok(())
-}
+        let resources = lo
+            .get_dictionary(resources_id)
+            .map_err(|e| lo_err("a carrier page's resources", e))?;
+        if font_dict.is_none() {
+            font_dict = Some(
+                resources
+                    .get(b"Font")
+                    .and_then(Object::as_reference)
+                    .map_err(|e| lo_err("the font resources", e))?,
+            );
+        }
+        // printpdf's (empty) XObject, ExtGState and Shading dictionaries go with the pages.
+        let orphans: Vec<ObjectId> = [&b"XObject"[..], b"ExtGState", b"Shading"]
+            .iter()
+            .filter_map(|key| resources.get(key).and_then(Object::as_reference).ok())
+            .collect();
+        for id in orphans.into_iter().chain([resources_id, *page_id]) {
+            lo.objects.remove(&id);
+        }
 
-/// The two-byte code of every palette character, per face, read back from printpdf's encoding
-/// of the palette page.
-fn palette_codes(
-    lo: &lopdf::Document,
-    page: ObjectId,
-    palette: &[String; 2],
-) -> PdfResult<[CharMap; 2]> {
-    let content = lo.get_page_content(page);
-    let ops = lopdf::content::Content::decode(&content).map_err(lo_err("the palette page"))?;
-    let mut shown = ops
-        .operations
-        .iter()
-        .filter(|op| op.operator == "Tj")
-        .map(|op| op.operands.first().and_then(|o| o.as_str().ok()));
-    let mut codes = [CharMap::default(), CharMap::default()];
-    for f in 0..2 {
-        if palette[f].is_empty() {
+        if i == carriers {
+            let stream = lo
+                .objects
+                .remove(&content_id)
+                .ok_or("the probe page has no content")?;
+            let content = stream
+                .as_stream()
+                .and_then(Stream::get_plain_content)
+                .map_err(|e| lo_err("the probe page's content", e))?;
+            probe = hex_strings(&content)?;
             continue;
         }
-        let bytes = shown
-            .next()
-            .flatten()
-            .ok_or("the palette page has too few strings")?;
-        let chars: Vec<char> = palette[f].chars().collect();
-        if bytes.len() != 2 * chars.len() {
-            return Err(format!(
-                "the palette's {} characters came out as {} bytes",
-                chars.len(),
-                bytes.len()
-            ));
-        }
-        for (c, code) in chars.iter().zip(bytes.chunks_exact(2)) {
-            codes[f].insert(*c, [code[0], code[1]]);
-        }
+        let font_dict = font_dict.ok_or("no font resources")?;
+        let media_box = media_box.clone().ok_or("no media box")?;
+        let stream = lo
+            .get_object_mut(content_id)
+            .and_then(Object::as_stream_mut)
+            .map_err(|e| lo_err("a carrier page's content", e))?;
+        stream.dict.set("Type", Object::Name(b"XObject".to_vec()));
+        stream.dict.set("Subtype", Object::Name(b"Form".to_vec()));
+        stream.dict.set("FormType", Object::Integer(1));
+        stream.dict.set("BBox", media_box);
+        stream.dict.set(
+            "Resources",
+            Dictionary::from_iter(vec![("Font", Object::Reference(font_dict))]),
+        );
+        forms.set(form_name(i), Object::Reference(content_id));
     }
-    Ok(codes)
+    let [regular_codes, bold_codes]: [Vec<u8>; 2] = probe
+        .try_into()
+        .map_err(|p: Vec<Vec<u8>>| format!("the probe page shows {} strings, not 2", p.len()))?;
+
+    // The letter pages name the fonts R and B, for short content streams.
+    let font_dict = font_dict.ok_or("no font resources")?;
+    let fonts = lo
+        .get_dictionary(font_dict)
+        .map_err(|e| lo_err("the font resources", e))?;
+    let font_ref = |id: &FontId| {
+        fonts
+            .get(id.0.as_bytes())
+            .cloned()
+            .map_err(|e| lo_err("a font", e))
+    };
+    let letter_fonts =
+        Dictionary::from_iter(vec![(REGULAR, font_ref(regular)?), (BOLD, font_ref(bold)?)]);
+    let resources = lo.add_object(Dictionary::from_iter(vec![
+        ("Font", Object::Dictionary(letter_fonts)),
+        ("XObject", Object::Dictionary(forms)),
+    ]));
+    Ok(Shared {
+        pages: pages_id,
+        resources,
+        media_box: media_box.ok_or("no media box")?,
+        probe: [regular_codes, bold_codes],
+    })
 }
 
-/// The operations of a shared piece, as printpdf writes them.
-fn shared_ops(shared: &Shared<'_>, regular: &FontId, bold: &FontId) -> Vec<Op> {
-    let mut ops = vec![
-        Op::SaveGraphicsState,
-        Op::SetFillColor { col: black() },
-        Op::SetOutlineColor { col: black() },
-    ];
-    if !shared.runs.is_empty() {
-        ops.push(Op::StartTextSection);
-        let mut current: Option<(bool, f32)> = None;
-        for run in &shared.runs {
-            if current != Some((run.bold, run.size)) {
-                let font = if run.bold { bold } else { regular };
-                ops.push(Op::SetFont {
-                    font: PdfFontHandle::External(font.clone()),
-                    size: Pt(run.size),
-                });
-                current = Some((run.bold, run.size));
+/// The resource name of static page `i`'s form.
+fn form_name(i: usize) -> String {
+    format!("P{i}")
+}
+
+/// The hex strings shown with `Tj` in a content stream, decoded, in order.
+fn hex_strings(content: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let mut strings = Vec::new();
+    let mut rest = content;
+    while let Some(start) = rest.iter().position(|b| *b == b'<') {
+        let after = &rest[start + 1..];
+        let end = after
+            .iter()
+            .position(|b| *b == b'>')
+            .ok_or("an unterminated hex string")?;
+        let digits: Vec<u8> = after[..end]
+            .iter()
+            .copied()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect();
+        if !digits.len().is_multiple_of(2) {
+            return Err("a hex string with an odd number of digits".into());
+        }
+        let bytes = digits
+            .chunks_exact(2)
+            .map(|pair| {
+                std::str::from_utf8(pair)
+                    .ok()
+                    .and_then(|s| u8::from_str_radix(s, 16).ok())
+            })
+            .collect::<Option<Vec<u8>>>()
+            .ok_or("a hex string with a non-hex digit")?;
+        strings.push(bytes);
+        rest = &after[end + 1..];
+    }
+    Ok(strings)
+}
+
+/// Compresses the letters' content streams (zlib), reusing one compressor.
+struct PageCompressor {
+    deflate: zlib_rs::Deflate,
+    out: Vec<u8>,
+}
+
+impl PageCompressor {
+    fn new() -> PageCompressor {
+        PageCompressor {
+            deflate: zlib_rs::Deflate::new_with_config(zlib_rs::DeflateConfig {
+                level: PAGE_COMPRESSION,
+                mem_level: PAGE_MEM_LEVEL,
+                ..zlib_rs::DeflateConfig::default()
+            }),
+            out: Vec::new(),
+        }
+    }
+
+    fn compress(&mut self, input: &[u8]) -> Result<Vec<u8>, String> {
+        self.deflate.reset();
+        let bound = zlib_rs::compress_bound(input.len());
+        if self.out.len() < bound {
+            self.out.resize(bound, 0);
+        }
+        match self
+            .deflate
+            .compress(input, &mut self.out, zlib_rs::DeflateFlush::Finish)
+        {
+            Ok(zlib_rs::Status::StreamEnd) => {
+                Ok(self.out[..self.deflate.total_out() as usize].to_vec())
             }
-            ops.push(Op::SetTextMatrix {
-                matrix: TextMatrix::Translate(mm_x(run.x), mm_y(run.baseline)),
-            });
-            ops.push(Op::ShowText {
-                items: vec![TextItem::Text(run.text.clone())],
-            });
-        }
-        ops.push(Op::EndTextSection);
-    }
-    if !shared.frames.is_empty() {
-        ops.push(Op::SetOutlineThickness { pt: Pt(0.5) });
-        for &(l, t, r, b) in shared.frames {
-            ops.push(Op::DrawPolygon {
-                polygon: Polygon {
-                    rings: vec![PolygonRing {
-                        points: vec![point(l, t), point(r, t), point(r, b), point(l, b)],
-                    }],
-                    mode: PaintMode::Stroke,
-                    winding_order: WindingOrder::NonZero,
-                },
-            });
+            Ok(_) => Err("compressing a page stopped short".into()),
+            Err(e) => Err(format!("compressing a page: {}", e.as_str())),
         }
     }
-    ops.push(Op::RestoreGraphicsState);
-    ops
+}
+
+/// Writes a letter page's content stream.
+struct PageWriter<'a> {
+    buf: Vec<u8>,
+    regular: &'a GlyphCodes,
+    bold: &'a GlyphCodes,
+    /// The font (bold) and size set last in this stream.
+    font: Option<(bool, u32)>,
+}
+
+impl PageWriter<'_> {
+    fn page(&mut self, page: &PlannedPage, template: &CodeTemplate) -> Result<(), String> {
+        self.buf.clear();
+        self.font = None;
+        self.buf.push(b'/');
+        self.buf.extend_from_slice(form_name(page.body).as_bytes());
+        self.buf.extend_from_slice(b" Do\nBT\n");
+        let layout = &page.layout;
+        for run in layout.address.runs.iter().chain(&layout.info) {
+            self.set_font(false, run.size);
+            self.move_to(run.x, run.baseline);
+            self.show(&run.text, false)?;
+        }
+        for (before, index) in template.before.iter().zip(&template.index) {
+            self.buf.extend_from_slice(before);
+            let code = page.codes[*index];
+            for place in [10_000, 1_000, 100, 10, 1] {
+                hex4(&mut self.buf, template.digits[(code / place % 10) as usize]);
+            }
+        }
+        self.buf.extend_from_slice(b"> Tj\n");
+        self.buf.extend_from_slice(b"ET\n");
+        self.matrix(&layout.matrix);
+        Ok(())
+    }
+
+    fn set_font(&mut self, bold: bool, size: f32) {
+        if self.font == Some((bold, size.to_bits())) {
+            return;
+        }
+        self.font = Some((bold, size.to_bits()));
+        self.buf.push(b'/');
+        self.buf
+            .extend_from_slice(if bold { BOLD } else { REGULAR });
+        self.buf.push(b' ');
+        fixed(&mut self.buf, size, 3);
+        self.buf.extend_from_slice(b" Tf\n");
+    }
+
+    /// Sets the text matrix to a translation to (`x`, `baseline`) in mm from the top left.
+    fn move_to(&mut self, x: f32, baseline: f32) {
+        self.buf.extend_from_slice(b"1 0 0 1 ");
+        fixed(&mut self.buf, x * PT, 3);
+        self.buf.push(b' ');
+        fixed(&mut self.buf, (PAGE_HEIGHT_MM - baseline) * PT, 3);
+        self.buf.extend_from_slice(b" Tm\n");
+    }
+
+    /// Moves to (`x`, `baseline`) in mm from the top left, relative to `last` (the start of the
+    /// line set last, in thousandths of a point) if there is one.
+    fn move_by(&mut self, last: &mut Option<(i64, i64)>, x: f32, baseline: f32) {
+        let to = (milli(x * PT), milli((PAGE_HEIGHT_MM - baseline) * PT));
+        match *last {
+            Some(from) => {
+                thousandths(&mut self.buf, to.0 - from.0);
+                self.buf.push(b' ');
+                thousandths(&mut self.buf, to.1 - from.1);
+                self.buf.extend_from_slice(b" Td\n");
+            }
+            None => {
+                self.buf.extend_from_slice(b"1 0 0 1 ");
+                thousandths(&mut self.buf, to.0);
+                self.buf.push(b' ');
+                thousandths(&mut self.buf, to.1);
+                self.buf.extend_from_slice(b" Tm\n");
+            }
+        }
+        *last = Some(to);
+    }
+
+    fn show(&mut self, text: &str, bold: bool) -> Result<(), String> {
+        let codes = if bold { self.bold } else { self.regular };
+        self.buf.push(b'<');
+        for c in text.chars() {
+            let code = codes
+                .get(c)
+                .ok_or_else(|| format!("no glyph code for U+{:04X}", c as u32))?;
+            hex4(&mut self.buf, code);
+        }
+        self.buf.extend_from_slice(b"> Tj\n");
+        Ok(())
+    }
+
+    /// The DataMatrix: scaled so that a module is one unit (rows going down the page), then one
+    /// rectangle per horizontal run of dark modules, filled at once.
+    fn matrix(&mut self, m: &Matrix) {
+        let module = m.module * PT;
+        self.buf.extend_from_slice(b"q\n");
+        fixed(&mut self.buf, module, 5);
+        self.buf.extend_from_slice(b" 0 0 ");
+        fixed(&mut self.buf, -module, 5);
+        self.buf.push(b' ');
+        fixed(&mut self.buf, m.x * PT, 4);
+        self.buf.push(b' ');
+        fixed(&mut self.buf, (PAGE_HEIGHT_MM - m.y) * PT, 4);
+        self.buf.extend_from_slice(b" cm\n");
+        // Runs of dark modules, each drawn once over all the rows below it that repeat it.
+        let mut open: Vec<(usize, usize, usize)> = Vec::new();
+        let mut next: Vec<(usize, usize, usize)> = Vec::new();
+        for row in 0..=m.rows {
+            next.clear();
+            if row < m.rows {
+                let bits = &m.bits[row * m.columns..(row + 1) * m.columns];
+                let mut column = 0;
+                while column < m.columns {
+                    if !bits[column] {
+                        column += 1;
+                        continue;
+                    }
+                    let start = column;
+                    while column < m.columns && bits[column] {
+                        column += 1;
+                    }
+                    let width = column - start;
+                    let top = open
+                        .iter()
+                        .find(|(s, w, _)| *s == start && *w == width)
+                        .map_or(row, |(_, _, top)| *top);
+                    next.push((start, width, top));
+                }
+            }
+            for &(start, width, top) in &open {
+                if !next
+                    .iter()
+                    .any(|(s, w, t)| (*s, *w, *t) == (start, width, top))
+                {
+                    self.rectangle(start, top, width, row - top);
+                }
+            }
+            std::mem::swap(&mut open, &mut next);
+        }
+        self.buf.extend_from_slice(b"f\nQ\n");
+    }
+}
+
+impl PageWriter<'_> {
+    fn rectangle(&mut self, x: usize, y: usize, width: usize, height: usize) {
+        for (i, n) in [x, y, width, height].into_iter().enumerate() {
+            if i > 0 {
+                self.buf.push(b' ');
+            }
+            integer(&mut self.buf, n as u64);
+        }
+        self.buf.extend_from_slice(b" re\n");
+    }
+}
+
+/// What a page writes for its codes, less the codes' own glyphs: the same on every page of a
+/// static page, so written once.
+struct CodeTemplate {
+    /// Before each code's glyphs: the end of the previous code's string, the code's number, the
+    /// moves and font changes, and the start of the code's string.
+    before: Vec<Vec<u8>>,
+    /// The code each slot shows (index into the page's codes).
+    index: Vec<usize>,
+    /// The bold digits' glyph codes.
+    digits: [u16; 10],
+}
+
+impl CodeTemplate {
+    fn new(
+        body: &BodyLayout,
+        regular: &GlyphCodes,
+        bold: &GlyphCodes,
+    ) -> Result<CodeTemplate, String> {
+        let mut digits = [0u16; 10];
+        for (d, code) in ('0'..='9').zip(digits.iter_mut()) {
+            *code = bold.get(d).ok_or("no glyph code for a bold digit")?;
+        }
+        let mut writer = PageWriter {
+            buf: Vec::new(),
+            regular,
+            bold,
+            font: None,
+        };
+        let mut before = Vec::with_capacity(body.codes.len());
+        // Positions in thousandths of a point; the codes' moves are relative (Td), which is
+        // exact since they are differences of the rounded positions.
+        let mut last: Option<(i64, i64)> = None;
+        for (i, slot) in body.codes.iter().enumerate() {
+            if i > 0 {
+                writer.buf.extend_from_slice(b"> Tj\n");
+            }
+            let number = &slot.number;
+            writer.set_font(false, number.size);
+            writer.move_by(&mut last, number.x, number.baseline);
+            writer.show(&number.text, false)?;
+            writer.set_font(true, CODE_SIZE);
+            writer.move_by(&mut last, slot.x, slot.baseline);
+            writer.buf.push(b'<');
+            before.push(std::mem::take(&mut writer.buf));
+        }
+        Ok(CodeTemplate {
+            before,
+            index: body.codes.iter().map(|slot| slot.index).collect(),
+            digits,
+        })
+    }
+}
+
+fn hex4(buf: &mut Vec<u8>, code: u16) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for shift in [12, 8, 4, 0] {
+        buf.push(HEX[usize::from((code >> shift) & 0xf)]);
+    }
+}
+
+fn integer(buf: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&digits[i..]);
+}
+
+/// `v` in thousandths, rounded.
+fn milli(v: f32) -> i64 {
+    (f64::from(v) * 1000.0).round() as i64
+}
+
+/// `n` thousandths as a decimal number, without trailing zeros.
+fn thousandths(buf: &mut Vec<u8>, n: i64) {
+    if n < 0 {
+        buf.push(b'-');
+    }
+    write_scaled(buf, n.unsigned_abs(), 3);
+}
+
+/// `v` rounded to `decimals` places, without trailing zeros.
+fn fixed(buf: &mut Vec<u8>, v: f32, decimals: u32) {
+    let scale = 10u64.pow(decimals);
+    let scaled = (f64::from(v) * scale as f64).round();
+    if scaled < 0.0 {
+        buf.push(b'-');
+    }
+    write_scaled(buf, scaled.abs() as u64, decimals);
+}
+
+/// `scaled` / 10^`decimals` as a decimal number, without trailing zeros.
+fn write_scaled(buf: &mut Vec<u8>, scaled: u64, decimals: u32) {
+    let scale = 10u64.pow(decimals);
+    integer(buf, scaled / scale);
+    let mut frac = scaled % scale;
+    if frac == 0 {
+        return;
+    }
+    let mut places = decimals;
+    while frac.is_multiple_of(10) {
+        frac /= 10;
+        places -= 1;
+    }
+    buf.push(b'.');
+    let start = buf.len();
+    integer(buf, frac);
+    let written = (buf.len() - start) as u32;
+    for _ in written..places {
+        buf.insert(start, b'0');
+    }
 }
 
 fn mm_x(x: f32) -> Pt {
@@ -396,253 +770,107 @@ fn black() -> Color {
     })
 }
 
-/// A two-byte glyph code per character: a table for the alphabets of the register, a map for
-/// the rest.
-#[derive(Default)]
-struct CharMap {
-    table: Vec<Option<[u8; 2]>>,
-    rest: HashMap<char, [u8; 2]>,
-}
-
-const CHAR_TABLE_LEN: usize = 0x0600;
-
-impl CharMap {
-    fn get(&self, c: char) -> Option<[u8; 2]> {
-        match self.table.get(c as usize) {
-            Some(code) => *code,
-            None if (c as usize) < CHAR_TABLE_LEN => None,
-            None => self.rest.get(&c).copied(),
+/// The PDF operations of a static page (a form's content).
+fn static_ops(page: &StaticPage<'_>, regular: &FontId, bold: &FontId) -> Vec<Op> {
+    let mut ops = vec![
+        Op::SaveGraphicsState,
+        Op::SetFillColor { col: black() },
+        Op::SetOutlineColor { col: black() },
+        Op::StartTextSection,
+    ];
+    let mut current: Option<(bool, f32)> = None;
+    for run in &page.runs {
+        if current != Some((run.bold, run.size)) {
+            let font = if run.bold { bold } else { regular };
+            ops.push(Op::SetFont {
+                font: PdfFontHandle::External(font.clone()),
+                size: Pt(run.size),
+            });
+            current = Some((run.bold, run.size));
         }
+        ops.push(Op::SetTextMatrix {
+            matrix: TextMatrix::Translate(mm_x(run.x), mm_y(run.baseline)),
+        });
+        ops.push(Op::ShowText {
+            items: vec![TextItem::Text(run.text.clone())],
+        });
     }
-
-    fn insert(&mut self, c: char, code: [u8; 2]) {
-        if (c as usize) < CHAR_TABLE_LEN {
-            if self.table.is_empty() {
-                self.table = vec![None; CHAR_TABLE_LEN];
-            }
-            self.table[c as usize] = Some(code);
-        } else {
-            self.rest.insert(c, code);
-        }
+    ops.push(Op::EndTextSection);
+    ops.push(Op::SetOutlineThickness { pt: Pt(0.5) });
+    for &(l, t, r, b) in page.frames {
+        ops.push(Op::DrawPolygon {
+            polygon: Polygon {
+                rings: vec![PolygonRing {
+                    points: vec![point(l, t), point(r, t), point(r, b), point(l, b)],
+                }],
+                mode: PaintMode::Stroke,
+                winding_order: WindingOrder::NonZero,
+            },
+        });
     }
-}
-
-/// Writes a letter page's content stream.
-struct ContentWriter<'a> {
-    out: Vec<u8>,
-    codes: &'a [CharMap; 2],
-    font_names: [&'a str; 2],
-}
-
-impl ContentWriter<'_> {
-    fn form(&mut self, name: &str) {
-        self.out.extend_from_slice(b"q /");
-        self.out.extend_from_slice(name.as_bytes());
-        self.out.extend_from_slice(b" Do Q\n");
-    }
-
-    /// A text object: each run placed with `Td` from the one before (in hundredths of a point,
-    /// rounded once, so that the steps add up exactly).
-    fn text<'r>(&mut self, runs: impl Iterator<Item = &'r TextRun>) -> PdfResult<()> {
-        self.out.extend_from_slice(b"BT\n");
-        let mut font: Option<(bool, f32)> = None;
-        let mut at = (0i64, 0i64);
-        for run in runs {
-            if font != Some((run.bold, run.size)) {
-                self.out.push(b'/');
-                self.out
-                    .extend_from_slice(self.font_names[usize::from(run.bold)].as_bytes());
-                self.out.push(b' ');
-                number(
-                    &mut self.out,
-                    i64::from((run.size * 100.0).round() as i32),
-                    2,
-                );
-                self.out.extend_from_slice(b" Tf\n");
-                font = Some((run.bold, run.size));
-            }
-            let x = hundredths(run.x * PT_PER_MM);
-            let y = hundredths((PAGE_HEIGHT_MM - run.baseline) * PT_PER_MM);
-            number(&mut self.out, x - at.0, 2);
-            self.out.push(b' ');
-            number(&mut self.out, y - at.1, 2);
-            self.out.extend_from_slice(b" Td <");
-            at = (x, y);
-            let codes = &self.codes[usize::from(run.bold)];
-            for c in run.text.chars() {
-                let code = codes
-                    .get(c)
-                    .ok_or_else(|| format!("U+{:04X} is not in the part's palette", c as u32))?;
-                hex(&mut self.out, &code);
-            }
-            self.out.extend_from_slice(b"> Tj\n");
-        }
-        self.out.extend_from_slice(b"ET\n");
-        Ok(())
-    }
-
-    /// The DataMatrix: one scaling to modules (y down from its top-left corner), then a
-    /// rectangle per horizontal run of dark modules, filled at once.
-    fn matrix(&mut self, m: &Matrix) {
-        let module = f64::from(m.module) * f64::from(PT_PER_MM);
-        let x = f64::from(m.x) * f64::from(PT_PER_MM);
-        let y = f64::from(PAGE_HEIGHT_MM - m.y) * f64::from(PT_PER_MM);
-        self.out.extend_from_slice(b"q ");
-        let scale = (module * 10_000.0).round() as i64;
-        number(&mut self.out, scale, 4);
-        self.out.extend_from_slice(b" 0 0 ");
-        number(&mut self.out, -scale, 4);
-        self.out.push(b' ');
-        number(&mut self.out, (x * 10_000.0).round() as i64, 4);
-        self.out.push(b' ');
-        number(&mut self.out, (y * 10_000.0).round() as i64, 4);
-        self.out.extend_from_slice(b" cm\n");
-        let mut digits = itoa::Buffer::new();
-        for row in 0..m.rows {
-            let bits = &m.bits[row * m.columns..(row + 1) * m.columns];
-            let mut column = 0;
-            while column < m.columns {
-                if !bits[column] {
-                    column += 1;
-                    continue;
-                }
-                let start = column;
-                while column < m.columns && bits[column] {
-                    column += 1;
-                }
-                for v in [start, row, column - start] {
-                    self.out.extend_from_slice(digits.format(v).as_bytes());
-                    self.out.push(b' ');
-                }
-                self.out.extend_from_slice(b"1 re\n");
-            }
-        }
-        self.out.extend_from_slice(b"f Q\n");
-    }
-}
-
-fn hundredths(pt: f32) -> i64 {
-    (f64::from(pt) * 100.0).round() as i64
-}
-
-/// Writes `value / 10^decimals` in the shortest exact decimal form.
-fn number(out: &mut Vec<u8>, value: i64, decimals: u32) {
-    let scale = 10i64.pow(decimals);
-    if value < 0 {
-        out.push(b'-');
-    }
-    let value = value.unsigned_abs();
-    let scale = scale.unsigned_abs();
-    out.extend_from_slice(itoa::Buffer::new().format(value / scale).as_bytes());
-    let mut fraction = value % scale;
-    if fraction == 0 {
-        return;
-    }
-    let mut width = decimals as usize;
-    while fraction.is_multiple_of(10) {
-        fraction /= 10;
-        width -= 1;
-    }
-    out.push(b'.');
-    let mut digits = [b'0'; 8];
-    for d in digits[..width].iter_mut().rev() {
-        *d = b'0' + (fraction % 10) as u8;
-        fraction /= 10;
-    }
-    out.extend_from_slice(&digits[..width]);
-}
-
-fn hex(out: &mut Vec<u8>, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)]);
-        out.push(DIGITS[usize::from(b & 15)]);
-    }
-}
-
-/// One deflate state, reset for each stream rather than made anew.
-struct Deflate {
-    states: HashMap<u32, Compress>,
-}
-
-impl Deflate {
-    fn new() -> Deflate {
-        Deflate {
-            states: HashMap::new(),
-        }
-    }
-
-    /// `stream` with `content` deflated into it (`/Filter /FlateDecode`).
-    fn stream(&mut self, mut stream: Stream, content: &[u8], level: u32) -> PdfResult<Stream> {
-        let state = self
-            .states
-            .entry(level)
-            // A letter's content is a few kilobytes: a 4 KiB window sees all of it and keeps the
-            // state small to reset.
-            .or_insert_with(|| Compress::new_with_window_bits(Compression::new(level), true, 12));
-        state.reset();
-        let mut out = Vec::with_capacity(content.len() / 2 + 64);
-        loop {
-            let consumed = state.total_in() as usize;
-            let status = state
-                .compress_vec(&content[consumed..], &mut out, FlushCompress::Finish)
-                .map_err(|e| format!("deflate: {e}"))?;
-            match status {
-                Status::StreamEnd => break,
-                Status::Ok | Status::BufError => out.reserve(out.capacity().max(64)),
-            }
-        }
-        stream.dict.set("Filter", "FlateDecode");
-        stream.set_content(out);
-        stream.allows_compression = false;
-        Ok(stream)
-    }
+    ops.push(Op::RestoreGraphicsState);
+    ops
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn numbers_are_exact_and_short() {
-        let cases = [
-            (0, 2, "0"),
-            (100, 2, "1"),
-            (150, 2, "1.5"),
-            (105, 2, "1.05"),
-            (-250, 2, "-2.5"),
-            (-5, 2, "-0.05"),
-            (14173, 4, "1.4173"),
-            (12000, 4, "1.2"),
-        ];
-        for (value, decimals, text) in cases {
-            let mut out = Vec::new();
-            number(&mut out, value, decimals);
-            assert_eq!(String::from_utf8(out).unwrap(), text, "{value}/{decimals}");
-        }
+    fn fixed_str(v: f32, decimals: u32) -> String {
+        let mut buf = Vec::new();
+        fixed(&mut buf, v, decimals);
+        String::from_utf8(buf).unwrap()
     }
 
     #[test]
-    fn deflated_streams_inflate_to_their_content() {
-        let mut d = Deflate::new();
-        let content: Vec<u8> = (0..20_000u32)
-            .flat_map(|i| (i % 251).to_be_bytes())
-            .collect();
-        for _ in 0..2 {
-            let s = d
-                .stream(Stream::new(Dictionary::new(), Vec::new()), &content, 6)
-                .unwrap();
-            assert!(s.content.len() < content.len());
-            let mut inflated = Vec::new();
-            use std::io::Read;
-            flate2::read::ZlibDecoder::new(s.content.as_slice())
-                .read_to_end(&mut inflated)
-                .unwrap();
-            assert_eq!(inflated, content);
-            assert_eq!(
-                s.dict.get(b"Filter").unwrap().as_name().unwrap(),
-                b"FlateDecode"
-            );
+    fn numbers_are_written_short_and_rounded() {
+        assert_eq!(fixed_str(10.0, 3), "10");
+        assert_eq!(fixed_str(9.5, 3), "9.5");
+        assert_eq!(fixed_str(70.866_15, 3), "70.866");
+        assert_eq!(fixed_str(0.0501, 3), "0.05");
+        assert_eq!(fixed_str(0.0049, 3), "0.005");
+        assert_eq!(fixed_str(0.0004, 3), "0");
+        assert_eq!(fixed_str(-1.417_32, 5), "-1.41732");
+        assert_eq!(fixed_str(841.889_8, 4), "841.8898");
+        assert_eq!(fixed_str(1.000_01, 3), "1");
+    }
+
+    #[test]
+    fn hex_strings_are_read_in_order() {
+        let content = b"BT\n/F1 10 Tf\n<0012 00ab> Tj\n/F2 10 Tf\n<0001> Tj\nET";
+        assert_eq!(
+            hex_strings(content).unwrap(),
+            vec![vec![0x00, 0x12, 0x00, 0xab], vec![0x00, 0x01]]
+        );
+        assert!(hex_strings(b"<123> Tj").is_err());
+        assert!(hex_strings(b"<12").is_err());
+    }
+
+    #[test]
+    fn glyph_codes_refuse_notdef_and_short_probes() {
+        let codes = GlyphCodes::new(&['a', 'Ŧ', '王'], &[0, 5, 0, 6, 0, 7]).unwrap();
+        assert_eq!(codes.get('a'), Some(5));
+        assert_eq!(codes.get('Ŧ'), Some(6));
+        assert_eq!(codes.get('王'), Some(7));
+        assert_eq!(codes.get('b'), None);
+        assert!(GlyphCodes::new(&['a'], &[0, 0]).is_err());
+        assert!(GlyphCodes::new(&['a', 'b'], &[0, 1]).is_err());
+    }
+
+    #[test]
+    fn compressed_pages_inflate_back() {
+        let mut compressor = PageCompressor::new();
+        let input: Vec<u8> = (0..20_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        for input in [&input[..], b"", b"/P0 Do\n"] {
+            // Twice: the compressor is reused.
+            for _ in 0..2 {
+                let out = compressor.compress(input).unwrap();
+                let mut back = vec![0u8; input.len() + 1];
+                let (back, rc) =
+                    zlib_rs::decompress_slice(&mut back, &out, zlib_rs::InflateConfig::default());
+                assert_eq!(rc, zlib_rs::ReturnCode::Ok);
+                assert_eq!(back, input);
+            }
         }
     }
 }

@@ -1,9 +1,10 @@
 //! Laying out and writing the PIN letters: one A4 page per letter, many letters per PDF part.
 //!
-//! The layout is computed first, in millimetres from the page's top-left corner ([`Layout`]),
-//! and only then turned into PDF operations, so that it can be checked without a PDF reader.
-
-use std::borrow::Cow;
+//! The layout is computed first, in millimetres from the page's top-left corner, and only then
+//! turned into PDF operations, so that it can be checked without a PDF reader. What all letters
+//! of a language share (sender, body texts, footer, return address, code box) is laid out once
+//! per part (`LanguageLayout`, `BodyLayout`) and drawn as one form (see `pdf`); each letter
+//! adds only its address, date, reference, order id, codes and DataMatrix (`LetterLayout`).
 
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
@@ -393,22 +394,83 @@ impl Matrix {
 /// The letter id as a square DataMatrix in the upper-right part of the return-address zone,
 /// above `return_top` (the top of the return-address line).
 fn layout_matrix(letter_id: &str, window: &Window, return_top: f32) -> Result<Matrix, String> {
-    use datamatrix::{data::EncodationType, DataMatrix, DataMatrixBuilder, SymbolList};
-    // ASCII encodation packs the digits of pinbrev's letter ids two to a codeword, as the
-    // search over every encodation would, at a fraction of its cost; other ids get the search.
-    let ascii_only = letter_id
-        .bytes()
-        .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase() || b == b'-');
-    let symbol = if ascii_only {
-        DataMatrixBuilder::new()
-            .with_encodation_types(EncodationType::Ascii)
-            .with_symbol_list(SymbolList::default().enforce_square())
+    use datamatrix::data::EncodationType;
+    use datamatrix::{DataMatrixBuilder, SymbolList};
+    let builder = DataMatrixBuilder::new().with_symbol_list(SymbolList::default().enforce_square());
+    // Searching all six encodations for the shortest is most of the cost of a symbol. When ASCII
+    // alone already gives the smallest symbol any encodation could, it is used as it is.
+    let ascii = builder
+        .clone()
+        .with_encodation_types(EncodationType::Ascii)
+        .encode(letter_id.as_bytes())
+        .ok()
+        .map(|symbol| symbol.bitmap())
+        .filter(|bitmap| Some(bitmap.width()) == smallest_square_for(letter_id));
+    let bitmap = match ascii {
+        Some(bitmap) => bitmap,
+        None => builder
             .encode(letter_id.as_bytes())
-    } else {
-        DataMatrix::encode(letter_id.as_bytes(), SymbolList::default().enforce_square())
+            .map_err(|e| format!("{e:?}"))?
+            .bitmap(),
+    };
+    place_matrix(&bitmap, window, return_top)
+}
+
+/// The side of the smallest square ECC200 symbol that any encodation of `data` could need: each
+/// byte costs at least half a codeword (a digit of an ASCII digit pair), two thirds (C40, Text
+/// and X12 values), three quarters (EDIFACT) or one. `None` for data the ECC200 macros could
+/// shorten (control characters) or too long for a square symbol.
+fn smallest_square_for(data: &str) -> Option<usize> {
+    /// (side, data codewords) of the square ECC200 symbols.
+    const SQUARES: [(usize, usize); 24] = [
+        (10, 3),
+        (12, 5),
+        (14, 8),
+        (16, 12),
+        (18, 18),
+        (20, 22),
+        (22, 30),
+        (24, 36),
+        (26, 44),
+        (32, 62),
+        (36, 86),
+        (40, 114),
+        (44, 144),
+        (48, 174),
+        (52, 204),
+        (64, 280),
+        (72, 368),
+        (80, 456),
+        (88, 576),
+        (96, 696),
+        (104, 816),
+        (120, 1050),
+        (132, 1304),
+        (144, 1558),
+    ];
+    // In twelfths of a codeword, to stay in integers.
+    let mut twelfths = 0usize;
+    for b in data.bytes() {
+        twelfths += match b {
+            0..=31 | 127 => return None,
+            b'0'..=b'9' => 6,
+            b'A'..=b'Z' | b'a'..=b'z' | b' ' | b'*' | b'>' => 8,
+            32..=94 => 9,
+            _ => 12,
+        };
     }
-    .map_err(|e| format!("{e:?}"))?;
-    let bitmap = symbol.bitmap();
+    let least = twelfths.div_ceil(12);
+    SQUARES
+        .iter()
+        .find(|(_, capacity)| *capacity >= least)
+        .map(|(side, _)| *side)
+}
+
+fn place_matrix(
+    bitmap: &datamatrix::placement::Bitmap<bool>,
+    window: &Window,
+    return_top: f32,
+) -> Result<Matrix, String> {
     let (columns, rows) = (bitmap.width(), bitmap.height());
     let top = window.top_mm + MATRIX_EDGE_MM;
     let bottom = return_top - 0.3;
@@ -484,7 +546,7 @@ pub(crate) fn wrap(text: &str, size: f32, bold: bool, width: f32) -> Vec<String>
 /// A framed rectangle (left, top, right, bottom) in mm, stroked thinly in black.
 pub(crate) type Frame = (f32, f32, f32, f32);
 
-/// Everything on one letter's page, as the tests check it.
+/// Everything on one letter's page.
 #[cfg(test)]
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Layout {
@@ -518,6 +580,20 @@ impl Column<'_> {
                 size,
                 bold,
                 text: line,
+            });
+            self.y += leading;
+        }
+    }
+
+    /// Lines already wrapped to the column.
+    fn lines(&mut self, lines: &[String], size: f32, bold: bool, leading: f32) {
+        for line in lines {
+            self.push(TextRun {
+                x: self.x,
+                baseline: self.y,
+                size,
+                bold,
+                text: line.clone(),
             });
             self.y += leading;
         }
@@ -563,114 +639,116 @@ const BODY_SIZE: f32 = 10.0;
 const BODY_LEADING: f32 = 4.7;
 const SIDE_SIZE: f32 = 9.5;
 const SIDE_LEADING: f32 = 4.4;
-const CODE_SIZE: f32 = 12.0;
+pub(crate) const CODE_SIZE: f32 = 12.0;
 const CODE_PITCH: f32 = 5.6;
 const CODES_BOX_WIDTH: f32 = 78.0;
 
-/// The sender block at the top right: the same on every letter of a language.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Sender {
-    pub runs: Vec<TextRun>,
-    /// Lowest ink of the block, in mm from the top.
-    pub bottom: f32,
+/// The parts of a page that depend only on the language and the window: the sender block at the
+/// top right and the info column's labels, wrapped once.
+pub(crate) struct LanguageLayout {
+    pub header: Vec<TextRun>,
+    /// The lowest ink of the sender block.
+    header_bottom: f32,
+    /// The date, reference and order labels, wrapped.
+    labels: [Vec<String>; 3],
 }
 
-/// Lays out the sender block of a language.
-pub(crate) fn layout_sender(t: &Texts, window: &Window) -> Sender {
-    let mut runs = Vec::new();
-    let info_x = window.info_left_mm();
-    let mut info = Column {
-        runs: &mut runs,
-        x: info_x,
-        width: BODY_RIGHT_MM - info_x,
-        y: 20.0,
-        bottom: f32::MIN,
-    };
-    info.paragraph(&t.sender_service, 16.0, true, 6.0);
-    info.paragraph(&t.sender, 8.0, false, 3.6);
-    let bottom = info.bottom();
-    Sender { runs, bottom }
-}
-
-/// Date, reference and order id with their labels, right of the window below the sender; the
-/// runs and their lowest ink.
-fn layout_info(
-    t: &Texts,
-    letter: &PreparedLetter,
-    window: &Window,
-    sender_bottom: f32,
-) -> (Vec<TextRun>, f32) {
-    let mut runs = Vec::with_capacity(6);
-    let info_x = window.info_left_mm();
-    let info_width = BODY_RIGHT_MM - info_x;
-    let mut info = Column {
-        runs: &mut runs,
-        x: info_x,
-        width: info_width,
-        y: (sender_bottom + 10.0).max(window.top_mm + 4.0),
-        bottom: f32::MIN,
-    };
-    let date = t.format_date(letter.date);
-    for (label, value) in [
-        (&t.date_label, date.as_str()),
-        (&t.reference_label, letter.letter_id.as_str()),
-        (&t.order_label, letter.order_id.as_str()),
-    ] {
-        info.paragraph(label, 8.0, false, 4.2);
-        let size = [10.0, 9.0, 8.0, 7.5]
-            .into_iter()
-            .find(|s| text_width_mm(value, *s, false) <= info_width)
-            .unwrap_or(7.5);
-        info.paragraph(value, size, false, size * 1.25 / PT_PER_MM);
-        info.gap(2.5);
+impl LanguageLayout {
+    pub(crate) fn new(language: Language, window: &Window) -> LanguageLayout {
+        let t = texts(language);
+        let info_x = window.info_left_mm();
+        let info_width = BODY_RIGHT_MM - info_x;
+        let mut header = Vec::new();
+        let mut info = Column {
+            runs: &mut header,
+            x: info_x,
+            width: info_width,
+            y: 20.0,
+            bottom: f32::MIN,
+        };
+        info.paragraph(&t.sender_service, 16.0, true, 6.0);
+        info.paragraph(&t.sender, 8.0, false, 3.6);
+        let header_bottom = info.bottom();
+        let labels = [&t.date_label, &t.reference_label, &t.order_label]
+            .map(|label| wrap(label, 8.0, false, info_width));
+        LanguageLayout {
+            header,
+            header_bottom,
+            labels,
+        }
     }
-    let bottom = info.bottom();
-    (runs, bottom)
+
+    /// Lays out the date, reference and order id with their labels right of the window and
+    /// returns the lowest ink of the column (the sender block included).
+    fn info(
+        &self,
+        window: &Window,
+        date: &str,
+        letter_id: &str,
+        order_id: &str,
+        runs: &mut Vec<TextRun>,
+    ) -> f32 {
+        let info_x = window.info_left_mm();
+        let info_width = BODY_RIGHT_MM - info_x;
+        let mut info = Column {
+            runs,
+            x: info_x,
+            width: info_width,
+            y: (self.header_bottom + 10.0).max(window.top_mm + 4.0),
+            bottom: self.header_bottom,
+        };
+        for (label, value) in self.labels.iter().zip([date, letter_id, order_id]) {
+            info.lines(label, 8.0, false, 4.2);
+            let size = [10.0, 9.0, 8.0, 7.5]
+                .into_iter()
+                .find(|s| text_width_mm(value, *s, false) <= info_width)
+                .unwrap_or(7.5);
+            info.paragraph(value, size, false, size * 1.25 / PT_PER_MM);
+            info.gap(2.5);
+        }
+        info.bottom()
+    }
 }
 
-/// Where the body starts, below the window and the information column.
+/// The top of the body below an info column that ends at `info_bottom`.
 fn body_top(window: &Window, info_bottom: f32) -> f32 {
     BODY_TOP_MM
         .max(window.bottom_mm() + 8.0)
         .max(info_bottom + 8.0)
 }
 
-/// The body of a letter below the window: everything but the codes themselves is the same on
-/// every letter of a language that starts its body at the same height.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Body {
-    /// Heading, introduction and the codes' heading.
-    pub before_codes: Vec<TextRun>,
-    /// The codes' numbers (`1.`–`20.`), row by row as written, each with its code's index.
-    pub numbers: Vec<(usize, TextRun)>,
-    /// Where each code is printed (x, baseline), by index.
-    pub code_slots: [(f32, f32); 20],
-    /// The text beside and below the codes, and the footer.
-    pub after_codes: Vec<TextRun>,
+/// A code's place: its number ("7.") and where the code itself is set.
+pub(crate) struct CodeSlot {
+    pub number: TextRun,
+    /// The code's index in [`LetterInput::codes`].
+    pub index: usize,
+    pub x: f32,
+    pub baseline: f32,
+}
+
+/// The body of a page for one language and body top: every text that is the same on every such
+/// letter, and where the 20 codes go.
+pub(crate) struct BodyLayout {
+    pub language: Language,
+    /// The body's top, as bits (the key of a cache).
+    pub top_bits: u32,
+    /// Headings, texts and footer.
+    pub runs: Vec<TextRun>,
+    /// Where the 20 codes go, in reading order (1, 11, 2, 12, …).
+    pub codes: Vec<CodeSlot>,
     pub frames: Vec<Frame>,
     /// Lowest point of the body, in mm from the top.
-    pub bottom: f32,
+    pub body_bottom: f32,
 }
 
-impl Body {
-    /// The run that prints code `index` (0-based).
-    pub fn code_run(&self, index: usize, code: u32) -> TextRun {
-        let (x, baseline) = self.code_slots[index];
-        TextRun {
-            x,
-            baseline,
-            size: CODE_SIZE,
-            bold: true,
-            text: format!("{code:05}"),
-        }
-    }
-}
+pub(crate) fn layout_body(language: Language, top: f32) -> BodyLayout {
+    let t: &Texts = texts(language);
+    let mut runs = Vec::new();
+    let mut frames = Vec::new();
+    let mut codes = Vec::with_capacity(20);
 
-/// Lays out the body of a language from `top`.
-pub(crate) fn layout_body(t: &Texts, top: f32) -> Body {
-    let mut before_codes = Vec::new();
     let mut body = Column {
-        runs: &mut before_codes,
+        runs: &mut runs,
         x: BODY_LEFT_MM,
         width: BODY_RIGHT_MM - BODY_LEFT_MM,
         y: top + face(true).ascent_mm(&t.heading, 16.0),
@@ -686,8 +764,6 @@ pub(crate) fn layout_body(t: &Texts, top: f32) -> Body {
     let box_top = heading_y + 2.5;
     let first = box_top + 2.5 + face(true).ascent_mm("0123456789", CODE_SIZE);
     let column_width = (CODES_BOX_WIDTH - 4.0) / 2.0;
-    let mut numbers = Vec::with_capacity(20);
-    let mut code_slots = [(0.0, 0.0); 20];
     for row in 0..10 {
         let y = first + row as f32 * CODE_PITCH;
         for column in 0..2 {
@@ -695,32 +771,32 @@ pub(crate) fn layout_body(t: &Texts, top: f32) -> Body {
             let x0 = BODY_LEFT_MM + 2.0 + column as f32 * column_width;
             let number = format!("{n}.");
             let number_right = x0 + 9.0;
-            numbers.push((
-                n - 1,
-                TextRun {
+            codes.push(CodeSlot {
+                number: TextRun {
                     x: number_right - text_width_mm(&number, BODY_SIZE, false),
                     baseline: y,
                     size: BODY_SIZE,
                     bold: false,
                     text: number,
                 },
-            ));
-            code_slots[n - 1] = (x0 + 12.0, y);
+                index: n - 1,
+                x: x0 + 12.0,
+                baseline: y,
+            });
         }
     }
     let box_bottom = first + 9.0 * CODE_PITCH + face(true).descent_mm("0", CODE_SIZE) + 2.0;
-    let frames = vec![(
+    frames.push((
         BODY_LEFT_MM,
         box_top,
         BODY_LEFT_MM + CODES_BOX_WIDTH,
         box_bottom,
-    )];
+    ));
 
     // How to use them, right of the codes.
-    let mut after_codes = Vec::new();
     let side_x = BODY_LEFT_MM + CODES_BOX_WIDTH + 7.0;
     let mut side = Column {
-        runs: &mut after_codes,
+        runs: body.runs,
         x: side_x,
         width: BODY_RIGHT_MM - side_x,
         y: heading_y,
@@ -749,44 +825,61 @@ pub(crate) fn layout_body(t: &Texts, top: f32) -> Body {
     body.gap(3.0);
     body.paragraph(&t.help_heading, 11.0, true, 5.2);
     body.paragraph(&t.help_text, BODY_SIZE, false, BODY_LEADING);
-    let bottom = body.bottom();
+    let body_bottom = body.bottom();
 
-    after_codes.push(TextRun {
+    runs.push(TextRun {
         x: BODY_LEFT_MM,
         baseline: FOOTER_BASELINE_MM,
         size: 7.5,
         bold: false,
         text: t.footer.clone(),
     });
-    Body {
-        before_codes,
-        numbers,
-        code_slots,
-        after_codes,
+    BodyLayout {
+        language,
+        top_bits: top.to_bits(),
+        runs,
+        codes,
         frames,
-        bottom,
+        body_bottom,
     }
 }
 
-/// What varies from letter to letter on a page, with the key of the body it sits on.
-pub(crate) struct LetterParts {
-    pub address: AddressLayout,
-    pub matrix: Matrix,
-    /// Labels and values of date, reference and order id.
-    pub info: Vec<TextRun>,
-    /// The body's top (its key together with the language).
-    pub top: f32,
+/// The body ends too low: the letter does not fit on one page.
+fn overflow(letter_id: &str, body_bottom: f32) -> RenderError {
+    RenderError::PageOverflow {
+        letter_id: letter_id.to_string(),
+        detail: format!(
+            "the body ends {body_bottom:.1} mm from the top; at most {BODY_BOTTOM_MM} mm"
+        ),
+    }
 }
 
-/// Lays out what is particular to one letter, given the part's return-address line.
-fn layout_parts(
+/// What one letter adds to the static page of its language.
+pub(crate) struct LetterLayout {
+    pub address: AddressLayout,
+    pub matrix: Matrix,
+    /// The date, reference and order id with their labels.
+    pub info: Vec<TextRun>,
+    /// The top of the body below the info column.
+    pub body_top: f32,
+}
+
+/// Lays out what is particular to one letter, with the errors in the order the letter's checks
+/// have always come: return address, address, DataMatrix.
+fn layout_letter_parts(
     letter: &PreparedLetter,
+    language: &LanguageLayout,
     window: &Window,
-    return_run: &TextRun,
-    sender: &Sender,
-) -> Result<LetterParts, RenderError> {
+    return_run: &Result<TextRun, String>,
+    date: &str,
+) -> Result<LetterLayout, RenderError> {
     let id = || letter.letter_id.clone();
-    let t: &Texts = texts(letter.language);
+    let return_run = return_run
+        .as_ref()
+        .map_err(|detail| RenderError::ReturnAddress {
+            letter_id: id(),
+            detail: detail.clone(),
+        })?;
     let address = layout_address(&letter.address_lines, window).map_err(|detail| {
         RenderError::AddressDoesNotFit {
             letter_id: id(),
@@ -800,69 +893,51 @@ fn layout_parts(
                 detail,
             }
         })?;
-    let (info, info_bottom) = layout_info(t, letter, window, sender.bottom);
-    Ok(LetterParts {
+    let mut info = Vec::with_capacity(8);
+    let info_bottom = language.info(window, date, &letter.letter_id, &letter.order_id, &mut info);
+    Ok(LetterLayout {
         address,
         matrix,
         info,
-        top: body_top(window, info_bottom),
+        body_top: body_top(window, info_bottom),
     })
 }
 
-fn check_fits(letter_id: &str, body: &Body) -> Result<(), RenderError> {
-    if body.bottom > BODY_BOTTOM_MM {
-        return Err(RenderError::PageOverflow {
-            letter_id: letter_id.to_string(),
-            detail: format!(
-                "the body ends {:.1} mm from the top; at most {BODY_BOTTOM_MM} mm",
-                body.bottom
-            ),
-        });
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-fn return_run(
-    letter_id: &str,
-    return_address: &str,
-    window: &Window,
-) -> Result<TextRun, RenderError> {
-    layout_return_address(return_address, window).map_err(|detail| RenderError::ReturnAddress {
-        letter_id: letter_id.to_string(),
-        detail,
-    })
-}
-
-/// Lays out one letter whole, from the same pieces [`render_part`] writes. The inputs are
-/// already NFC and checked for glyphs.
+/// Lays out one letter. The inputs are already NFC and checked for glyphs.
 #[cfg(test)]
 pub(crate) fn layout_letter(
     letter: &PreparedLetter,
     window: &Window,
     return_address: &str,
 ) -> Result<Layout, RenderError> {
-    let t: &Texts = texts(letter.language);
-    let return_run = return_run(&letter.letter_id, return_address, window)?;
-    let sender = layout_sender(t, window);
-    let parts = layout_parts(letter, window, &return_run, &sender)?;
-    let body = layout_body(t, parts.top);
-    check_fits(&letter.letter_id, &body)?;
-    let mut runs = sender.runs;
-    runs.extend(parts.info);
-    runs.extend(body.before_codes.iter().cloned());
-    for (index, number) in &body.numbers {
-        runs.push(number.clone());
-        runs.push(body.code_run(*index, letter.codes[*index]));
+    let language = LanguageLayout::new(letter.language, window);
+    let return_run = layout_return_address(return_address, window);
+    let date = texts(letter.language).format_date(letter.date);
+    let parts = layout_letter_parts(letter, &language, window, &return_run, &date)?;
+    let body = layout_body(letter.language, parts.body_top);
+    if body.body_bottom > BODY_BOTTOM_MM {
+        return Err(overflow(&letter.letter_id, body.body_bottom));
     }
-    runs.extend(body.after_codes.iter().cloned());
+    let mut runs = language.header.clone();
+    runs.extend(parts.info);
+    runs.extend(body.runs);
+    for slot in &body.codes {
+        runs.push(slot.number.clone());
+        runs.push(TextRun {
+            x: slot.x,
+            baseline: slot.baseline,
+            size: CODE_SIZE,
+            bold: true,
+            text: format!("{:05}", letter.codes[slot.index]),
+        });
+    }
     Ok(Layout {
-        return_address: return_run,
+        return_address: return_run.expect("checked by layout_letter_parts"),
         address: parts.address,
         matrix: parts.matrix,
         runs,
         frames: body.frames,
-        body_bottom: body.bottom,
+        body_bottom: body.body_bottom,
     })
 }
 
@@ -930,126 +1005,164 @@ fn prepare(letter: &LetterInput<'_>) -> Result<PreparedLetter, RenderError> {
 
 /// Renders `letters` into one PDF part, one A4 page per letter, in the given order.
 ///
-/// What letters share (the return address, the sender, each language's body at each height it
-/// starts at) is laid out and written once per part, as a form every page draws; each page adds
-/// its own address, date, reference, codes and DataMatrix (see [`super::pdf`]).
+/// To render many parts for the same window and return address, build a [`PartRenderer`] once.
 pub fn render_part(
     letters: &[LetterInput<'_>],
     window: &Window,
     return_address: &str,
 ) -> Result<RenderedPart, RenderError> {
-    window.check().map_err(RenderError::Window)?;
-    let (Some(first), Some(last)) = (letters.first(), letters.last()) else {
-        return Err(RenderError::NoLetters);
-    };
-    let return_address = nfc(return_address.trim());
-    let return_missing = missing_glyphs(&return_address);
-    let return_line = layout_return_address(&return_address, window);
+    PartRenderer::new(window, return_address)?.render(letters)
+}
 
-    let mut senders: Vec<(Language, Sender)> = Vec::new();
-    let mut bodies: Vec<(Language, u32, Body)> = Vec::new();
-    let mut letters_laid_out = Vec::with_capacity(letters.len());
-    for letter in letters {
-        let prepared = prepare(letter)?;
-        if !return_missing.is_empty() {
-            glyph_check(&prepared.letter_id, "return address", &return_address)?;
-        }
-        let return_run = return_line
-            .clone()
-            .map_err(|detail| RenderError::ReturnAddress {
-                letter_id: prepared.letter_id.clone(),
-                detail,
-            })?;
-        let language = prepared.language;
-        let sender = match senders.iter().position(|(l, _)| *l == language) {
-            Some(i) => i,
-            None => {
-                senders.push((language, layout_sender(texts(language), window)));
-                senders.len() - 1
-            }
-        };
-        let parts = layout_parts(&prepared, window, &return_run, &senders[sender].1)?;
-        let key = parts.top.to_bits();
-        let body = match bodies
+/// Renders parts for one envelope window and return address. Build it once and share it: it is
+/// `Send + Sync`, and [`PartRenderer::render`] may run on several threads at once.
+pub struct PartRenderer {
+    window: Window,
+    /// NFC, trimmed.
+    return_address: String,
+    /// The return address's characters the font lacks, as [`RenderError::MissingGlyph`] names
+    /// them; empty if none.
+    return_missing: String,
+    return_run: Result<TextRun, String>,
+    /// Per language, in the order of [`Language::ALL`].
+    languages: Vec<LanguageLayout>,
+}
+
+impl std::fmt::Debug for PartRenderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartRenderer")
+            .field("window", &self.window)
+            .field("return_address", &self.return_address)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartRenderer {
+    /// Checks the window and lays out what every letter for it shares.
+    pub fn new(window: &Window, return_address: &str) -> Result<PartRenderer, RenderError> {
+        window.check().map_err(RenderError::Window)?;
+        let return_address = nfc(return_address.trim());
+        let return_missing = missing_glyphs(&return_address)
             .iter()
-            .position(|(l, top, _)| *l == language && *top == key)
-        {
-            Some(i) => i,
-            None => {
-                bodies.push((language, key, layout_body(texts(language), parts.top)));
-                bodies.len() - 1
+            .map(|c| format!("U+{:04X}", *c as u32))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let return_run = if return_missing.is_empty() {
+            layout_return_address(&return_address, window)
+        } else {
+            Err(String::new())
+        };
+        Ok(PartRenderer {
+            window: *window,
+            return_address,
+            return_missing,
+            return_run,
+            languages: Language::ALL
+                .iter()
+                .map(|l| LanguageLayout::new(*l, window))
+                .collect(),
+        })
+    }
+
+    fn language(&self, language: Language) -> &LanguageLayout {
+        let i = Language::ALL
+            .iter()
+            .position(|l| *l == language)
+            .unwrap_or(0);
+        &self.languages[i]
+    }
+
+    /// Renders `letters` into one PDF part, one A4 page per letter, in the given order.
+    pub fn render(&self, letters: &[LetterInput<'_>]) -> Result<RenderedPart, RenderError> {
+        let (Some(first), Some(last)) = (letters.first(), letters.last()) else {
+            return Err(RenderError::NoLetters);
+        };
+        let mut bodies: Vec<BodyLayout> = Vec::new();
+        let mut dates: Vec<(Language, chrono::NaiveDate, String)> = Vec::new();
+        let mut planned = Vec::with_capacity(letters.len());
+        for letter in letters {
+            let prepared = prepare(letter)?;
+            if !self.return_missing.is_empty() {
+                return Err(RenderError::MissingGlyph {
+                    letter_id: prepared.letter_id,
+                    field: "return address".into(),
+                    chars: self.return_missing.clone(),
+                });
+            }
+            let date = match dates
+                .iter()
+                .position(|(l, d, _)| *l == prepared.language && *d == prepared.date)
+            {
+                Some(i) => i,
+                None => {
+                    let text = texts(prepared.language).format_date(prepared.date);
+                    dates.push((prepared.language, prepared.date, text));
+                    dates.len() - 1
+                }
+            };
+            let layout = layout_letter_parts(
+                &prepared,
+                self.language(prepared.language),
+                &self.window,
+                &self.return_run,
+                &dates[date].2,
+            )?;
+            let top_bits = layout.body_top.to_bits();
+            let body = match bodies
+                .iter()
+                .position(|b| b.language == prepared.language && b.top_bits == top_bits)
+            {
+                Some(i) => i,
+                None => {
+                    bodies.push(layout_body(prepared.language, layout.body_top));
+                    bodies.len() - 1
+                }
+            };
+            if bodies[body].body_bottom > BODY_BOTTOM_MM {
+                return Err(overflow(&prepared.letter_id, bodies[body].body_bottom));
+            }
+            planned.push(pdf::PlannedPage {
+                body,
+                layout,
+                codes: prepared.codes,
+            });
+        }
+        let return_run = match &self.return_run {
+            Ok(run) => run,
+            // The first letter has failed on it above already.
+            Err(detail) => {
+                return Err(RenderError::ReturnAddress {
+                    letter_id: first.letter_id.to_string(),
+                    detail: detail.clone(),
+                })
             }
         };
-        check_fits(&prepared.letter_id, &bodies[body].2)?;
-        letters_laid_out.push((prepared, parts, sender, body));
-    }
-    let return_run = return_line.map_err(|detail| RenderError::ReturnAddress {
-        letter_id: first.letter_id.to_string(),
-        detail,
-    })?;
-
-    // The shared pieces: the return address, each sender, each body's head and tail.
-    let no_frames: &[Frame] = &[];
-    let mut shared = vec![pdf::Shared {
-        runs: vec![&return_run],
-        frames: no_frames,
-    }];
-    let sender_form = |i: usize| 1 + i;
-    for (_, sender) in &senders {
-        shared.push(pdf::Shared {
-            runs: sender.runs.iter().collect(),
-            frames: no_frames,
-        });
-    }
-    let body_forms = 1 + senders.len();
-    for (_, _, body) in &bodies {
-        shared.push(pdf::Shared {
-            runs: body.before_codes.iter().collect(),
-            frames: no_frames,
-        });
-        shared.push(pdf::Shared {
-            runs: body.after_codes.iter().collect(),
-            frames: &body.frames,
-        });
-    }
-    let pages: Vec<Vec<pdf::Piece<'_>>> = letters_laid_out
-        .iter()
-        .map(|(prepared, parts, sender, body_index)| {
-            let body = &bodies[*body_index].2;
-            let mut codes = Vec::with_capacity(40);
-            for (index, number) in &body.numbers {
-                codes.push(Cow::Borrowed(number));
-                codes.push(Cow::Owned(body.code_run(*index, prepared.codes[*index])));
+        let statics: Vec<pdf::StaticPage<'_>> = bodies
+            .iter()
+            .map(|body| pdf::StaticPage {
+                runs: self
+                    .language(body.language)
+                    .header
+                    .iter()
+                    .chain(std::iter::once(return_run))
+                    .chain(&body.runs)
+                    .collect(),
+                frames: &body.frames,
+            })
+            .collect();
+        let meta = pdf::PartMeta { date: first.date };
+        let pdf = pdf::write_part(&statics, &bodies, &planned, &meta).map_err(|detail| {
+            RenderError::Pdf {
+                first: first.letter_id.to_string(),
+                last: last.letter_id.to_string(),
+                detail,
             }
-            vec![
-                pdf::Piece::Shared(0),
-                pdf::Piece::Text(parts.address.runs.iter().map(Cow::Borrowed).collect()),
-                pdf::Piece::Shared(sender_form(*sender)),
-                pdf::Piece::Text(parts.info.iter().map(Cow::Borrowed).collect()),
-                pdf::Piece::Shared(body_forms + 2 * body_index),
-                pdf::Piece::Text(codes),
-                pdf::Piece::Shared(body_forms + 2 * body_index + 1),
-                pdf::Piece::Matrix(&parts.matrix),
-            ]
+        })?;
+        Ok(RenderedPart {
+            pdf,
+            pages: planned.len() as u32,
         })
-        .collect();
-    let midnight = first
-        .date
-        .and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc().timestamp())
-        .unwrap_or(0);
-    let created = printpdf::OffsetDateTime::from_unix_timestamp(midnight).ok();
-    let pdf = pdf::write_part(&shared, &pages, "MinID PIN letters", created).map_err(|detail| {
-        RenderError::Pdf {
-            first: first.letter_id.to_string(),
-            last: last.letter_id.to_string(),
-            detail,
-        }
-    })?;
-    Ok(RenderedPart {
-        pdf,
-        pages: pages.len() as u32,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -1390,6 +1503,27 @@ mod tests {
     }
 
     #[test]
+    fn letter_ids_get_the_same_datamatrix_as_with_every_encodation() {
+        use datamatrix::{DataMatrix, SymbolList};
+        let w = Window::default();
+        let return_top = layout_return_address(RETURN, &w).unwrap().bbox().1;
+        for id in [
+            "L20261124-000001",
+            "L20261124-123456",
+            "L-7",
+            "3f2b8c1e-9a4d-4c6b-8e2f-7d1a5b9c0e44",
+        ] {
+            let full = DataMatrix::encode(id.as_bytes(), SymbolList::default().enforce_square())
+                .unwrap()
+                .bitmap();
+            let m = layout_matrix(id, &w, return_top).unwrap();
+            assert_eq!((m.columns, m.rows), (full.width(), full.height()), "{id}");
+            let decoded = DataMatrix::decode(&m.bits, m.columns).unwrap();
+            assert_eq!(decoded, id.as_bytes());
+        }
+    }
+
+    #[test]
     fn the_return_address_is_one_line_at_7_pt() {
         let w = Window::default();
         let r = layout_return_address(RETURN, &w).unwrap();
@@ -1487,5 +1621,145 @@ mod tests {
         assert_eq!(part.pages, 3);
         assert!(part.pdf.starts_with(b"%PDF-1.7"));
         assert!(part.pdf.ends_with(b"%%EOF") || part.pdf.ends_with(b"%%EOF\n"));
+    }
+
+    /// Letters in every language, some twice, with distinct ids and codes.
+    fn mixed_part(renderer: &PartRenderer, count: usize) -> RenderedPart {
+        let address = block(&["Máret Ŧorbmá Sárá", "Storgata 1", "9008 TROMSØ"]);
+        let ids: Vec<String> = (0..count).map(|i| format!("L-{i}")).collect();
+        let all_codes: Vec<[u32; 20]> = (0..count)
+            .map(|i| std::array::from_fn(|j| (i as u32 * 20 + j as u32) * 37 % 100_000))
+            .collect();
+        let inputs: Vec<LetterInput<'_>> = (0..count)
+            .map(|i| LetterInput {
+                letter_id: &ids[i],
+                order_id: "o-1",
+                language: Language::ALL[i % Language::ALL.len()],
+                address: &address,
+                codes: &all_codes[i],
+                date: date(),
+            })
+            .collect();
+        renderer.render(&inputs).unwrap()
+    }
+
+    #[test]
+    fn a_part_draws_one_form_per_language_and_no_carrier_page_is_left() {
+        let renderer = PartRenderer::new(&Window::default(), RETURN).unwrap();
+        let part = mixed_part(&renderer, 5);
+        assert_eq!(part.pages, 5);
+        let doc = lopdf::Document::load_mem(&part.pdf).unwrap();
+        let pages = doc.get_pages();
+        assert_eq!(
+            pages.len(),
+            5,
+            "one page per letter, no carrier or probe page"
+        );
+        let tree = doc
+            .catalog()
+            .and_then(|c| c.get(b"Pages"))
+            .and_then(lopdf::Object::as_reference)
+            .and_then(|id| doc.get_dictionary(id))
+            .unwrap();
+        assert_eq!(tree.get(b"Count").unwrap().as_i64().unwrap(), 5);
+
+        let mut forms_drawn = Vec::new();
+        for id in pages.values() {
+            let content = doc.get_page_content(*id);
+            let text = String::from_utf8_lossy(&content).into_owned();
+            let (form, _) = text.split_once(" Do\n").expect("the page draws its form");
+            forms_drawn.push(form.trim_start_matches('/').to_string());
+            assert_eq!(text.matches(" Do").count(), 1);
+            // The codes are the page's own, the sender's texts are the form's.
+            assert!(text.contains("/B 12 Tf"), "{text}");
+        }
+        // nb, nn, en, nb, nn: the same language draws the same form.
+        assert_eq!(forms_drawn[0], forms_drawn[3]);
+        assert_eq!(forms_drawn[1], forms_drawn[4]);
+        assert_ne!(forms_drawn[0], forms_drawn[1]);
+        assert_ne!(forms_drawn[1], forms_drawn[2]);
+
+        let first = pages.values().next().unwrap();
+        let resources = doc
+            .get_dictionary(*first)
+            .and_then(|page| page.get(b"Resources"))
+            .and_then(lopdf::Object::as_reference)
+            .and_then(|id| doc.get_dictionary(id))
+            .unwrap();
+        let xobjects = resources.get(b"XObject").unwrap().as_dict().unwrap();
+        assert_eq!(xobjects.len(), 3, "a form per language");
+        for (_, form) in xobjects.iter() {
+            let form = doc
+                .get_object(form.as_reference().unwrap())
+                .and_then(lopdf::Object::as_stream)
+                .unwrap();
+            let name = |key: &[u8]| form.dict.get(key).and_then(lopdf::Object::as_name).unwrap();
+            assert_eq!(name(b"Type"), b"XObject");
+            assert_eq!(name(b"Subtype"), b"Form");
+            assert_eq!(form.dict.get(b"FormType").unwrap().as_i64().unwrap(), 1);
+            let bbox = form.dict.get(b"BBox").unwrap().as_array().unwrap();
+            assert_eq!(bbox.len(), 4);
+            let fonts = form.dict.get(b"Resources").unwrap().as_dict().unwrap();
+            assert!(fonts.get(b"Font").is_ok());
+            let content = String::from_utf8(form.decompressed_content().unwrap()).unwrap();
+            assert!(content.contains(" Tj"), "the form carries the static text");
+        }
+    }
+
+    #[test]
+    fn parts_render_on_several_threads_at_once() {
+        fn shareable<T: Send + Sync>(_: &T) {}
+        let renderer = PartRenderer::new(&Window::default(), RETURN).unwrap();
+        shareable(&renderer);
+        let parts: Vec<RenderedPart> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..2)
+                .map(|_| scope.spawn(|| mixed_part(&renderer, 7)))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for part in parts {
+            assert_eq!(part.pages, 7);
+            let doc = lopdf::Document::load_mem(&part.pdf).unwrap();
+            assert_eq!(doc.get_pages().len(), 7);
+        }
+    }
+
+    #[test]
+    fn a_letter_whose_info_column_pushes_the_body_down_gets_its_own_form() {
+        // A deeper return-address zone leaves room for the DataMatrix of a very long id, whose
+        // reference then wraps over so many lines that the body must start lower.
+        let window = Window {
+            return_zone_mm: 25.0,
+            ..Window::default()
+        };
+        let renderer = PartRenderer::new(&window, RETURN).unwrap();
+        let long_id: String = (0..300)
+            .map(|i| char::from(b'0' + (i % 10) as u8))
+            .collect();
+        let address = block(&["Ola Nordmann", "9008 TROMSØ"]);
+        let codes = codes();
+        let letter = |letter_id| LetterInput {
+            letter_id,
+            order_id: "o-1",
+            language: Language::Nb,
+            address: &address,
+            codes: &codes,
+            date: date(),
+        };
+        let part = renderer
+            .render(&[letter("L-1"), letter(&long_id), letter("L-3")])
+            .unwrap();
+        let doc = lopdf::Document::load_mem(&part.pdf).unwrap();
+        let forms: Vec<String> = doc
+            .get_pages()
+            .values()
+            .map(|id| {
+                let content = doc.get_page_content(*id);
+                let text = String::from_utf8_lossy(&content).into_owned();
+                text.split_once(" Do").unwrap().0.to_string()
+            })
+            .collect();
+        assert_eq!(forms[0], forms[2]);
+        assert_ne!(forms[0], forms[1], "the lower body is another form");
     }
 }
