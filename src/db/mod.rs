@@ -251,13 +251,9 @@ impl Db {
             .collect();
         for chunk in numbers.chunks(ROWS_PER_STATEMENT * 5) {
             let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
-                "SELECT national_id FROM person_ids WHERE national_id IN (",
+                "SELECT national_id FROM person_ids WHERE national_id IN ",
             );
-            let mut list = qb.separated(", ");
-            for n in chunk {
-                list.push_bind(*n);
-            }
-            qb.push(")");
+            push_list(&mut qb, chunk.iter().copied());
             let rows = qb
                 .build()
                 .persistent(false)
@@ -378,13 +374,9 @@ impl Db {
         let mut known: HashMap<String, Content> = HashMap::new();
         for chunk in orders.chunks(ROWS_PER_STATEMENT * 5) {
             let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
-                "SELECT order_id, national_id, ordered_at, channel, language FROM orders WHERE order_id IN (",
-            );
-            let mut list = qb.separated(", ");
-            for o in chunk {
-                list.push_bind(o.order_id.as_str());
-            }
-            qb.push(")");
+                "SELECT order_id, national_id, ordered_at, channel, language FROM orders WHERE order_id IN ",
+        );
+            push_list(&mut qb, chunk.iter().map(|o| o.order_id.as_str()));
             let rows = qb
                 .build()
                 .persistent(false)
@@ -752,6 +744,19 @@ async fn replace_person(
         .map_err(ctx("storing a person's identifiers"))?;
     }
     Ok(replaced)
+}
+
+/// Pushes a parenthesised list of bound values: the right side of `x IN (...)`.
+fn push_list<'a, T>(qb: &mut sqlx::QueryBuilder<'a, Sqlite>, values: impl IntoIterator<Item = T>)
+where
+    T: 'a + sqlx::Encode<'a, Sqlite> + sqlx::Type<Sqlite>,
+{
+    qb.push("(");
+    let mut list = qb.separated(", ");
+    for v in values {
+        list.push_bind(v);
+    }
+    qb.push(")");
 }
 
 /// The newest schema migration applied to the database, if it has any.

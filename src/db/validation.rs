@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{ctx, now, Db, DbError, OrderRow, Tx, ValidationOutcome, ORDER_COLUMNS};
+use super::{ctx, now, push_list, Db, DbError, OrderRow, Tx, ValidationOutcome, ORDER_COLUMNS};
 use crate::free_text;
 use crate::orders::{timestamp, OrderStatus};
 use crate::register::Person;
@@ -68,13 +68,9 @@ impl Db {
         for chunk in national_ids.chunks(IDS_PER_QUERY) {
             let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "SELECT i.national_id, p.person_id, p.record FROM person_ids i \
-                 JOIN persons p ON p.person_id = i.person_id WHERE i.national_id IN (",
+                 JOIN persons p ON p.person_id = i.person_id WHERE i.national_id IN ",
             );
-            let mut list = qb.separated(", ");
-            for id in chunk {
-                list.push_bind(id.as_str());
-            }
-            qb.push(")");
+            push_list(&mut qb, chunk.iter().map(|id| id.as_str()));
             let rows = qb
                 .build()
                 .persistent(false)
@@ -102,13 +98,10 @@ impl Db {
         let person_ids: Vec<i64> = facts.persons.keys().copied().collect();
         for chunk in person_ids.chunks(IDS_PER_QUERY) {
             let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "SELECT person_id, national_id FROM person_ids WHERE person_id IN (",
+                "SELECT person_id, national_id FROM person_ids WHERE person_id IN ",
             );
-            let mut list = qb.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            qb.push(") ORDER BY person_id, national_id");
+            push_list(&mut qb, chunk.iter().copied());
+            qb.push(" ORDER BY person_id, national_id");
             let rows = qb
                 .build()
                 .persistent(false)
@@ -135,18 +128,12 @@ impl Db {
         ];
         for chunk in numbers.chunks(IDS_PER_QUERY) {
             let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "SELECT person_national_id, COUNT(*) FROM orders WHERE status IN (",
+                "SELECT person_national_id, COUNT(*) FROM orders WHERE status IN ",
             );
-            let mut list = qb.separated(", ");
-            for s in active {
-                list.push_bind(s.code());
-            }
-            qb.push(") AND person_national_id IN (");
-            let mut list = qb.separated(", ");
-            for n in chunk {
-                list.push_bind(*n);
-            }
-            qb.push(") GROUP BY person_national_id");
+            push_list(&mut qb, active.iter().map(|s| s.code()));
+            qb.push(" AND person_national_id IN ");
+            push_list(&mut qb, chunk.iter().copied());
+            qb.push(" GROUP BY person_national_id");
             count_into(
                 &mut facts.active_orders,
                 qb.build()
@@ -162,12 +149,9 @@ impl Db {
                  WHERE l.state <> 'failed' AND l.created_at >= ",
             );
             qb.push_bind(timestamp(letters_since));
-            qb.push(" AND o.person_national_id IN (");
-            let mut list = qb.separated(", ");
-            for n in chunk {
-                list.push_bind(*n);
-            }
-            qb.push(") GROUP BY o.person_national_id");
+            qb.push(" AND o.person_national_id IN ");
+            push_list(&mut qb, chunk.iter().copied());
+            qb.push(" GROUP BY o.person_national_id");
             count_into(
                 &mut facts.recent_letters,
                 qb.build()
