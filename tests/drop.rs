@@ -293,7 +293,7 @@ fn pin_codes_verify_and_never_reach_the_database_logs_or_manifests() {
             );
         }
     }
-    let stored = w.sql("SELECT pin_digests FROM letters LIMIT 1");
+    let stored = w.sql("SELECT pin_digests FROM letter_codes LIMIT 1");
     assert_eq!(stored[0][0].split(',').count(), 20);
     assert!(stored[0][0].split(',').all(|d| d.len() == 64));
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use sqlx::Row;
 
-use super::{ctx, insert_event, move_order, now, Db, DbError};
+use super::{ctx, insert_event, move_order, now, Db, DbError, ROWS_PER_STATEMENT};
 use crate::orders::{timestamp, OrderStatus};
 
 /// A batch as stored.
@@ -68,9 +68,6 @@ pub enum ReceiptOutcome {
 
 const ISSUED: &str = "issued";
 const PENDING: &str = "pending";
-/// Rows per multi-row statement: few statements, and well under SQLite's limit of bound
-/// parameters (six per row here at most).
-const ROWS_PER_STATEMENT: usize = 1000;
 
 impl Db {
     /// Batches whose drop is not published yet.
@@ -187,7 +184,7 @@ impl Db {
                     .push_bind(&batch.created_at);
             });
             qb.build()
-                .persistent(false)
+                .persistent(chunk.len() == ROWS_PER_STATEMENT)
                 .execute(&mut *tx)
                 .await
                 .map_err(ctx("storing a batch's letters"))?;
@@ -274,25 +271,48 @@ impl Db {
         let mut tx = self.begin_write().await?;
         for chunk in records.chunks(ROWS_PER_STATEMENT) {
             let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "WITH part (letter_id, file, first_page, pin_digests) AS (",
+                "WITH part (letter_id, file, first_page) AS (",
             );
             qb.push_values(chunk, |mut row, r| {
                 row.push_bind(&r.letter_id)
                     .push_bind(&r.file)
-                    .push_bind(r.first_page)
-                    .push_bind(&r.digests);
+                    .push_bind(r.first_page);
             });
             qb.push(
-                ") UPDATE letters SET file = part.file, first_page = part.first_page, \
-                 pin_digests = part.pin_digests FROM part \
+                ") UPDATE letters SET file = part.file, first_page = part.first_page FROM part \
                  WHERE letters.letter_id = part.letter_id AND letters.state = ",
             );
             qb.push_bind(PENDING);
-            qb.build()
-                .persistent(false)
+            let changed = qb
+                .build()
+                .persistent(chunk.len() == ROWS_PER_STATEMENT)
                 .execute(&mut *tx)
                 .await
-                .map_err(ctx("storing a part's letters"))?;
+                .map_err(ctx("storing a part's letters"))?
+                .rows_affected();
+            if changed != chunk.len() as u64 {
+                return Err(DbError::Corrupt {
+                    what: "letters.state".into(),
+                    message: format!(
+                        "{} of {} letters of a part being stored were no longer pending",
+                        chunk.len() as u64 - changed,
+                        chunk.len()
+                    ),
+                });
+            }
+            // A part rendered again after a crash has new codes: they replace the old digests.
+            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO letter_codes (letter_id, pin_digests) ",
+            );
+            qb.push_values(chunk, |mut row, r| {
+                row.push_bind(&r.letter_id).push_bind(&r.digests);
+            });
+            qb.push(" ON CONFLICT (letter_id) DO UPDATE SET pin_digests = excluded.pin_digests");
+            qb.build()
+                .persistent(chunk.len() == ROWS_PER_STATEMENT)
+                .execute(&mut *tx)
+                .await
+                .map_err(ctx("storing a part's code digests"))?;
         }
         tx.commit().await.map_err(ctx("committing a part"))
     }
@@ -324,15 +344,10 @@ impl Db {
         let rows = sqlx::query(
             "SELECT n.sequence, n.letter_id, n.order_id, old.letter_id, old.order_id \
              FROM letters n JOIN orders o ON o.order_id = n.order_id \
-             JOIN orders oo ON oo.person_national_id = o.person_national_id \
-             JOIN letters old ON old.order_id = oo.order_id AND old.state = $2 \
-             WHERE n.batch_id = $1 AND n.state = $3 \
-             UNION \
-             SELECT n.sequence, n.letter_id, n.order_id, old.letter_id, old.order_id \
-             FROM letters n JOIN orders o ON o.order_id = n.order_id \
-             JOIN person_ids a ON a.national_id = o.person_national_id \
-             JOIN person_ids b ON b.person_id = a.person_id \
-             JOIN orders oo ON oo.person_national_id = b.national_id \
+             JOIN orders oo ON oo.person_national_id IN ( \
+                 SELECT b.national_id FROM person_ids a JOIN person_ids b ON b.person_id = a.person_id \
+                 WHERE a.national_id = o.person_national_id \
+                 UNION ALL SELECT o.person_national_id) \
              JOIN letters old ON old.order_id = oo.order_id AND old.state = $2 \
              WHERE n.batch_id = $1 AND n.state = $3 \
              ORDER BY 1, 4",
@@ -406,8 +421,9 @@ impl Db {
     /// A letter with its batch and order.
     pub async fn letter(&self, letter_id: &str) -> Result<Option<LetterRef>, DbError> {
         let row = sqlx::query(
-            "SELECT l.letter_id, l.batch_id, b.state, l.order_id, l.state, o.status, l.pin_digests \
+            "SELECT l.letter_id, l.batch_id, b.state, l.order_id, l.state, o.status, c.pin_digests \
              FROM letters l JOIN orders o ON o.order_id = l.order_id JOIN batches b ON b.batch_id = l.batch_id \
+             LEFT JOIN letter_codes c ON c.letter_id = l.letter_id \
              WHERE l.letter_id = $1",
         )
         .bind(letter_id)
@@ -420,8 +436,9 @@ impl Db {
     /// The newest letter of an order, if it has one.
     pub async fn latest_letter(&self, order_id: &str) -> Result<Option<LetterRef>, DbError> {
         let row = sqlx::query(
-            "SELECT l.letter_id, l.batch_id, b.state, l.order_id, l.state, o.status, l.pin_digests \
+            "SELECT l.letter_id, l.batch_id, b.state, l.order_id, l.state, o.status, c.pin_digests \
              FROM letters l JOIN orders o ON o.order_id = l.order_id JOIN batches b ON b.batch_id = l.batch_id \
+             LEFT JOIN letter_codes c ON c.letter_id = l.letter_id \
              WHERE l.order_id = $1 ORDER BY l.created_at DESC, l.letter_id DESC LIMIT 1",
         )
         .bind(order_id)

@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::Utc;
 use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use sqlx::{ConnectOptions, Row, Sqlite, SqlitePool, Transaction};
 
 use crate::free_text;
 use crate::input_error::InputError;
@@ -30,7 +30,8 @@ pub use letters::{BatchRow, LetterJob, LetterRef, PartRecord, ReceiptOutcome};
 pub use operations::{PartFile, FINISHED};
 pub use validation::ValidationFacts;
 
-/// Rows per multi-row statement: few statements, well under SQLite's limit of bound parameters.
+/// Rows per multi-row statement: few statements, well under SQLite's limit of bound parameters
+/// (32,766). The statement of a full chunk is prepared once and kept; a shorter last chunk's is not.
 const ROWS_PER_STATEMENT: usize = 1000;
 
 /// A write transaction.
@@ -202,7 +203,10 @@ impl Db {
             .row_buffer_size(4096)
             // A night of a million orders works on a database of gigabytes: SQLite's default
             // page cache (2 MB) would send most B-tree steps to the file.
-            .pragma("cache_size", "-32768");
+            .pragma("cache_size", "-32768")
+            // Statement timings are the tracing spans' business; sqlx's own warnings about slow
+            // statements would print SQL on a quiet night's stderr.
+            .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
@@ -249,20 +253,15 @@ impl Db {
             .iter()
             .flat_map(|p| p.person.identifiers.iter().map(|i| i.number.as_str()))
             .collect();
-        for chunk in numbers.chunks(ROWS_PER_STATEMENT * 5) {
-            let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
-                "SELECT national_id FROM person_ids WHERE national_id IN ",
-            );
-            push_list(&mut qb, chunk.iter().copied());
-            let rows = qb
-                .build()
-                .persistent(false)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(ctx("looking up people"))?;
-            for r in rows {
-                stored.insert(r.try_get(0).map_err(ctx("looking up people"))?);
-            }
+        let rows = sqlx::query(&format!(
+            "SELECT national_id FROM person_ids WHERE national_id IN {IN_LIST}"
+        ))
+        .bind(json_list(&numbers))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(ctx("looking up people"))?;
+        for r in rows {
+            stored.insert(r.try_get(0).map_err(ctx("looking up people"))?);
         }
         let mut next_id: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(person_id), 0) + 1 FROM persons")
@@ -372,29 +371,25 @@ impl Db {
         // What is stored of an order: national_id, ordered_at, channel, language.
         type Content = (String, String, String, Option<String>);
         let mut known: HashMap<String, Content> = HashMap::new();
-        for chunk in orders.chunks(ROWS_PER_STATEMENT * 5) {
-            let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
-                "SELECT order_id, national_id, ordered_at, channel, language FROM orders WHERE order_id IN ",
-        );
-            push_list(&mut qb, chunk.iter().map(|o| o.order_id.as_str()));
-            let rows = qb
-                .build()
-                .persistent(false)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(ctx("looking up orders"))?;
-            for r in rows {
-                let read = || ctx("looking up orders");
-                known.insert(
-                    r.try_get(0).map_err(read())?,
-                    (
-                        r.try_get(1).map_err(read())?,
-                        r.try_get(2).map_err(read())?,
-                        r.try_get(3).map_err(read())?,
-                        r.try_get(4).map_err(read())?,
-                    ),
-                );
-            }
+        let order_ids: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
+        let rows = sqlx::query(&format!(
+            "SELECT order_id, national_id, ordered_at, channel, language FROM orders WHERE order_id IN {IN_LIST}"
+        ))
+        .bind(json_list(&order_ids))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(ctx("looking up orders"))?;
+        for r in rows {
+            let read = || ctx("looking up orders");
+            known.insert(
+                r.try_get(0).map_err(read())?,
+                (
+                    r.try_get(1).map_err(read())?,
+                    r.try_get(2).map_err(read())?,
+                    r.try_get(3).map_err(read())?,
+                    r.try_get(4).map_err(read())?,
+                ),
+            );
         }
         let mut outcomes = Vec::with_capacity(orders.len());
         let mut new: Vec<&NewOrder> = Vec::with_capacity(orders.len());
@@ -416,6 +411,9 @@ impl Db {
                 }
             }
         }
+        // Stored oldest first, the order validation takes them in: each of its pages then
+        // rewrites a few runs of neighbouring rows instead of rows scattered over the table.
+        new.sort_by_cached_key(|o| (o.ordered_at, o.order_id.as_str()));
         for chunk in new.chunks(ROWS_PER_STATEMENT) {
             let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
                 "INSERT INTO orders (order_id, national_id, ordered_at, channel, language, source_file, source_line, \
@@ -434,7 +432,7 @@ impl Db {
                     .push_bind(at.as_str());
             });
             qb.build()
-                .persistent(false)
+                .persistent(chunk.len() == ROWS_PER_STATEMENT)
                 .execute(&mut *tx)
                 .await
                 .map_err(ctx("storing orders"))?;
@@ -451,7 +449,7 @@ impl Db {
                     .push_bind(free_text::clean(&format!("{source}:{}", o.line)));
             });
             qb.build()
-                .persistent(false)
+                .persistent(chunk.len() == ROWS_PER_STATEMENT)
                 .execute(&mut *tx)
                 .await
                 .map_err(ctx("storing order events"))?;
@@ -615,7 +613,7 @@ async fn insert_new_persons(
                 .push_bind(at);
         });
         qb.build()
-            .persistent(false)
+            .persistent(chunk.len() == ROWS_PER_STATEMENT)
             .execute(&mut **tx)
             .await
             .map_err(ctx("storing people"))?;
@@ -649,7 +647,7 @@ async fn insert_new_persons(
                     .push_bind(i64::from(*in_use));
             });
             qb.build()
-                .persistent(false)
+                .persistent(rows.len() == ROWS_PER_STATEMENT)
                 .execute(&mut **tx)
                 .await
                 .map_err(ctx("storing people's identifiers"))?;
@@ -746,18 +744,15 @@ async fn replace_person(
     Ok(replaced)
 }
 
-/// Pushes a parenthesised list of bound values: the right side of `x IN (...)`.
-fn push_list<'a, T>(qb: &mut sqlx::QueryBuilder<'a, Sqlite>, values: impl IntoIterator<Item = T>)
-where
-    T: 'a + sqlx::Encode<'a, Sqlite> + sqlx::Type<Sqlite>,
-{
-    qb.push("(");
-    let mut list = qb.separated(", ");
-    for v in values {
-        list.push_bind(v);
-    }
-    qb.push(")");
+/// A list bound as one parameter: a JSON array, read in SQL with [`IN_LIST`]. One statement then
+/// serves any number of values, prepared once and kept, where a list of bound values would be a
+/// new statement (parsed anew) for every length.
+pub(crate) fn json_list<T: serde::Serialize>(values: &[T]) -> String {
+    serde_json::to_string(values).expect("a list of strings or numbers is JSON")
 }
+
+/// The right side of `x IN …` for a list bound with [`json_list`] as parameter `$1`.
+pub(crate) const IN_LIST: &str = "(SELECT value FROM json_each($1))";
 
 /// The newest schema migration applied to the database, if it has any.
 async fn newest_applied_migration(pool: &SqlitePool) -> Result<Option<i64>, DbError> {

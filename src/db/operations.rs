@@ -177,7 +177,9 @@ impl Db {
                 .execute(&mut *tx)
                 .await
                 .map_err(ctx("pseudonymising an order"))?;
-                sqlx::query("UPDATE letters SET pin_digests = NULL WHERE order_id = $1")
+                sqlx::query(
+                    "DELETE FROM letter_codes WHERE letter_id IN (SELECT letter_id FROM letters WHERE order_id = $1)",
+                )
                     .bind(id)
                     .execute(&mut *tx)
                     .await

@@ -6,7 +6,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{ctx, now, push_list, Db, DbError, OrderRow, Tx, ValidationOutcome, ORDER_COLUMNS};
+use super::{
+    ctx, json_list, now, Db, DbError, OrderRow, Tx, ValidationOutcome, IN_LIST, ORDER_COLUMNS,
+    ROWS_PER_STATEMENT,
+};
 use crate::free_text;
 use crate::orders::{timestamp, OrderStatus};
 use crate::register::Person;
@@ -25,11 +28,6 @@ pub struct ValidationFacts {
     /// Letters (other than failed ones) made since the given time, per identifier.
     pub recent_letters: HashMap<String, i64>,
 }
-
-/// Bound parameters per statement stay well under SQLite's limit (32,766).
-const IDS_PER_QUERY: usize = 5000;
-/// Rows per multi-row write.
-const ROWS_PER_STATEMENT: usize = 500;
 
 impl Db {
     /// The next `limit` orders still `received`, oldest first (`ordered_at`, then order_id),
@@ -65,27 +63,22 @@ impl Db {
     ) -> Result<ValidationFacts, DbError> {
         let mut facts = ValidationFacts::default();
         let mut records: HashMap<i64, String> = HashMap::new();
-        for chunk in national_ids.chunks(IDS_PER_QUERY) {
-            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "SELECT i.national_id, p.person_id, p.record FROM person_ids i \
-                 JOIN persons p ON p.person_id = i.person_id WHERE i.national_id IN ",
-            );
-            push_list(&mut qb, chunk.iter().map(|id| id.as_str()));
-            let rows = qb
-                .build()
-                .persistent(false)
-                .fetch_all(&mut **tx)
-                .await
-                .map_err(ctx("looking up people"))?;
-            for r in rows {
-                let read = ctx("looking up people");
-                let national_id: String = r.try_get(0).map_err(read)?;
-                let person_id: i64 = r.try_get(1).map_err(ctx("looking up people"))?;
-                if let std::collections::hash_map::Entry::Vacant(e) = records.entry(person_id) {
-                    e.insert(r.try_get(2).map_err(ctx("looking up people"))?);
-                }
-                facts.person_of.insert(national_id, person_id);
+        let rows = sqlx::query(&format!(
+            "SELECT i.national_id, p.person_id, p.record FROM person_ids i \
+             JOIN persons p ON p.person_id = i.person_id WHERE i.national_id IN {IN_LIST}"
+        ))
+        .bind(json_list(national_ids))
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(ctx("looking up people"))?;
+        for r in rows {
+            let read = || ctx("looking up people");
+            let national_id: String = r.try_get(0).map_err(read())?;
+            let person_id: i64 = r.try_get(1).map_err(read())?;
+            if let std::collections::hash_map::Entry::Vacant(e) = records.entry(person_id) {
+                e.insert(r.try_get(2).map_err(read())?);
             }
+            facts.person_of.insert(national_id, person_id);
         }
         for (person_id, record) in records {
             let person: Person = serde_json::from_str(&record).map_err(|e| DbError::Corrupt {
@@ -96,72 +89,48 @@ impl Db {
         }
 
         let person_ids: Vec<i64> = facts.persons.keys().copied().collect();
-        for chunk in person_ids.chunks(IDS_PER_QUERY) {
-            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "SELECT person_id, national_id FROM person_ids WHERE person_id IN ",
-            );
-            push_list(&mut qb, chunk.iter().copied());
-            qb.push(" ORDER BY person_id, national_id");
-            let rows = qb
-                .build()
-                .persistent(false)
-                .fetch_all(&mut **tx)
-                .await
-                .map_err(ctx("listing people's identifiers"))?;
-            for r in rows {
-                let person_id: i64 = r.try_get(0).map_err(ctx("listing people's identifiers"))?;
-                let number: String = r.try_get(1).map_err(ctx("listing people's identifiers"))?;
-                facts.numbers.entry(person_id).or_default().push(number);
-            }
+        let rows = sqlx::query(&format!(
+            "SELECT person_id, national_id FROM person_ids WHERE person_id IN {IN_LIST} \
+             ORDER BY person_id, national_id"
+        ))
+        .bind(json_list(&person_ids))
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(ctx("listing people's identifiers"))?;
+        for r in rows {
+            let read = || ctx("listing people's identifiers");
+            let person_id: i64 = r.try_get(0).map_err(read())?;
+            let number: String = r.try_get(1).map_err(read())?;
+            facts.numbers.entry(person_id).or_default().push(number);
         }
 
-        let numbers: Vec<&str> = facts
-            .numbers
-            .values()
-            .flatten()
-            .map(String::as_str)
-            .collect();
-        let active = [
-            OrderStatus::Validated,
-            OrderStatus::Batched,
-            OrderStatus::Printed,
-        ];
-        for chunk in numbers.chunks(IDS_PER_QUERY) {
-            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "SELECT person_national_id, COUNT(*) FROM orders WHERE status IN ",
-            );
-            push_list(&mut qb, active.iter().map(|s| s.code()));
-            qb.push(" AND person_national_id IN ");
-            push_list(&mut qb, chunk.iter().copied());
-            qb.push(" GROUP BY person_national_id");
-            count_into(
-                &mut facts.active_orders,
-                qb.build()
-                    .persistent(false)
-                    .fetch_all(&mut **tx)
-                    .await
-                    .map_err(ctx("counting people's orders"))?,
-                "counting people's orders",
-            )?;
+        let numbers = json_list(&facts.numbers.values().flatten().collect::<Vec<_>>());
+        let [validated, batched, printed] = crate::validation::ACTIVE.map(|s| s.code());
+        let rows = sqlx::query(&format!(
+            "SELECT person_national_id, COUNT(*) FROM orders \
+             WHERE person_national_id IN {IN_LIST} AND status IN ($2, $3, $4) \
+             GROUP BY person_national_id"
+        ))
+        .bind(&numbers)
+        .bind(validated)
+        .bind(batched)
+        .bind(printed)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(ctx("counting people's orders"))?;
+        count_into(&mut facts.active_orders, rows, "counting people's orders")?;
 
-            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "SELECT o.person_national_id, COUNT(*) FROM letters l JOIN orders o ON o.order_id = l.order_id \
-                 WHERE l.state <> 'failed' AND l.created_at >= ",
-            );
-            qb.push_bind(timestamp(letters_since));
-            qb.push(" AND o.person_national_id IN ");
-            push_list(&mut qb, chunk.iter().copied());
-            qb.push(" GROUP BY o.person_national_id");
-            count_into(
-                &mut facts.recent_letters,
-                qb.build()
-                    .persistent(false)
-                    .fetch_all(&mut **tx)
-                    .await
-                    .map_err(ctx("counting people's letters"))?,
-                "counting people's letters",
-            )?;
-        }
+        let rows = sqlx::query(&format!(
+            "SELECT o.person_national_id, COUNT(*) FROM letters l JOIN orders o ON o.order_id = l.order_id \
+             WHERE o.person_national_id IN {IN_LIST} AND l.state <> 'failed' AND l.created_at >= $2 \
+             GROUP BY o.person_national_id"
+        ))
+        .bind(&numbers)
+        .bind(timestamp(letters_since))
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(ctx("counting people's letters"))?;
+        count_into(&mut facts.recent_letters, rows, "counting people's letters")?;
         Ok(facts)
     }
 
@@ -203,7 +172,7 @@ impl Db {
             qb.push_bind(OrderStatus::Received.code());
             let changed = qb
                 .build()
-                .persistent(false)
+                .persistent(chunk.len() == ROWS_PER_STATEMENT)
                 .execute(&mut **tx)
                 .await
                 .map_err(ctx("storing validation outcomes"))?
@@ -236,7 +205,7 @@ impl Db {
                     .push_bind(detail);
             });
             qb.build()
-                .persistent(false)
+                .persistent(chunk.len() == ROWS_PER_STATEMENT)
                 .execute(&mut **tx)
                 .await
                 .map_err(ctx("storing validation events"))?;

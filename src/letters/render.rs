@@ -236,7 +236,11 @@ pub enum RenderError {
 
 /// NFC, so that a decomposed accent is one glyph and not a base letter plus a loose mark.
 fn nfc(s: &str) -> String {
-    s.nfc().collect()
+    // Most text is already composed (all ASCII text is): the quick check spares a rebuild.
+    match unicode_normalization::is_nfc_quick(s.chars()) {
+        unicode_normalization::IsNormalized::Yes => s.to_string(),
+        _ => s.nfc().collect(),
+    }
 }
 
 /// True if the address lines fit the window's address zone at the smallest allowed font size
