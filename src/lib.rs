@@ -21,6 +21,7 @@ pub mod lock;
 pub mod national_id;
 pub mod nightly;
 pub mod orders;
+pub mod parallel;
 pub mod pin;
 pub mod postcodes;
 pub mod progress;

@@ -8,7 +8,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Europe::Oslo;
 use serde::Serialize;
 
-use crate::address::{self, PostalZone};
+use crate::address::{self, AddressBlock, PostalZone};
 use crate::db::{Db, DbError, OrderRow, Tx, ValidationFacts, ValidationOutcome};
 use crate::letters::Window;
 use crate::national_id::{IdKind, NationalId};
@@ -51,14 +51,28 @@ pub struct Validator<'a> {
     today: NaiveDate,
 }
 
-/// Orders validated per write transaction: the facts of a page are read with a few queries.
-const PAGE: i64 = 2_000;
+/// Orders validated per write transaction: the facts of a page are read with a few queries, and
+/// a page's rows are written once (fewer pages, fewer rewrites of the same database pages).
+const PAGE: i64 = 5_000;
 
-/// What the rules need besides the order: the facts read for its page, and the people whose
-/// order was validated earlier in the same page (the database does not count those yet).
+/// What the rules need besides the order: the facts read for its page, the people they name
+/// (parsed), and the people whose order was validated earlier in the same page (the database
+/// does not count those yet).
 struct PageFacts {
     facts: ValidationFacts,
+    persons: HashMap<i64, Person>,
     validated_now: HashMap<i64, i64>,
+}
+
+/// What the rules say of an order on its own: an outcome already, or the person and the address
+/// block, for the order rules (which count the person's other orders) to finish.
+enum Assessed {
+    Decided(ValidationOutcome),
+    Deliverable {
+        person_id: i64,
+        person_number: Option<String>,
+        block: AddressBlock,
+    },
 }
 
 impl<'a> Validator<'a> {
@@ -178,43 +192,60 @@ impl<'a> Validator<'a> {
             .db
             .validation_facts(tx, &wanted, self.now - Duration::days(30))
             .await?;
+        // Reading records and addresses is most of the rules' work, and each order's alone:
+        // done on every core. The order rules then run in order, on this thread.
+        let threads = crate::parallel::cores();
+        let persons = crate::parallel::map(&facts.records, threads, |(person_id, record)| {
+            serde_json::from_str::<Person>(record)
+                .map(|person| (*person_id, person))
+                .map_err(|e| DbError::Corrupt {
+                    what: format!("person {person_id}"),
+                    message: e.to_string(),
+                })
+        })
+        .into_iter()
+        .collect::<Result<HashMap<i64, Person>, DbError>>()?;
         let mut page_facts = PageFacts {
             facts,
+            persons,
             validated_now: HashMap::new(),
         };
+        let assessed = crate::parallel::map(&ids, threads, |id| self.assess(id, &page_facts));
         Ok(page
             .iter()
-            .zip(ids)
-            .map(|(order, id)| {
+            .zip(assessed)
+            .map(|(order, assessed)| {
                 (
                     order.order_id.as_str(),
-                    self.decide(order, id, &mut page_facts),
+                    self.order_rules(order, assessed, &mut page_facts),
                 )
             })
             .collect())
     }
 
-    /// The outcome for one order; first matching rule wins.
-    fn decide(
-        &self,
-        order: &OrderRow,
-        id: Result<NationalId, String>,
-        page: &mut PageFacts,
-    ) -> ValidationOutcome {
+    /// The rules that look at the order alone, first matching rule wins: identity number,
+    /// register person, address protection, person status and age, the address and its checks.
+    fn assess(&self, id: &Result<NationalId, String>, page: &PageFacts) -> Assessed {
         let id = match id {
             Ok(id) => id,
-            Err(e) => return rejected(RejectReason::InvalidNationalId, Some(e), None),
+            Err(e) => {
+                return Assessed::Decided(rejected(
+                    RejectReason::InvalidNationalId,
+                    Some(e.clone()),
+                    None,
+                ))
+            }
         };
         if id.info().kind == IdKind::Hnr {
-            return rejected(RejectReason::HNumber, None, None);
+            return Assessed::Decided(rejected(RejectReason::HNumber, None, None));
         }
-        let facts = &page.facts;
-        let Some((person_id, person)) = facts
+        let Some((person_id, person)) = page
+            .facts
             .person_of
             .get(&id.as_digits())
-            .and_then(|p| facts.persons.get(p).map(|person| (*p, person)))
+            .and_then(|p| page.persons.get(p).map(|person| (*p, person)))
         else {
-            return rejected(RejectReason::UnknownPerson, None, None);
+            return Assessed::Decided(rejected(RejectReason::UnknownPerson, None, None));
         };
         let in_use = person.identifier_in_use();
         let person_number = Some(in_use.map_or_else(|| id.as_digits(), |i| i.number.clone()));
@@ -224,13 +255,13 @@ impl<'a> Validator<'a> {
             .as_deref()
             .is_some_and(|p| p == "strengtFortrolig" || p == "strengtFortroligUtland")
         {
-            return ValidationOutcome {
+            return Assessed::Decided(ValidationOutcome {
                 status: OrderStatus::Held,
                 ..rejected(RejectReason::AddressProtected, None, person_number)
-            };
+            });
         }
         if let Some(reason) = self.person_rule(person) {
-            return rejected(reason, None, person_number);
+            return Assessed::Decided(rejected(reason, None, person_number));
         }
         let holds_d_number = in_use.is_some_and(|i| {
             i.id_type == IdentifierType::DNummer
@@ -239,13 +270,35 @@ impl<'a> Validator<'a> {
         });
         let name = person.name.clone().unwrap_or_default();
         let Some(chosen) = address::choose(person, holds_d_number) else {
-            return rejected(RejectReason::NoPostalAddress, None, person_number);
+            return Assessed::Decided(rejected(RejectReason::NoPostalAddress, None, person_number));
         };
-        let block = match address::build(&name, chosen, &self.postcodes, &self.windows) {
-            Ok(b) => b,
-            Err(p) => return rejected(p.reason, Some(p.detail), person_number),
-        };
+        match address::build(&name, chosen, &self.postcodes, &self.windows) {
+            Ok(block) => Assessed::Deliverable {
+                person_id,
+                person_number,
+                block,
+            },
+            Err(p) => Assessed::Decided(rejected(p.reason, Some(p.detail), person_number)),
+        }
+    }
 
+    /// The order rules, in the orders' order: duplicate (the person has an order in progress,
+    /// counting those validated earlier in this run) and the reorder limit; then the language.
+    fn order_rules(
+        &self,
+        order: &OrderRow,
+        assessed: Assessed,
+        page: &mut PageFacts,
+    ) -> ValidationOutcome {
+        let (person_id, person_number, block) = match assessed {
+            Assessed::Decided(outcome) => return outcome,
+            Assessed::Deliverable {
+                person_id,
+                person_number,
+                block,
+            } => (person_id, person_number, block),
+        };
+        let facts = &page.facts;
         let numbers = facts.numbers.get(&person_id).map_or(&[][..], Vec::as_slice);
         let count = |counts: &HashMap<String, i64>| -> i64 {
             numbers.iter().filter_map(|n| counts.get(n)).sum()

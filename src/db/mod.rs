@@ -204,6 +204,10 @@ impl Db {
             // A night of a million orders works on a database of gigabytes: SQLite's default
             // page cache (2 MB) would send most B-tree steps to the file.
             .pragma("cache_size", "-32768")
+            // A night's transactions rewrite the same pages again and again; copying them back
+            // into the database every 40 MB of log instead of every 4 MB copies each far fewer
+            // times.
+            .pragma("wal_autocheckpoint", "10000")
             // Statement timings are the tracing spans' business; sqlx's own warnings about slow
             // statements would print SQL on a quiet night's stderr.
             .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1));

@@ -12,15 +12,14 @@ use super::{
 };
 use crate::free_text;
 use crate::orders::{timestamp, OrderStatus};
-use crate::register::Person;
 
 /// What the register and the database say about the people of a page of orders.
 #[derive(Debug, Default)]
 pub struct ValidationFacts {
     /// Identifier (as ordered) → the person who has or had it.
     pub person_of: HashMap<String, i64>,
-    /// The people found, by person_id.
-    pub persons: HashMap<i64, Person>,
+    /// The people found: person_id and the stored register record (JSON), for the rules to read.
+    pub records: Vec<(i64, String)>,
     /// Every identifier of each person found, sorted.
     pub numbers: HashMap<i64, Vec<String>>,
     /// Orders in progress (validated, batched or printed) per identifier they resolved to.
@@ -80,15 +79,8 @@ impl Db {
             }
             facts.person_of.insert(national_id, person_id);
         }
-        for (person_id, record) in records {
-            let person: Person = serde_json::from_str(&record).map_err(|e| DbError::Corrupt {
-                what: format!("person {person_id}"),
-                message: e.to_string(),
-            })?;
-            facts.persons.insert(person_id, person);
-        }
-
-        let person_ids: Vec<i64> = facts.persons.keys().copied().collect();
+        facts.records = records.into_iter().collect();
+        let person_ids: Vec<i64> = facts.records.iter().map(|(id, _)| *id).collect();
         let rows = sqlx::query(&format!(
             "SELECT person_id, national_id FROM person_ids WHERE person_id IN {IN_LIST} \
              ORDER BY person_id, national_id"
