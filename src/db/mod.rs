@@ -212,7 +212,10 @@ impl Db {
             // statements would print SQL on a quiet night's stderr.
             .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1));
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            // One connection: pinbrev's work is sequential, and SQLite keeps a page cache per
+            // connection, dropped whenever another connection has written. Connections taken in
+            // turn would each hold a cold copy of the same pages.
+            .max_connections(1)
             .connect_with(options)
             .await
             .map_err(open_err)?;
