@@ -25,12 +25,12 @@ deps:
 
 ## Everything CI checks: formatting, lints, unit, property and integration tests.
 test: deps lint
-	$(CARGO) test --locked --all-targets
-	$(CARGO) test --locked --doc
+	$(CARGO) test --locked --workspace --all-targets
+	$(CARGO) test --locked --workspace --doc
 
 lint:
-	$(CARGO) fmt --check
-	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
 ## The main job — the nightly run — on the shipped fixtures, into ./demo.
 demo: build

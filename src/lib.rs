@@ -6,22 +6,16 @@
 
 pub mod address;
 pub mod cli;
-pub mod codes;
-pub mod countries;
 pub mod csv_input;
 pub mod csv_output;
 pub mod db;
 pub mod drop;
 pub mod files;
-pub mod free_text;
-pub mod holidays;
 pub mod input_error;
 pub mod letters;
 pub mod lock;
-pub mod national_id;
 pub mod nightly;
 pub mod orders;
-pub mod parallel;
 pub mod pin;
 pub mod postcodes;
 pub mod progress;
@@ -31,3 +25,6 @@ pub mod register;
 pub mod report;
 pub mod settings;
 pub mod validation;
+
+// The core's modules, under the names the rest of pinbrev has always used.
+pub use pinbrev_core::{code_enum, codes, countries, free_text, holidays, national_id, parallel};

@@ -523,9 +523,11 @@ fn a_kill_while_several_parts_are_rendered_then_a_rerun_loses_and_duplicates_not
         .spawn()
         .unwrap();
     // The render threads stop once two parts are being rendered at once, and say so.
-    let stderr = BufReader::new(child.stderr.take().unwrap());
+    // The pipe stays open until the child is gone: a thread's later line on stderr into a closed
+    // pipe would end the child by SIGPIPE before the SIGKILL this test sends.
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut seen = Vec::new();
-    for line in stderr.lines() {
+    for line in lines.by_ref() {
         let line = line.unwrap();
         let paused = line.contains("failpoint pause-rendering");
         seen.push(line);
@@ -540,6 +542,7 @@ fn a_kill_while_several_parts_are_rendered_then_a_rerun_loses_and_duplicates_not
     );
     child.kill().unwrap(); // SIGKILL
     let status = child.wait().unwrap();
+    drop(lines);
     assert_eq!(status.signal(), Some(9), "not killed: {status:?}");
     // Killed mid-build: nothing published, every order in the one unfinished batch.
     assert_eq!(

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-const TABLE: &str = include_str!("../data/countries.tsv");
+const TABLE: &str = include_str!("../../../data/countries.tsv");
 
 /// One country of the table.
 #[derive(Debug)]
