@@ -33,6 +33,15 @@ code_enum! {
     }
 }
 
+impl OrderStatus {
+    /// Statuses in which an order still waits for or travels with its letter.
+    pub const ACTIVE: [OrderStatus; 3] = [
+        OrderStatus::Validated,
+        OrderStatus::Batched,
+        OrderStatus::Printed,
+    ];
+}
+
 code_enum! {
     /// Why an order was rejected, held or marked duplicate (the contract's reason codes).
     pub enum RejectReason {

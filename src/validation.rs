@@ -17,12 +17,6 @@ use crate::postcodes::Postcodes;
 use crate::register::{IdentifierType, Person};
 use crate::settings::Settings;
 
-/// Statuses in which an order still waits for or travels with its letter.
-pub const ACTIVE: [OrderStatus; 3] = [
-    OrderStatus::Validated,
-    OrderStatus::Batched,
-    OrderStatus::Printed,
-];
 /// Counts of a validation run.
 #[derive(Debug, Default, Serialize)]
 pub struct ValidationReport {

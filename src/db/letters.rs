@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use sqlx::Row;
 
-use super::{ctx, insert_event, move_order, now, Db, DbError, ROWS_PER_STATEMENT};
+use super::{all_changed, ctx, insert_event, move_order, now, Db, DbError, ROWS_PER_STATEMENT};
 use crate::orders::{timestamp, OrderStatus};
 
 /// A batch as stored.
@@ -290,16 +290,12 @@ impl Db {
                 .await
                 .map_err(ctx("storing a part's letters"))?
                 .rows_affected();
-            if changed != chunk.len() as u64 {
-                return Err(DbError::Corrupt {
-                    what: "letters.state".into(),
-                    message: format!(
-                        "{} of {} letters of a part being stored were no longer pending",
-                        chunk.len() as u64 - changed,
-                        chunk.len()
-                    ),
-                });
-            }
+            all_changed(
+                changed,
+                chunk.len(),
+                "letters.state",
+                "letters of a part being stored were no longer pending",
+            )?;
             // A part rendered again after a crash has new codes: they replace the old digests.
             let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO letter_codes (letter_id, pin_digests) ",

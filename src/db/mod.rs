@@ -751,6 +751,18 @@ async fn replace_person(
     Ok(replaced)
 }
 
+/// Checks that a write that reads first changed every row it was given: rows that no longer
+/// were as read mean that something else changed them, and the transaction must not commit.
+fn all_changed(changed: u64, given: usize, what: &str, not_changed: &str) -> Result<(), DbError> {
+    if changed == given as u64 {
+        return Ok(());
+    }
+    Err(DbError::Corrupt {
+        what: what.into(),
+        message: format!("{} of {given} {not_changed}", given as u64 - changed),
+    })
+}
+
 /// A list bound as one parameter: a JSON array, read in SQL with [`IN_LIST`]. One statement then
 /// serves any number of values, prepared once and kept, where a list of bound values would be a
 /// new statement (parsed anew) for every length.

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::{
-    ctx, json_list, now, Db, DbError, OrderRow, Tx, ValidationOutcome, IN_LIST, ORDER_COLUMNS,
-    ROWS_PER_STATEMENT,
+    all_changed, ctx, json_list, now, Db, DbError, OrderRow, Tx, ValidationOutcome, IN_LIST,
+    ORDER_COLUMNS, ROWS_PER_STATEMENT,
 };
 use crate::free_text;
 use crate::orders::{timestamp, OrderStatus};
@@ -97,7 +97,7 @@ impl Db {
         }
 
         let numbers = json_list(&facts.numbers.values().flatten().collect::<Vec<_>>());
-        let [validated, batched, printed] = crate::validation::ACTIVE.map(|s| s.code());
+        let [validated, batched, printed] = OrderStatus::ACTIVE.map(|s| s.code());
         let rows = sqlx::query(&format!(
             "SELECT person_national_id, COUNT(*) FROM orders \
              WHERE person_national_id IN {IN_LIST} AND status IN ($2, $3, $4) \
@@ -169,16 +169,12 @@ impl Db {
                 .await
                 .map_err(ctx("storing validation outcomes"))?
                 .rows_affected();
-            if changed != chunk.len() as u64 {
-                return Err(DbError::Corrupt {
-                    what: "orders.status".into(),
-                    message: format!(
-                        "{} of {} orders being validated were no longer received",
-                        chunk.len() as u64 - changed,
-                        chunk.len()
-                    ),
-                });
-            }
+            all_changed(
+                changed,
+                chunk.len(),
+                "orders.status",
+                "orders being validated were no longer received",
+            )?;
             let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO order_events (order_id, at, actor, event, from_status, to_status, detail) ",
             );
