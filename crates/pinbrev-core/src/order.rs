@@ -1,0 +1,210 @@
+//! An order's domain types: its statuses, reject reasons, channel and language (the contract's
+//! codes), its id, an order as read before it is stored, and the stored form of its times.
+
+use chrono::{DateTime, LocalResult, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use chrono_tz::Europe::Oslo;
+use serde::Serialize;
+
+use crate::code_enum;
+use crate::free_text::quote;
+
+code_enum! {
+    /// Where an order's life stands. See the contract's "Order statuses".
+    pub enum OrderStatus {
+        Received => "received",
+        Validated => "validated",
+        Rejected => "rejected",
+        Held => "held",
+        Duplicate => "duplicate",
+        Cancelled => "cancelled",
+        Batched => "batched",
+        Printed => "printed",
+        Posted => "posted",
+        Returned => "returned",
+        Superseded => "superseded",
+    }
+}
+
+impl OrderStatus {
+    /// Statuses in which an order still waits for or travels with its letter.
+    pub const ACTIVE: [OrderStatus; 3] = [
+        OrderStatus::Validated,
+        OrderStatus::Batched,
+        OrderStatus::Printed,
+    ];
+}
+
+code_enum! {
+    /// Why an order was rejected, held or marked duplicate (the contract's reason codes).
+    pub enum RejectReason {
+        InvalidNationalId => "invalid_national_id",
+        HNumber => "h_number",
+        UnknownPerson => "unknown_person",
+        AddressProtected => "address_protected",
+        Deceased => "deceased",
+        /// The register marks the identity as false (`falskIdentitet.erFalsk`).
+        FalseIdentity => "false_identity",
+        IdentityCeased => "identity_ceased",
+        IdentityInactive => "identity_inactive",
+        PersonMissing => "person_missing",
+        TooYoung => "too_young",
+        NoPostalAddress => "no_postal_address",
+        UnknownPostcode => "unknown_postcode",
+        PostcodePlaceMismatch => "postcode_place_mismatch",
+        PostcodeCategory => "postcode_category",
+        InvalidForeignAddress => "invalid_foreign_address",
+        AddressTooLong => "address_too_long",
+        /// Extension of the contract: the address has characters the letter's font cannot
+        /// print (e.g. CJK), so no correct letter can be made.
+        UnprintableCharacters => "unprintable_characters",
+        Duplicate => "duplicate",
+        ReorderLimit => "reorder_limit",
+    }
+}
+
+code_enum! {
+    /// How the citizen placed the order.
+    pub enum Channel {
+        Web => "web",
+        Sms => "sms",
+        Phone => "phone",
+        Support => "support",
+    }
+}
+
+code_enum! {
+    /// Language of the letter.
+    pub enum Language {
+        Nb => "nb",
+        Nn => "nn",
+        En => "en",
+    }
+}
+
+/// An order id: 1–64 of `A-Z a-z 0-9 . _ -`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct OrderId(String);
+
+impl OrderId {
+    /// Checks the contract's form of an order id.
+    pub fn parse(s: &str) -> Result<OrderId, String> {
+        if s.is_empty() || s.len() > 64 {
+            return Err(format!("must be 1-64 characters, is {}", s.chars().count()));
+        }
+        if let Some(c) = s
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+        {
+            return Err(format!(
+                "character {c:?} is not allowed (only A-Z a-z 0-9 . _ -)"
+            ));
+        }
+        Ok(OrderId(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for OrderId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An order as read from a file, before it is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrder {
+    pub order_id: OrderId,
+    /// The national id as given, with the tolerated separators removed when it is otherwise
+    /// well-formed. Checked at validation, so that a wrong number is kept and can be explained.
+    pub national_id: String,
+    pub ordered_at: DateTime<Utc>,
+    pub channel: Channel,
+    pub language: Option<Language>,
+    pub line: u64,
+}
+
+impl NewOrder {
+    /// `ordered_at` in the stored form: UTC with fixed microseconds, so text order is time order.
+    pub fn ordered_at_text(&self) -> String {
+        timestamp(self.ordered_at)
+    }
+}
+
+/// The stored text form of a point in time.
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Parses `ordered_at`: RFC 3339 with `T` or a space; without an offset it is Oslo local time.
+pub fn parse_ordered_at(s: &str) -> Result<DateTime<Utc>, String> {
+    let s = s.trim();
+    let with_t = if s.len() > 10 && s.as_bytes()[10] == b' ' {
+        format!("{}T{}", &s[..10], &s[11..])
+    } else {
+        s.to_string()
+    };
+    if let Ok(t) = DateTime::parse_from_rfc3339(&with_t) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let naive = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(&with_t, f).ok())
+        .ok_or_else(|| format!("{} is not an RFC 3339 date and time", quote(s)))?;
+    match Oslo.from_local_datetime(&naive) {
+        LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
+        // In the autumn hour that occurs twice, take the first (summer time) reading.
+        LocalResult::Ambiguous(first, _) => Ok(first.with_timezone(&Utc)),
+        LocalResult::None => Err(format!(
+            "{} does not exist in Europe/Oslo (clocks skip that hour)",
+            quote(s)
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn oslo_time_and_dst() {
+        assert_eq!(
+            timestamp(parse_ordered_at("2026-07-01 12:00:00").unwrap()),
+            "2026-07-01T10:00:00.000000Z"
+        );
+        assert_eq!(
+            timestamp(parse_ordered_at("2026-07-01T12:00:00Z").unwrap()),
+            "2026-07-01T12:00:00.000000Z"
+        );
+        assert!(parse_ordered_at("2026-03-29 02:30:00").is_err());
+        assert!(parse_ordered_at("2026-10-25 02:30:00").is_ok());
+    }
+
+    #[test]
+    fn order_ids() {
+        assert!(OrderId::parse("WEB-2026.11_23").is_ok());
+        assert!(OrderId::parse(&"a".repeat(64)).is_ok());
+        assert!(OrderId::parse(&"a".repeat(65)).is_err());
+        assert!(OrderId::parse("æ").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn valid_order_ids_roundtrip(s in "[A-Za-z0-9._-]{1,64}") {
+            let id = OrderId::parse(&s).unwrap();
+            prop_assert_eq!(id.as_str(), s.as_str());
+        }
+
+        #[test]
+        fn rfc3339_roundtrip(secs in 0i64..4_000_000_000) {
+            let t = DateTime::<Utc>::from_timestamp(secs, 0).unwrap();
+            prop_assert_eq!(parse_ordered_at(&t.to_rfc3339()).unwrap(), t);
+            let spaced = t.to_rfc3339().replacen('T', " ", 1);
+            prop_assert_eq!(parse_ordered_at(&spaced).unwrap(), t);
+        }
+    }
+}
