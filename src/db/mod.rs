@@ -59,6 +59,14 @@ pub enum DbError {
     },
     #[error("stored data is unreadable ({what}): {message}")]
     Corrupt { what: String, message: String },
+    /// A change of status that the transition table does not allow: a bug, refused before
+    /// anything is written.
+    #[error("order {order_id}: status {from} may not become {to}")]
+    Transition {
+        order_id: String,
+        from: OrderStatus,
+        to: OrderStatus,
+    },
 }
 
 fn ctx(context: &'static str) -> impl FnOnce(sqlx::Error) -> DbError {
@@ -850,6 +858,13 @@ pub async fn move_order(
     };
     if !from.contains(&current) {
         return Ok(false);
+    }
+    if !current.may_become(to) {
+        return Err(DbError::Transition {
+            order_id: order_id.to_string(),
+            from: current,
+            to,
+        });
     }
     let at = now();
     sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE order_id = $3")

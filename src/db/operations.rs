@@ -24,6 +24,15 @@ pub const FINISHED: [OrderStatus; 5] = [
     OrderStatus::Cancelled,
 ];
 
+/// Statuses an operator may cancel an order from: until its letter is posted.
+const CANCELLABLE: [OrderStatus; 5] = [
+    OrderStatus::Received,
+    OrderStatus::Validated,
+    OrderStatus::Held,
+    OrderStatus::Batched,
+    OrderStatus::Printed,
+];
+
 impl Db {
     /// Whether a file with this content was read before as this kind of input; the name it
     /// had then.
@@ -67,13 +76,6 @@ impl Db {
         reason: &str,
         actor: &str,
     ) -> Result<Option<OrderStatus>, DbError> {
-        const CANCELLABLE: [OrderStatus; 5] = [
-            OrderStatus::Received,
-            OrderStatus::Validated,
-            OrderStatus::Held,
-            OrderStatus::Batched,
-            OrderStatus::Printed,
-        ];
         let mut tx = self.begin_write().await?;
         let before: Option<String> =
             sqlx::query_scalar("SELECT status FROM orders WHERE order_id = $1")
@@ -229,5 +231,17 @@ impl Db {
                 .map_err(ctx("deleting old input errors"))?;
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cancelling_moves_orders_only_as_the_transition_table_allows() {
+        for status in CANCELLABLE {
+            assert!(status.may_become(OrderStatus::Cancelled), "{status}");
+        }
     }
 }

@@ -134,6 +134,16 @@ impl Db {
         outcomes: &[(&str, ValidationOutcome)],
     ) -> Result<(), DbError> {
         let at = now();
+        if let Some((order_id, o)) = outcomes
+            .iter()
+            .find(|(_, o)| !OrderStatus::Received.may_become(o.status))
+        {
+            return Err(DbError::Transition {
+                order_id: order_id.to_string(),
+                from: OrderStatus::Received,
+                to: o.status,
+            });
+        }
         for chunk in outcomes.chunks(ROWS_PER_STATEMENT) {
             let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "WITH v (order_id, status, reason, reason_detail, person_national_id, letter_language, \

@@ -32,6 +32,29 @@ impl OrderStatus {
         OrderStatus::Batched,
         OrderStatus::Printed,
     ];
+
+    /// The transition table: the statuses that may follow this one. The contract's status graph,
+    /// and what pinbrev adds to it: an operator cancels an order until it is posted, a vendor's
+    /// receipt may skip a step (`posted` or `returned` straight from `batched`), `failed` sends
+    /// the order back to `validated`, and `orders reissue` reopens a posted or returned order.
+    pub fn next(self) -> &'static [OrderStatus] {
+        use OrderStatus::*;
+        match self {
+            Received => &[Validated, Rejected, Held, Duplicate, Cancelled],
+            Validated => &[Batched, Cancelled],
+            Held => &[Cancelled],
+            Batched => &[Printed, Posted, Returned, Validated, Cancelled, Superseded],
+            Printed => &[Posted, Returned, Validated, Cancelled, Superseded],
+            Posted => &[Returned, Superseded, Received],
+            Returned => &[Superseded, Received],
+            Rejected | Duplicate | Cancelled | Superseded => &[],
+        }
+    }
+
+    /// Whether `to` may follow this status ([`OrderStatus::next`]).
+    pub fn may_become(self, to: OrderStatus) -> bool {
+        self.next().contains(&to)
+    }
 }
 
 code_enum! {
@@ -169,6 +192,60 @@ pub fn parse_ordered_at(s: &str) -> Result<DateTime<Utc>, String> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_contracts_status_graph_is_in_the_table() {
+        use OrderStatus::*;
+        // CONTRACT.md, "Order statuses", arrow by arrow.
+        let contract = [
+            (Received, Validated),
+            (Received, Rejected),
+            (Received, Held),
+            (Received, Duplicate),
+            (Received, Cancelled),
+            (Validated, Batched),
+            (Batched, Printed),
+            (Printed, Posted),
+            (Posted, Returned),
+            // `failed` (vendor) goes back to `validated` for the next batch.
+            (Batched, Validated),
+            (Printed, Validated),
+            // A letter superseded by a newer one.
+            (Posted, Superseded),
+        ];
+        for (from, to) in contract {
+            assert!(from.may_become(to), "{from} -> {to}");
+        }
+    }
+
+    #[test]
+    fn the_table_has_no_other_ways_in_or_out() {
+        use OrderStatus::*;
+        // Validation's outcomes are final for the order, and so are cancel and supersede.
+        for end in [Rejected, Duplicate, Cancelled, Superseded] {
+            assert!(end.next().is_empty(), "{end} is final");
+        }
+        // Only a reissue takes an order back to `received`, and only from posted or returned.
+        let back: Vec<OrderStatus> = OrderStatus::ALL
+            .iter()
+            .copied()
+            .filter(|s| s.may_become(Received))
+            .collect();
+        assert_eq!(back, [Posted, Returned]);
+        // Nothing becomes itself, and every status can be reached from `received`.
+        let mut reached = vec![Received];
+        let mut i = 0;
+        while i < reached.len() {
+            for &next in reached[i].next() {
+                assert_ne!(next, reached[i]);
+                if !reached.contains(&next) {
+                    reached.push(next);
+                }
+            }
+            i += 1;
+        }
+        assert_eq!(reached.len(), OrderStatus::ALL.len(), "{reached:?}");
+    }
 
     #[test]
     fn oslo_time_and_dst() {
