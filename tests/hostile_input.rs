@@ -991,3 +991,19 @@ fn a_database_migrated_by_a_newer_pinbrev_says_so_once() {
     }
     assert_eq!(std::fs::read_dir(w.path("inbox")).unwrap().count(), 5);
 }
+
+#[test]
+fn a_stored_value_of_the_wrong_type_is_an_error_naming_the_column_not_a_panic() {
+    let w = Work::new();
+    w.load_fixtures();
+    // As a hand edit or a broken tool might leave it: text where a line number belongs.
+    w.sql("UPDATE orders SET source_line = 'two' WHERE order_id = 'WEB-20261123-0001'");
+    let r = w.run(&["orders", "list"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("reading a row") && r.stderr.contains("source_line"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+}

@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use sqlx::Row;
 
-use super::{all_changed, ctx, insert_event, move_order, now, Db, DbError, ROWS_PER_STATEMENT};
+use super::{
+    all_changed, col, ctx, insert_event, move_order, now, Db, DbError, ROWS_PER_STATEMENT,
+};
 use crate::orders::{timestamp, OrderStatus};
 
 /// A batch as stored.
@@ -79,7 +81,7 @@ impl Db {
         .fetch_all(&self.pool)
         .await
         .map_err(ctx("reading unfinished batches"))?;
-        Ok(rows.iter().map(batch_row).collect())
+        rows.iter().map(batch_row).collect()
     }
 
     /// One batch.
@@ -89,7 +91,7 @@ impl Db {
             .fetch_optional(&self.pool)
             .await
             .map_err(ctx("reading a batch"))?;
-        Ok(row.as_ref().map(batch_row))
+        row.as_ref().map(batch_row).transpose()
     }
 
     /// Puts every `validated` order into a new batch, in one transaction: the batch row, a
@@ -239,27 +241,21 @@ impl Db {
         .map_err(ctx("reading a batch's letters"))?;
         rows.iter()
             .map(|r| {
-                let letter_id: String = r.get(0);
+                let letter_id: String = col(r, 0)?;
                 let missing = |what: &str| DbError::Corrupt {
                     what: format!("letter {letter_id}"),
                     message: format!("its order has no {what}"),
                 };
                 Ok(LetterJob {
-                    order_id: r.get(1),
-                    sequence: r.get(2),
-                    language: r
-                        .get::<Option<String>, _>(3)
+                    order_id: col(r, 1)?,
+                    sequence: col(r, 2)?,
+                    language: col::<Option<String>, _>(r, 3)?
                         .ok_or_else(|| missing("letter language"))?,
-                    address: r
-                        .get::<Option<String>, _>(4)
-                        .ok_or_else(|| missing("address"))?,
-                    postal_zone: r
-                        .get::<Option<String>, _>(5)
+                    address: col::<Option<String>, _>(r, 4)?.ok_or_else(|| missing("address"))?,
+                    postal_zone: col::<Option<String>, _>(r, 5)?
                         .ok_or_else(|| missing("postal zone"))?,
-                    postcode: r.get(6),
-                    country: r
-                        .get::<Option<String>, _>(7)
-                        .ok_or_else(|| missing("country"))?,
+                    postcode: col(r, 6)?,
+                    country: col::<Option<String>, _>(r, 7)?.ok_or_else(|| missing("country"))?,
                     letter_id,
                 })
             })
@@ -529,30 +525,30 @@ impl Db {
     }
 }
 
-fn batch_row(r: &sqlx::sqlite::SqliteRow) -> BatchRow {
-    BatchRow {
-        batch_id: r.get(0),
-        vendor: r.get(1),
-        outbox: r.get(2),
-        state: r.get(3),
-        created_at: r.get(4),
-        letter_count: r.get(5),
-        published_at: r.get(6),
-    }
+fn batch_row(r: &sqlx::sqlite::SqliteRow) -> Result<BatchRow, DbError> {
+    Ok(BatchRow {
+        batch_id: col(r, 0)?,
+        vendor: col(r, 1)?,
+        outbox: col(r, 2)?,
+        state: col(r, 3)?,
+        created_at: col(r, 4)?,
+        letter_count: col(r, 5)?,
+        published_at: col(r, 6)?,
+    })
 }
 
 fn letter_ref(r: &sqlx::sqlite::SqliteRow) -> Result<LetterRef, DbError> {
-    let status: String = r.get(5);
+    let status: String = col(r, 5)?;
     Ok(LetterRef {
-        letter_id: r.get(0),
-        batch_id: r.get(1),
-        batch_state: r.get(2),
-        order_id: r.get(3),
-        state: r.get(4),
+        letter_id: col(r, 0)?,
+        batch_id: col(r, 1)?,
+        batch_state: col(r, 2)?,
+        order_id: col(r, 3)?,
+        state: col(r, 4)?,
         order_status: status.parse().map_err(|message| DbError::Corrupt {
             what: "orders.status".into(),
             message,
         })?,
-        pin_digests: r.get(6),
+        pin_digests: col(r, 6)?,
     })
 }

@@ -69,6 +69,16 @@ pub enum DbError {
     },
 }
 
+/// Reads a column of a row; a value of another type than expected is an error naming the
+/// column, never a panic.
+fn col<'r, T, I>(r: &'r sqlx::sqlite::SqliteRow, index: I) -> Result<T, DbError>
+where
+    T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+    I: sqlx::ColumnIndex<sqlx::sqlite::SqliteRow>,
+{
+    r.try_get(index).map_err(ctx("reading a row"))
+}
+
 fn ctx(context: &'static str) -> impl FnOnce(sqlx::Error) -> DbError {
     move |source| DbError::Query { context, source }
 }
@@ -149,27 +159,27 @@ const ORDER_COLUMNS: &str =
      received_at, updated_at";
 
 fn order_row(r: &sqlx::sqlite::SqliteRow) -> Result<OrderRow, DbError> {
-    let status: String = r.get("status");
+    let status: String = col(r, "status")?;
     Ok(OrderRow {
-        order_id: r.get("order_id"),
-        national_id: r.get("national_id"),
-        ordered_at: r.get("ordered_at"),
-        channel: r.get("channel"),
-        language: r.get("language"),
+        order_id: col(r, "order_id")?,
+        national_id: col(r, "national_id")?,
+        ordered_at: col(r, "ordered_at")?,
+        channel: col(r, "channel")?,
+        language: col(r, "language")?,
         status: status.parse().map_err(|message| DbError::Corrupt {
             what: "orders.status".into(),
             message,
         })?,
-        reason: r.get("reason"),
-        reason_detail: r.get("reason_detail"),
-        letter_language: r.get("letter_language"),
-        postal_zone: r.get("postal_zone"),
-        postcode: r.get("postcode"),
-        country: r.get("country"),
-        source_file: r.get("source_file"),
-        source_line: r.get("source_line"),
-        received_at: r.get("received_at"),
-        updated_at: r.get("updated_at"),
+        reason: col(r, "reason")?,
+        reason_detail: col(r, "reason_detail")?,
+        letter_language: col(r, "letter_language")?,
+        postal_zone: col(r, "postal_zone")?,
+        postcode: col(r, "postcode")?,
+        country: col(r, "country")?,
+        source_file: col(r, "source_file")?,
+        source_line: col(r, "source_line")?,
+        received_at: col(r, "received_at")?,
+        updated_at: col(r, "updated_at")?,
     })
 }
 
@@ -325,16 +335,17 @@ impl Db {
             .fetch_all(&self.pool)
             .await
             .map_err(ctx("reading postal codes"))?;
-        Ok(rows
-            .iter()
-            .map(|r| PostcodeEntry {
-                postcode: r.get(0),
-                place: r.get(1),
-                municipality_code: r.get(2),
-                municipality: r.get(3),
-                category: r.get::<Option<String>, _>(4).and_then(|c| c.chars().next()),
+        rows.iter()
+            .map(|r| {
+                Ok(PostcodeEntry {
+                    postcode: col(r, 0)?,
+                    place: col(r, 1)?,
+                    municipality_code: col(r, 2)?,
+                    municipality: col(r, 3)?,
+                    category: col::<Option<String>, _>(r, 4)?.and_then(|c| c.chars().next()),
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Replaces the whole postal-code list in one transaction.
@@ -548,17 +559,18 @@ impl Db {
             .fetch_all(&self.pool)
             .await
             .map_err(ctx("reading an order's events"))?;
-        Ok(rows
-            .iter()
-            .map(|r| EventRow {
-                at: r.get(0),
-                actor: r.get(1),
-                event: r.get(2),
-                from_status: r.get(3),
-                to_status: r.get(4),
-                detail: r.get(5),
+        rows.iter()
+            .map(|r| {
+                Ok(EventRow {
+                    at: col(r, 0)?,
+                    actor: col(r, 1)?,
+                    event: col(r, 2)?,
+                    from_status: col(r, 3)?,
+                    to_status: col(r, 4)?,
+                    detail: col(r, 5)?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Keeps row and line errors of an input file.

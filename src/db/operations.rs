@@ -1,8 +1,6 @@
 //! SQL of the nightly run's bookkeeping, `orders cancel` and `purge`.
 
-use sqlx::Row;
-
-use super::{ctx, insert_event, move_order, now, Db, DbError};
+use super::{col, ctx, insert_event, move_order, now, Db, DbError};
 use crate::orders::OrderStatus;
 
 /// A part file of a published batch and whether any letter in it still waits for the post.
@@ -123,15 +121,16 @@ impl Db {
         .fetch_all(&self.pool)
         .await
         .map_err(ctx("reading letter files"))?;
-        Ok(rows
-            .iter()
-            .map(|r| PartFile {
-                batch_id: r.get(0),
-                outbox: r.get(1),
-                file: r.get(2),
-                unposted: r.get(3),
+        rows.iter()
+            .map(|r| {
+                Ok(PartFile {
+                    batch_id: col(r, 0)?,
+                    outbox: col(r, 1)?,
+                    file: col(r, 2)?,
+                    unposted: col(r, 3)?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Marks a batch's PDFs as all deleted.

@@ -1,9 +1,9 @@
 //! SQL of `pinbrev report`: plain reads, in one transaction so that every section of a report
 //! sees the same moment. Addresses are never read here.
 
-use sqlx::{Row, Sqlite};
+use sqlx::Sqlite;
 
-use super::{ctx, Db, DbError};
+use super::{col, ctx, Db, DbError};
 use crate::orders::OrderStatus;
 use crate::report::{BatchLetterRow, HeldRow, ReportData, ReturnedRow, SlaOrderRow};
 
@@ -32,7 +32,7 @@ impl Db {
             .fetch_all(&mut *tx)
             .await
             .map_err(ctx("counting orders by status"))?,
-        );
+        )?;
         let by_reason = count_rows(
             sqlx::query(
                 "SELECT reason, COUNT(*) FROM orders WHERE ordered_at >= $1 AND reason IS NOT NULL \
@@ -42,7 +42,7 @@ impl Db {
             .fetch_all(&mut *tx)
             .await
             .map_err(ctx("counting orders by reason"))?,
-        );
+        )?;
 
         // Posting and return times per order: the vendor's receipts of the order's letters
         // (a failed letter never left the vendor) and the events that moved the order.
@@ -76,18 +76,18 @@ impl Db {
             .map_err(ctx("reading orders' posting times"))?
             .iter()
             .map(|r| {
-                let status: String = r.get(1);
+                let status: String = col(r, 1)?;
                 Ok(SlaOrderRow {
-                    order_id: r.get(0),
+                    order_id: col(r, 0)?,
                     status: status.parse().map_err(|message| DbError::Corrupt {
                         what: "orders.status".into(),
                         message,
                     })?,
-                    ordered_at: r.get(2),
-                    posted_receipt_at: r.get(3),
-                    posted_event_at: r.get(4),
-                    returned_receipt_at: r.get(5),
-                    returned_event_at: r.get(6),
+                    ordered_at: col(r, 2)?,
+                    posted_receipt_at: col(r, 3)?,
+                    posted_event_at: col(r, 4)?,
+                    returned_receipt_at: col(r, 5)?,
+                    returned_event_at: col(r, 6)?,
                 })
             })
             .collect::<Result<Vec<_>, DbError>>()?;
@@ -103,13 +103,13 @@ impl Db {
         .await
         .map_err(ctx("reading held orders"))?
         .iter()
-        .map(|r| HeldRow {
-            order_id: r.get(0),
-            national_id: r.get(1),
-            reason: r.get(2),
-            held_at: r.get(3),
-        })
-        .collect();
+        .map(|r| Ok(HeldRow {
+            order_id: col(r, 0)?,
+            national_id: col(r, 1)?,
+            reason: col(r, 2)?,
+            held_at: col(r, 3)?,
+        }))
+        .collect::<Result<_, DbError>>()?;
 
         let returned = sqlx::query(
             "SELECT o.order_id, o.national_id, l.letter_id, r.occurred_at, r.detail, \
@@ -127,15 +127,15 @@ impl Db {
         .await
         .map_err(ctx("reading returned orders"))?
         .iter()
-        .map(|r| ReturnedRow {
-            order_id: r.get(0),
-            national_id: r.get(1),
-            letter_id: r.get(2),
-            receipt_at: r.get(3),
-            receipt_detail: r.get(4),
-            event_at: r.get(5),
-        })
-        .collect();
+        .map(|r| Ok(ReturnedRow {
+            order_id: col(r, 0)?,
+            national_id: col(r, 1)?,
+            letter_id: col(r, 2)?,
+            receipt_at: col(r, 3)?,
+            receipt_detail: col(r, 4)?,
+            event_at: col(r, 5)?,
+        }))
+        .collect::<Result<_, DbError>>()?;
 
         let batches = sqlx::query(
             "SELECT b.batch_id, b.vendor, b.created_at, b.state, l.state, o.status, COUNT(l.letter_id) \
@@ -151,16 +151,16 @@ impl Db {
         .await
         .map_err(ctx("reading batches"))?
         .iter()
-        .map(|r| BatchLetterRow {
-            batch_id: r.get(0),
-            vendor: r.get(1),
-            created_at: r.get(2),
-            state: r.get(3),
-            letter_state: r.get(4),
-            order_status: r.get(5),
-            letters: r.get(6),
-        })
-        .collect();
+        .map(|r| Ok(BatchLetterRow {
+            batch_id: col(r, 0)?,
+            vendor: col(r, 1)?,
+            created_at: col(r, 2)?,
+            state: col(r, 3)?,
+            letter_state: col(r, 4)?,
+            order_status: col(r, 5)?,
+            letters: col(r, 6)?,
+        }))
+        .collect::<Result<_, DbError>>()?;
 
         tx.rollback()
             .await
@@ -176,6 +176,6 @@ impl Db {
     }
 }
 
-fn count_rows(rows: Vec<sqlx::sqlite::SqliteRow>) -> Vec<(String, i64)> {
-    rows.iter().map(|r| (r.get(0), r.get(1))).collect()
+fn count_rows(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<(String, i64)>, DbError> {
+    rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
 }
