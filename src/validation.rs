@@ -182,10 +182,7 @@ impl<'a> Validator<'a> {
             .collect();
         wanted.sort_unstable();
         wanted.dedup();
-        let facts = self
-            .db
-            .validation_facts(tx, &wanted, self.now - Duration::days(30))
-            .await?;
+        let mut facts = self.db.people_named(tx, &wanted).await?;
         // Reading records and addresses is most of the rules' work, and each order's alone:
         // done on every core. The order rules then run in order, on this thread.
         let threads = crate::parallel::cores();
@@ -199,6 +196,15 @@ impl<'a> Validator<'a> {
         })
         .into_iter()
         .collect::<Result<HashMap<i64, Person>, DbError>>()?;
+        // A person's identifiers in the database are those of their stored record (an import
+        // replaces them all), so the record lists every number an order may have counted under.
+        let numbers: Vec<&str> = persons
+            .values()
+            .flat_map(|p| p.identifiers.iter().map(|i| i.number.as_str()))
+            .collect();
+        self.db
+            .count_orders_and_letters(tx, &numbers, self.now - Duration::days(30), &mut facts)
+            .await?;
         let mut page_facts = PageFacts {
             facts,
             persons,
@@ -293,9 +299,13 @@ impl<'a> Validator<'a> {
             } => (person_id, person_number, block),
         };
         let facts = &page.facts;
-        let numbers = facts.numbers.get(&person_id).map_or(&[][..], Vec::as_slice);
+        let mut numbers: Vec<&str> = page.persons.get(&person_id).map_or_else(Vec::new, |p| {
+            p.identifiers.iter().map(|i| i.number.as_str()).collect()
+        });
+        numbers.sort_unstable();
+        numbers.dedup();
         let count = |counts: &HashMap<String, i64>| -> i64 {
-            numbers.iter().filter_map(|n| counts.get(n)).sum()
+            numbers.iter().filter_map(|n| counts.get(*n)).sum()
         };
         let active =
             count(&facts.active_orders) + page.validated_now.get(&person_id).copied().unwrap_or(0);

@@ -20,8 +20,6 @@ pub struct ValidationFacts {
     pub person_of: HashMap<String, i64>,
     /// The people found: person_id and the stored register record (JSON), for the rules to read.
     pub records: Vec<(i64, String)>,
-    /// Every identifier of each person found, sorted.
-    pub numbers: HashMap<i64, Vec<String>>,
     /// Orders in progress (validated, batched or printed) per identifier they resolved to.
     pub active_orders: HashMap<String, i64>,
     /// Letters (other than failed ones) made since the given time, per identifier.
@@ -52,13 +50,12 @@ impl Db {
         rows.iter().map(super::order_row).collect()
     }
 
-    /// The facts about the people behind `national_ids` (identifiers as ordered, already valid),
-    /// with letters counted from `letters_since`.
-    pub async fn validation_facts(
+    /// The people behind `national_ids` (identifiers as ordered, already valid): who has or had
+    /// each identifier, and each person's stored register record, for the rules to read.
+    pub async fn people_named(
         &self,
         tx: &mut Tx,
         national_ids: &[String],
-        letters_since: DateTime<Utc>,
     ) -> Result<ValidationFacts, DbError> {
         let mut facts = ValidationFacts::default();
         let mut records: HashMap<i64, String> = HashMap::new();
@@ -80,23 +77,20 @@ impl Db {
             facts.person_of.insert(national_id, person_id);
         }
         facts.records = records.into_iter().collect();
-        let person_ids: Vec<i64> = facts.records.iter().map(|(id, _)| *id).collect();
-        let rows = sqlx::query(&format!(
-            "SELECT person_id, national_id FROM person_ids WHERE person_id IN {IN_LIST} \
-             ORDER BY person_id, national_id"
-        ))
-        .bind(json_list(&person_ids))
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(ctx("listing people's identifiers"))?;
-        for r in rows {
-            let read = || ctx("listing people's identifiers");
-            let person_id: i64 = r.try_get(0).map_err(read())?;
-            let number: String = r.try_get(1).map_err(read())?;
-            facts.numbers.entry(person_id).or_default().push(number);
-        }
+        Ok(facts)
+    }
 
-        let numbers = json_list(&facts.numbers.values().flatten().collect::<Vec<_>>());
+    /// Counts the orders in progress and the letters made since `letters_since` of the people
+    /// with these identifiers (every identifier of each person, as the register lists them), per
+    /// identifier, into `facts`.
+    pub async fn count_orders_and_letters(
+        &self,
+        tx: &mut Tx,
+        numbers: &[&str],
+        letters_since: DateTime<Utc>,
+        facts: &mut ValidationFacts,
+    ) -> Result<(), DbError> {
+        let numbers = json_list(numbers);
         let [validated, batched, printed] = OrderStatus::ACTIVE.map(|s| s.code());
         let rows = sqlx::query(&format!(
             "SELECT person_national_id, COUNT(*) FROM orders \
@@ -123,7 +117,7 @@ impl Db {
         .await
         .map_err(ctx("counting people's letters"))?;
         count_into(&mut facts.recent_letters, rows, "counting people's letters")?;
-        Ok(facts)
+        Ok(())
     }
 
     /// Records the outcomes of validating orders that are `received` (read in this transaction),
