@@ -4,15 +4,12 @@
 //! order is validated against the register ([`validation`], [`address`]) and its whole life is
 //! kept in the database ([`db`]). The command line lives in [`cli`].
 
-pub mod address;
 pub mod cli;
 pub mod csv_input;
 pub mod csv_output;
 pub mod db;
 pub mod drop;
 pub mod files;
-pub mod input_error;
-pub mod letters;
 pub mod lock;
 pub mod nightly;
 pub mod orders;
@@ -27,4 +24,7 @@ pub mod settings;
 pub mod validation;
 
 // The core's modules, under the names the rest of pinbrev has always used.
-pub use pinbrev_core::{code_enum, codes, countries, free_text, holidays, national_id, parallel};
+pub use pinbrev_core::{
+    address, code_enum, codes, countries, free_text, freg, holidays, input_error, letters,
+    national_id, parallel,
+};

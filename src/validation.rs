@@ -13,8 +13,8 @@ use crate::db::{Db, DbError, OrderRow, Tx, ValidationFacts, ValidationOutcome};
 use crate::letters::Window;
 use crate::national_id::{IdKind, NationalId};
 use crate::orders::{Language, OrderStatus, RejectReason};
-use crate::postcodes::Postcodes;
-use crate::register::{IdentifierType, Person};
+use pinbrev_core::postcodes::Postcodes;
+use crate::freg::{IdentifierType, Person};
 use crate::settings::Settings;
 
 /// Counts of a validation run.
@@ -76,7 +76,7 @@ impl<'a> Validator<'a> {
         Ok(Validator {
             db,
             settings,
-            postcodes: Postcodes::load(db).await?,
+            postcodes: crate::postcodes::load(db).await?,
             windows: std::iter::once(Window::default())
                 .chain(settings.vendors.values().map(|v| v.window))
                 .collect(),

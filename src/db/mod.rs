@@ -17,7 +17,7 @@ use sqlx::{ConnectOptions, Row, Sqlite, SqlitePool, Transaction};
 use crate::free_text;
 use crate::input_error::InputError;
 use crate::orders::{timestamp, NewOrder, OrderStatus};
-use crate::postcodes::PostcodeEntry;
+use pinbrev_core::postcodes::PostcodeEntry;
 use crate::register::ImportedPerson;
 
 mod data_migrations;
@@ -684,8 +684,8 @@ async fn insert_new_persons(
 }
 
 /// The stored name of an identifier type (its name in the register's JSON).
-fn id_type_code(id_type: crate::register::IdentifierType) -> &'static str {
-    use crate::register::IdentifierType;
+fn id_type_code(id_type: crate::freg::IdentifierType) -> &'static str {
+    use crate::freg::IdentifierType;
     match id_type {
         IdentifierType::Foedselsnummer => "foedselsnummer",
         IdentifierType::DNummer => "dNummer",

@@ -2,15 +2,21 @@
 //! Cargo keeps the direction: this crate depends on no store, use case or command line; they
 //! depend on it.
 //!
-//! So far it holds the leaves: identity numbers ([`national_id`]), Norwegian holidays
-//! ([`holidays`]), countries for addresses abroad ([`countries`]), masking of free text
-//! ([`free_text`]), the enums with text codes ([`codes`]), an order's types ([`order`]) and CPU
-//! work on every core ([`parallel`]).
+//! It holds identity numbers ([`national_id`]), Norwegian holidays ([`holidays`]), countries for
+//! addresses abroad ([`countries`]), masking of free text ([`free_text`]), the enums with text
+//! codes ([`codes`]), an order's types ([`order`]), the Folkeregister's person documents
+//! ([`freg`]), input files' line errors ([`input_error`]) and CPU work on every core
+//! ([`parallel`]).
 
+pub mod address;
 pub mod codes;
 pub mod countries;
 pub mod free_text;
+pub mod freg;
 pub mod holidays;
+pub mod input_error;
+pub mod letters;
 pub mod national_id;
 pub mod order;
 pub mod parallel;
+pub mod postcodes;

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 
-use crate::orders::Language;
+use crate::order::Language;
 
 /// Every text of a letter in one language. Every key is required; the templates are checked by
 /// a unit test.
@@ -35,9 +35,9 @@ pub struct Texts {
     pub footer: String,
 }
 
-const NB: &str = include_str!("../../templates/letter.nb.toml");
-const NN: &str = include_str!("../../templates/letter.nn.toml");
-const EN: &str = include_str!("../../templates/letter.en.toml");
+const NB: &str = include_str!("../../../../templates/letter.nb.toml");
+const NN: &str = include_str!("../../../../templates/letter.nn.toml");
+const EN: &str = include_str!("../../../../templates/letter.en.toml");
 
 fn parse(source: &str, name: &str) -> Texts {
     toml::from_str(source).unwrap_or_else(|e| panic!("templates/letter.{name}.toml: {e}"))

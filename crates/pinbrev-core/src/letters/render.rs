@@ -13,7 +13,7 @@ use super::font::{face, missing_glyphs, text_width_mm, PT_PER_MM};
 use super::pdf;
 use super::texts::{texts, Texts};
 use crate::address::{AddressBlock, MAX_LINES};
-use crate::orders::Language;
+use crate::order::Language;
 
 /// A4 width in mm.
 pub const PAGE_WIDTH_MM: f32 = 210.0;

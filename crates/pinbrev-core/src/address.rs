@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::code_enum;
 use crate::countries::{self, Country};
 use crate::letters::{self, Window};
-use crate::orders::RejectReason;
+use crate::order::RejectReason;
 use crate::postcodes::{AddressKind, Postcodes};
-use crate::register::{
+use crate::freg::{
     Bosted, Matrikkeladresse, Navn, Person, Postadresse, Poststed, Utenlandsk, UtenlandskAdresse,
     Vegadresse,
 };
@@ -540,7 +540,7 @@ fn check_fits(block: &AddressBlock, windows: &[Window]) -> Result<(), AddressPro
 mod tests {
     use super::*;
     use crate::postcodes::parse_register;
-    use crate::register::{parse_document, UtenlandskAdresseIFrittFormat};
+    use crate::freg::{parse_document, UtenlandskAdresseIFrittFormat};
 
     fn postcodes() -> Postcodes {
         let (entries, _) = parse_register(
