@@ -167,7 +167,7 @@ pub async fn run(
         LockError::Held { .. } => NightlyError::Locked(e),
         LockError::Open { .. } => NightlyError::Setup(e.to_string()),
     })?;
-    let key = PinKey::load(settings).map_err(|e| NightlyError::Setup(e.to_string()))?;
+    let key = crate::pin::load_key(settings).map_err(|e| NightlyError::Setup(e.to_string()))?;
     for dir in [&folders.inbox, &folders.receipts] {
         if !dir.is_dir() {
             return Err(NightlyError::Setup(format!(

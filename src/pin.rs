@@ -1,39 +1,13 @@
-//! PIN codes: 20 five-digit codes per letter from the operating system's CSPRNG, and their keyed
-//! HMAC-SHA256, which is all the database ever keeps of them.
-//!
-//! A code exists in plain text only while its letter is rendered; nothing here logs, formats or
-//! stores one.
+//! The PIN key: from `PINBREV_PIN_KEY`, else from the file the setting `pin_key_file` names.
+//! The codes and their digests are [`pinbrev_core::pin`].
 
 use std::path::{Path, PathBuf};
 
-use hmac::{Hmac, Mac};
-use rand::rngs::OsRng;
-use rand::Rng;
-use sha2::Sha256;
-
 use crate::settings::Settings;
+pub use pinbrev_core::pin::*;
 
-/// Codes per letter.
-pub const CODES_PER_LETTER: usize = 20;
-/// Shortest key accepted, in bytes.
-pub const MIN_KEY_BYTES: usize = 32;
 /// The environment variable holding the key itself.
 pub const KEY_ENV: &str = "PINBREV_PIN_KEY";
-
-type HmacSha256 = Hmac<Sha256>;
-
-/// The secret key of the PIN HMACs. Its `Debug` never shows the key.
-#[derive(Clone)]
-pub struct PinKey {
-    /// The HMAC state after the key, cloned for each digest rather than keyed again.
-    keyed: HmacSha256,
-}
-
-impl std::fmt::Debug for PinKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PinKey(..)")
-    }
-}
 
 /// Why there is no usable key. Commands that need one fail with this; there is no built-in key.
 #[derive(Debug, thiserror::Error)]
@@ -49,142 +23,35 @@ pub enum KeyError {
     TooShort { from: String, len: usize },
 }
 
-impl PinKey {
-    /// The key from `PINBREV_PIN_KEY`, else from the file named by `pin_key_file`. Surrounding
-    /// whitespace (a trailing newline) is not part of the key.
-    pub fn load(settings: &Settings) -> Result<PinKey, KeyError> {
-        Self::from_sources(
-            std::env::var(KEY_ENV).ok(),
-            settings.pin_key_file.as_deref(),
-        )
-    }
-
-    fn from_sources(env: Option<String>, file: Option<&Path>) -> Result<PinKey, KeyError> {
-        let (bytes, from) = match (env, file) {
-            (Some(v), _) if !v.trim().is_empty() => {
-                (v.trim().as_bytes().to_vec(), KEY_ENV.to_string())
-            }
-            (_, Some(path)) => {
-                let raw = crate::files::read_input(path).map_err(|source| KeyError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-                let text_trimmed = raw.trim_ascii().to_vec();
-                (text_trimmed, path.display().to_string())
-            }
-            _ => return Err(KeyError::Missing),
-        };
-        if bytes.len() < MIN_KEY_BYTES {
-            return Err(KeyError::TooShort {
-                from,
-                len: bytes.len(),
-            });
-        }
-        Ok(PinKey::new(&bytes))
-    }
-
-    fn new(bytes: &[u8]) -> PinKey {
-        let keyed = HmacSha256::new_from_slice(bytes).expect("HMAC takes any key length");
-        PinKey { keyed }
-    }
-
-    #[cfg(test)]
-    pub fn for_tests() -> PinKey {
-        PinKey::new(&[7; MIN_KEY_BYTES])
-    }
-
-    /// HMAC-SHA256 of (letter, number, code), hex-encoded.
-    pub fn digest(&self, letter_id: &str, number: usize, code: u32) -> String {
-        hex::encode(self.mac(letter_id, number, code).finalize().into_bytes())
-    }
-
-    /// Whether `code` is the letter's code number `number`, compared in constant time.
-    pub fn matches(&self, letter_id: &str, number: usize, code: u32, stored_hex: &str) -> bool {
-        let Ok(stored) = hex::decode(stored_hex) else {
-            return false;
-        };
-        self.mac(letter_id, number, code)
-            .verify_slice(&stored)
-            .is_ok()
-    }
-
-    fn mac(&self, letter_id: &str, number: usize, code: u32) -> HmacSha256 {
-        let mut mac = self.keyed.clone();
-        let mut number_text = itoa::Buffer::new();
-        let code_text = five_digits(code);
-        // Length-prefixed fields, so that no two (letter, number, code) give the same message.
-        for part in [
-            letter_id.as_bytes(),
-            number_text.format(number).as_bytes(),
-            &code_text,
-        ] {
-            mac.update(&(part.len() as u64).to_be_bytes());
-            mac.update(part);
-        }
-        mac
-    }
+/// The key from `PINBREV_PIN_KEY`, else from the file named by `pin_key_file`. Surrounding
+/// whitespace (a trailing newline) is not part of the key.
+pub fn load_key(settings: &Settings) -> Result<PinKey, KeyError> {
+    from_sources(
+        std::env::var(KEY_ENV).ok(),
+        settings.pin_key_file.as_deref(),
+    )
 }
 
-/// A code as its five ASCII digits, leading zeros kept.
-fn five_digits(code: u32) -> [u8; 5] {
-    let mut out = [b'0'; 5];
-    let mut rest = code;
-    for d in out.iter_mut().rev() {
-        *d = b'0' + (rest % 10) as u8;
-        rest /= 10;
-    }
-    out
-}
-
-/// The largest multiple of 100,000 that fits in a `u32`: random words at or above it are drawn
-/// again, so that every code is equally likely.
-const UNBIASED_LIMIT: u32 = u32::MAX / 100_000 * 100_000;
-
-/// Twenty distinct five-digit codes (00000–99999) from the OS CSPRNG.
-pub fn generate_codes() -> [u32; CODES_PER_LETTER] {
-    let mut codes = [0u32; CODES_PER_LETTER];
-    let mut filled = 0;
-    // One read of the OS generator gives enough words for a letter nearly always (a word is
-    // only drawn again when it is out of range or repeats a code).
-    let mut words = [0u32; CODES_PER_LETTER + 12];
-    while filled < CODES_PER_LETTER {
-        OsRng.fill(&mut words[..]);
-        for word in words {
-            if filled == CODES_PER_LETTER {
-                break;
-            }
-            if word >= UNBIASED_LIMIT {
-                continue;
-            }
-            let code = word % 100_000;
-            if !codes[..filled].contains(&code) {
-                codes[filled] = code;
-                filled += 1;
-            }
+fn from_sources(env: Option<String>, file: Option<&Path>) -> Result<PinKey, KeyError> {
+    let (bytes, from) = match (env, file) {
+        (Some(v), _) if !v.trim().is_empty() => (v.trim().as_bytes().to_vec(), KEY_ENV.to_string()),
+        (_, Some(path)) => {
+            let raw = crate::files::read_input(path).map_err(|source| KeyError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let text_trimmed = raw.trim_ascii().to_vec();
+            (text_trimmed, path.display().to_string())
         }
+        _ => return Err(KeyError::Missing),
+    };
+    if bytes.len() < MIN_KEY_BYTES {
+        return Err(KeyError::TooShort {
+            from,
+            len: bytes.len(),
+        });
     }
-    codes
-}
-
-/// The stored form of a letter's codes: their HMACs in number order, comma-separated.
-pub fn digests(key: &PinKey, letter_id: &str, codes: &[u32; CODES_PER_LETTER]) -> String {
-    let mut out = String::with_capacity(CODES_PER_LETTER * 65);
-    let mut hex_digest = [0u8; 64];
-    for (i, code) in codes.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let mac = key.mac(letter_id, i + 1, *code).finalize().into_bytes();
-        hex::encode_to_slice(mac, &mut hex_digest).expect("64 hex digits for 32 bytes");
-        out.push_str(std::str::from_utf8(&hex_digest).expect("hex is ASCII"));
-    }
-    out
-}
-
-/// Parses a code as typed: exactly five digits.
-pub fn parse_code(s: &str) -> Option<u32> {
-    let s = s.trim();
-    (s.len() == 5 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().expect("digits"))
+    Ok(PinKey::new(&bytes))
 }
 
 #[cfg(test)]
@@ -192,91 +59,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_are_twenty_distinct_five_digit_numbers() {
-        for _ in 0..200 {
-            let codes = generate_codes();
-            let mut sorted = codes.to_vec();
-            sorted.sort_unstable();
-            sorted.dedup();
-            assert_eq!(sorted.len(), CODES_PER_LETTER);
-            assert!(codes.iter().all(|c| *c < 100_000));
-        }
-    }
-
-    #[test]
-    fn digests_verify_only_the_right_code_number_and_letter() {
-        let key = PinKey::for_tests();
-        let d = key.digest("L-1", 3, 4711);
-        assert!(key.matches("L-1", 3, 4711, &d));
-        assert!(!key.matches("L-1", 3, 4712, &d));
-        assert!(!key.matches("L-1", 4, 4711, &d));
-        assert!(!key.matches("L-2", 3, 4711, &d));
-        assert!(!key.matches("L-1", 3, 4711, "zz"));
-        let other = PinKey::new(&[8; MIN_KEY_BYTES]);
-        assert!(!other.matches("L-1", 3, 4711, &d));
-        assert!(!d.contains("04711"));
-    }
-
-    #[test]
-    fn digests_keep_the_stored_form() {
-        // Digests stored by earlier versions must still verify: the message is the
-        // length-prefixed letter id, code number and five-digit code.
-        let key = PinKey::for_tests();
-        let codes: [u32; CODES_PER_LETTER] = std::array::from_fn(|i| i as u32 * 4_999);
-        let expected: Vec<String> = codes
-            .iter()
-            .enumerate()
-            .map(|(i, code)| {
-                let mut mac = HmacSha256::new_from_slice(&[7; MIN_KEY_BYTES]).unwrap();
-                for part in [
-                    "B20261124-001-000001".to_string(),
-                    (i + 1).to_string(),
-                    format!("{code:05}"),
-                ] {
-                    mac.update(&(part.len() as u64).to_be_bytes());
-                    mac.update(part.as_bytes());
-                }
-                hex::encode(mac.finalize().into_bytes())
-            })
-            .collect();
-        assert_eq!(
-            digests(&key, "B20261124-001-000001", &codes),
-            expected.join(",")
-        );
-        assert_eq!(&five_digits(4711), b"04711");
-        assert_eq!(&five_digits(0), b"00000");
-        assert_eq!(&five_digits(99_999), b"99999");
-    }
-
-    #[test]
     fn key_sources() {
+        assert!(matches!(from_sources(None, None), Err(KeyError::Missing)));
         assert!(matches!(
-            PinKey::from_sources(None, None),
-            Err(KeyError::Missing)
-        ));
-        assert!(matches!(
-            PinKey::from_sources(Some("short".into()), None),
+            from_sources(Some("short".into()), None),
             Err(KeyError::TooShort { .. })
         ));
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("k");
         std::fs::write(&f, format!("{}\n", "a".repeat(40))).unwrap();
         let same = |a: &PinKey, b: &PinKey| a.digest("L-1", 1, 1) == b.digest("L-1", 1, 1);
-        let from_file = PinKey::from_sources(None, Some(&f)).unwrap();
+        let from_file = from_sources(None, Some(&f)).unwrap();
         assert!(same(&from_file, &PinKey::new("a".repeat(40).as_bytes())));
-        let env_wins = PinKey::from_sources(Some("b".repeat(33)), Some(&f)).unwrap();
+        let env_wins = from_sources(Some("b".repeat(33)), Some(&f)).unwrap();
         assert!(same(&env_wins, &PinKey::new(&[b'b'; 33])));
         assert_eq!(format!("{env_wins:?}"), "PinKey(..)");
-        let missing = PinKey::from_sources(None, Some(&dir.path().join("nope")))
+        let missing = from_sources(None, Some(&dir.path().join("nope")))
             .unwrap_err()
             .to_string();
         assert!(missing.contains("nope"), "{missing}");
-    }
-
-    #[test]
-    fn typed_codes() {
-        assert_eq!(parse_code("04711"), Some(4711));
-        assert_eq!(parse_code("4711"), None);
-        assert_eq!(parse_code("0471a"), None);
     }
 }

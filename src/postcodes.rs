@@ -66,4 +66,3 @@ pub async fn import_file(db: &Db, file: &Path) -> Result<PostcodeImport, Postcod
         line_errors,
     })
 }
-

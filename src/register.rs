@@ -9,15 +9,8 @@ use chrono::Utc;
 use serde::Serialize;
 
 use crate::db::{Db, DbError};
-use crate::freg::{parse_line, LineProblem, Person};
+use crate::freg::{parse_line, ImportedPerson, LineProblem};
 use crate::input_error::InputError;
-
-/// A person read from a line of an extract, ready to store.
-#[derive(Debug, Clone)]
-pub struct ImportedPerson {
-    pub person: Person,
-    pub line: u64,
-}
 
 /// What an import of one file did.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -131,4 +124,3 @@ pub async fn import_file(db: &Db, file: &Path) -> Result<ImportReport, ImportErr
         .await?;
     Ok(report)
 }
-

@@ -10,12 +10,12 @@ use serde::Serialize;
 
 use crate::address::{self, AddressBlock, PostalZone};
 use crate::db::{Db, DbError, OrderRow, Tx, ValidationFacts, ValidationOutcome};
+use crate::freg::{IdentifierType, Person};
 use crate::letters::Window;
 use crate::national_id::{IdKind, NationalId};
 use crate::orders::{Language, OrderStatus, RejectReason};
-use pinbrev_core::postcodes::Postcodes;
-use crate::freg::{IdentifierType, Person};
 use crate::settings::Settings;
+use pinbrev_core::postcodes::Postcodes;
 
 /// Counts of a validation run.
 #[derive(Debug, Default, Serialize)]

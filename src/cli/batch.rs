@@ -6,7 +6,6 @@ use clap::{Args, Subcommand};
 
 use super::{Context, Exit};
 use crate::drop;
-use crate::pin::PinKey;
 
 #[derive(Debug, Subcommand)]
 pub enum BatchCommand {
@@ -26,7 +25,7 @@ pub struct CreateArgs {
 
 pub async fn run(ctx: &Context, cmd: BatchCommand) -> anyhow::Result<Exit> {
     let BatchCommand::Create(args) = cmd;
-    let key = PinKey::load(&ctx.settings)?;
+    let key = crate::pin::load_key(&ctx.settings)?;
     let db = ctx.db().await?;
     let result = drop::create(&db, &ctx.settings, &key, &args.vendor, &args.outbox).await;
     db.close().await;

@@ -4,7 +4,7 @@
 use clap::{Args, Subcommand};
 
 use super::{Context, Exit};
-use crate::pin::{parse_code, PinKey, CODES_PER_LETTER};
+use crate::pin::{parse_code, CODES_PER_LETTER};
 
 #[derive(Debug, Subcommand)]
 pub enum PinCommand {
@@ -26,7 +26,7 @@ pub struct VerifyArgs {
 
 pub async fn run(ctx: &Context, cmd: PinCommand) -> anyhow::Result<Exit> {
     let PinCommand::Verify(args) = cmd;
-    let key = PinKey::load(&ctx.settings)?;
+    let key = crate::pin::load_key(&ctx.settings)?;
     let db = ctx.db().await?;
     let letter = db.letter(&args.letter).await?;
     db.close().await;

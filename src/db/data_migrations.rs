@@ -5,7 +5,7 @@
 use sqlx::Row;
 
 use super::{ctx, now, Db, DbError, Tx};
-use crate::free_text;
+use pinbrev_core::free_text;
 
 /// Rows read per round.
 const PAGE: i64 = 1000;

@@ -7,7 +7,7 @@ use sqlx::Row;
 use super::{
     all_changed, col, ctx, insert_event, move_order, now, Db, DbError, ROWS_PER_STATEMENT,
 };
-use crate::orders::{timestamp, OrderStatus};
+use pinbrev_core::order::{timestamp, OrderStatus};
 
 /// A batch as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -462,7 +462,7 @@ impl Db {
         .bind(event)
         .bind(&letter.batch_id)
         .bind(occurred_at)
-        .bind(detail.map(crate::free_text::clean))
+        .bind(detail.map(pinbrev_core::free_text::clean))
         .bind(source_file)
         .bind(source_line as i64)
         .bind(now())

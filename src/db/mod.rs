@@ -14,11 +14,11 @@ use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Row, Sqlite, SqlitePool, Transaction};
 
-use crate::free_text;
-use crate::input_error::InputError;
-use crate::orders::{timestamp, NewOrder, OrderStatus};
+use pinbrev_core::free_text;
+use pinbrev_core::freg::ImportedPerson;
+use pinbrev_core::input_error::InputError;
+use pinbrev_core::order::{timestamp, NewOrder, OrderStatus};
 use pinbrev_core::postcodes::PostcodeEntry;
-use crate::register::ImportedPerson;
 
 mod data_migrations;
 mod letters;
@@ -684,8 +684,8 @@ async fn insert_new_persons(
 }
 
 /// The stored name of an identifier type (its name in the register's JSON).
-fn id_type_code(id_type: crate::freg::IdentifierType) -> &'static str {
-    use crate::freg::IdentifierType;
+fn id_type_code(id_type: pinbrev_core::freg::IdentifierType) -> &'static str {
+    use pinbrev_core::freg::IdentifierType;
     match id_type {
         IdentifierType::Foedselsnummer => "foedselsnummer",
         IdentifierType::DNummer => "dNummer",

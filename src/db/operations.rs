@@ -1,7 +1,7 @@
 //! SQL of the nightly run's bookkeeping, `orders cancel` and `purge`.
 
 use super::{col, ctx, insert_event, move_order, now, Db, DbError};
-use crate::orders::OrderStatus;
+use pinbrev_core::order::OrderStatus;
 
 /// A part file of a published batch and whether any letter in it still waits for the post.
 #[derive(Debug, Clone)]

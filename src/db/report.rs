@@ -4,8 +4,8 @@
 use sqlx::Sqlite;
 
 use super::{col, ctx, Db, DbError};
-use crate::orders::OrderStatus;
-use crate::report::{BatchLetterRow, HeldRow, ReportData, ReturnedRow, SlaOrderRow};
+use pinbrev_core::order::OrderStatus;
+use pinbrev_core::report::{BatchLetterRow, HeldRow, ReportData, ReturnedRow, SlaOrderRow};
 
 const POSTED: &str = "posted";
 const RETURNED: &str = "returned";

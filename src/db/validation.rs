@@ -10,8 +10,8 @@ use super::{
     all_changed, ctx, json_list, now, Db, DbError, OrderRow, Tx, ValidationOutcome, IN_LIST,
     ORDER_COLUMNS, ROWS_PER_STATEMENT,
 };
-use crate::free_text;
-use crate::orders::{timestamp, OrderStatus};
+use pinbrev_core::free_text;
+use pinbrev_core::order::{timestamp, OrderStatus};
 
 /// What the register and the database say about the people of a page of orders.
 #[derive(Debug, Default)]

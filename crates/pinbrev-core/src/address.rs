@@ -8,13 +8,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::code_enum;
 use crate::countries::{self, Country};
-use crate::letters::{self, Window};
-use crate::order::RejectReason;
-use crate::postcodes::{AddressKind, Postcodes};
 use crate::freg::{
     Bosted, Matrikkeladresse, Navn, Person, Postadresse, Poststed, Utenlandsk, UtenlandskAdresse,
     Vegadresse,
 };
+use crate::letters::{self, Window};
+use crate::order::RejectReason;
+use crate::postcodes::{AddressKind, Postcodes};
 
 /// Lines the window's address zone holds (DIN 5008 form B: 27.3 mm below the return-address
 /// zone), name and country line included. Whether the lines fit the window's width is measured
@@ -539,8 +539,8 @@ fn check_fits(block: &AddressBlock, windows: &[Window]) -> Result<(), AddressPro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::postcodes::parse_register;
     use crate::freg::{parse_document, UtenlandskAdresseIFrittFormat};
+    use crate::postcodes::parse_register;
 
     fn postcodes() -> Postcodes {
         let (entries, _) = parse_register(

@@ -626,6 +626,13 @@ fn grading<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> 
     }))
 }
 
+/// A person read from a line of an extract, ready to store.
+#[derive(Debug, Clone)]
+pub struct ImportedPerson {
+    pub person: Person,
+    pub line: u64,
+}
+
 /// Why a line of an extract was not loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LineProblem {

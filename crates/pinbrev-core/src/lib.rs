@@ -19,4 +19,6 @@ pub mod letters;
 pub mod national_id;
 pub mod order;
 pub mod parallel;
+pub mod pin;
 pub mod postcodes;
+pub mod report;
