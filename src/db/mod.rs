@@ -28,7 +28,7 @@ mod validation;
 
 pub use letters::{BatchRow, LetterJob, LetterRef, PartRecord, ReceiptOutcome};
 pub use operations::{PartFile, FINISHED};
-pub use validation::ValidationFacts;
+pub use validation::{OrderCounts, PeopleFound};
 
 /// Rows per multi-row statement: few statements, well under SQLite's limit of bound parameters
 /// (32,766). The statement of a full chunk is prepared once and kept; a shorter last chunk's is not.
@@ -129,21 +129,6 @@ pub struct EventRow {
     pub from_status: Option<String>,
     pub to_status: Option<String>,
     pub detail: Option<String>,
-}
-
-/// The outcome of validating one order, as stored.
-#[derive(Debug, Clone)]
-pub struct ValidationOutcome {
-    pub status: OrderStatus,
-    pub reason: Option<String>,
-    pub detail: Option<String>,
-    pub person_national_id: Option<String>,
-    pub letter_language: Option<String>,
-    /// The address block as JSON; never set for held orders.
-    pub address: Option<String>,
-    pub postal_zone: Option<String>,
-    pub postcode: Option<String>,
-    pub country: Option<String>,
 }
 
 /// Filter of `orders list`.

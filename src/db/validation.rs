@@ -7,19 +7,25 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::{
-    all_changed, ctx, json_list, now, Db, DbError, OrderRow, Tx, ValidationOutcome, IN_LIST,
-    ORDER_COLUMNS, ROWS_PER_STATEMENT,
+    all_changed, ctx, json_list, now, Db, DbError, OrderRow, Tx, IN_LIST, ORDER_COLUMNS,
+    ROWS_PER_STATEMENT,
 };
 use pinbrev_core::free_text;
 use pinbrev_core::order::{timestamp, OrderStatus};
+use pinbrev_core::validation::ValidationOutcome;
 
-/// What the register and the database say about the people of a page of orders.
+/// The people behind a page's identity numbers, as stored.
 #[derive(Debug, Default)]
-pub struct ValidationFacts {
+pub struct PeopleFound {
     /// Identifier (as ordered) → the person who has or had it.
     pub person_of: HashMap<String, i64>,
     /// The people found: person_id and the stored register record (JSON), for the rules to read.
     pub records: Vec<(i64, String)>,
+}
+
+/// A page's people's orders and letters, counted per identifier.
+#[derive(Debug, Default)]
+pub struct OrderCounts {
     /// Orders in progress (validated, batched or printed) per identifier they resolved to.
     pub active_orders: HashMap<String, i64>,
     /// Letters (other than failed ones) made since the given time, per identifier.
@@ -56,8 +62,8 @@ impl Db {
         &self,
         tx: &mut Tx,
         national_ids: &[String],
-    ) -> Result<ValidationFacts, DbError> {
-        let mut facts = ValidationFacts::default();
+    ) -> Result<PeopleFound, DbError> {
+        let mut facts = PeopleFound::default();
         let mut records: HashMap<i64, String> = HashMap::new();
         let rows = sqlx::query(&format!(
             "SELECT i.national_id, p.person_id, p.record FROM person_ids i \
@@ -82,14 +88,14 @@ impl Db {
 
     /// Counts the orders in progress and the letters made since `letters_since` of the people
     /// with these identifiers (every identifier of each person, as the register lists them), per
-    /// identifier, into `facts`.
+    /// identifier.
     pub async fn count_orders_and_letters(
         &self,
         tx: &mut Tx,
         numbers: &[&str],
         letters_since: DateTime<Utc>,
-        facts: &mut ValidationFacts,
-    ) -> Result<(), DbError> {
+    ) -> Result<OrderCounts, DbError> {
+        let mut facts = OrderCounts::default();
         let numbers = json_list(numbers);
         let [validated, batched, printed] = OrderStatus::ACTIVE.map(|s| s.code());
         let rows = sqlx::query(&format!(
@@ -117,7 +123,7 @@ impl Db {
         .await
         .map_err(ctx("counting people's letters"))?;
         count_into(&mut facts.recent_letters, rows, "counting people's letters")?;
-        Ok(())
+        Ok(facts)
     }
 
     /// Records the outcomes of validating orders that are `received` (read in this transaction),

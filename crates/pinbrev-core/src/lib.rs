@@ -22,3 +22,4 @@ pub mod parallel;
 pub mod pin;
 pub mod postcodes;
 pub mod report;
+pub mod validation;
