@@ -34,6 +34,7 @@ use crate::lock::{self, LockError};
 use crate::orders::Language;
 use crate::pin::{self, PinKey};
 use crate::settings::Settings;
+use pinbrev_core::letter::BatchState;
 
 /// What went wrong with a drop.
 #[derive(Debug, thiserror::Error)]
@@ -159,7 +160,7 @@ async fn finish(
     crate::files::create_private_dir(&outbox).map_err(io(&outbox))?;
     let building = outbox.join(format!(".building-{}", batch.batch_id));
     let target = outbox.join(&batch.batch_id);
-    if batch.state == "written" {
+    if batch.state == BatchState::Written {
         if target.join("READY").exists() {
             return complete(db, batch, &target, resumed).await;
         }
@@ -177,7 +178,7 @@ async fn finish(
         if target.exists() {
             fs::remove_dir_all(&target).map_err(io(&target))?;
         }
-        db.set_batch_state(&batch.batch_id, "building", None)
+        db.set_batch_state(&batch.batch_id, BatchState::Building, None)
             .await?;
     } else if target.exists() {
         return Err(DropError::Conflict {
@@ -365,7 +366,7 @@ async fn build(
     write_file(&dir.join("batch.json"), &json)?;
     sync_dir(dir)?;
     failpoint("before-written");
-    db.set_batch_state(&batch.batch_id, "written", Some(pages as i64))
+    db.set_batch_state(&batch.batch_id, BatchState::Written, Some(pages as i64))
         .await?;
     failpoint("after-written");
     Ok(())

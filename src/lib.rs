@@ -25,6 +25,6 @@ pub mod validation;
 
 // The core's modules, under the names the rest of pinbrev has always used.
 pub use pinbrev_core::{
-    address, code_enum, codes, countries, free_text, freg, holidays, input_error, letters,
+    address, code_enum, codes, countries, free_text, freg, holidays, input_error, letter, letters,
     national_id, parallel,
 };

@@ -8,38 +8,12 @@ use std::path::Path;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use crate::code_enum;
 use crate::csv_input::{self, CsvRow, FileError};
 use crate::db::{Db, DbError, ReceiptOutcome};
 use crate::free_text::quote;
 use crate::input_error::InputError;
 use crate::orders::{parse_ordered_at, timestamp, OrderStatus};
-
-code_enum! {
-    /// What the vendor reports about a letter.
-    pub enum ReceiptEvent {
-        Printed => "printed",
-        Posted => "posted",
-        Failed => "failed",
-        Returned => "returned",
-    }
-}
-
-impl ReceiptEvent {
-    /// From which order statuses the event moves the order, to which status, and the letter's
-    /// new state (when its codes stop being valid).
-    fn transition(self) -> (&'static [OrderStatus], OrderStatus, Option<&'static str>) {
-        use OrderStatus::*;
-        match self {
-            ReceiptEvent::Printed => (&[Batched], Printed, None),
-            ReceiptEvent::Posted => (&[Batched, Printed], Posted, None),
-            // The letter never left the vendor: its codes die, the order waits for the next batch.
-            ReceiptEvent::Failed => (&[Batched, Printed], Validated, Some("failed")),
-            // Back from an address where the person does not live: someone may have opened it.
-            ReceiptEvent::Returned => (&[Batched, Printed, Posted], Returned, Some("returned")),
-        }
-    }
-}
+use pinbrev_core::letter::{BatchState, LetterState, ReceiptEvent};
 
 const REQUIRED: [&str; 4] = ["batch_id", "letter_id", "event", "occurred_at"];
 
@@ -186,7 +160,7 @@ async fn apply(
             ),
         );
     }
-    if batch.state != "published" {
+    if batch.state != BatchState::Published {
         return err(
             "batch_id",
             "batch_not_published",
@@ -221,7 +195,7 @@ async fn apply(
         } else {
             &[]
         };
-    if letter.state == "issued"
+    if letter.state == LetterState::Issued
         && !from.is_empty()
         && !from.contains(&letter.order_status)
         && letter.order_status != to

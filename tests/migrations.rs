@@ -63,3 +63,66 @@ fn code_digests_stored_in_the_letter_rows_move_to_their_own_table() {
         vec![vec!["2".to_string()]]
     );
 }
+
+/// The state columns take exactly the core's codes: each one of them, and nothing else, on insert
+/// and on update.
+#[test]
+fn state_columns_take_only_the_contracts_codes() {
+    use pinbrev::letter::{BatchState, LetterState};
+    use pinbrev::orders::OrderStatus;
+
+    let w = Work::new();
+    w.ok(&["orders", "list"]);
+    let order = |id: &str, status: &str| {
+        format!(
+            "INSERT INTO orders (order_id, national_id, ordered_at, channel, source_file, source_line, received_at, status, updated_at) \
+             VALUES ('{id}', 'pseudonymised', '2026-11-20T08:00:00.000000Z', 'web', 'o.csv', 2, '2026-11-20T08:00:00.000000Z', '{status}', '2026-11-20T08:00:00.000000Z')"
+        )
+    };
+    let batch = |id: &str, state: &str| {
+        format!(
+            "INSERT INTO batches (batch_id, vendor, outbox, state, created_at, letter_count) \
+             VALUES ('{id}', 'default', '/tmp', '{state}', '2026-11-20T09:00:00.000000Z', 1)"
+        )
+    };
+    let letter = |id: &str, state: &str| {
+        format!(
+            "INSERT INTO letters (letter_id, order_id, batch_id, sequence, state, created_at) \
+             VALUES ('{id}', 'WEB-0', 'B20261120-000', {}, '{state}', '2026-11-20T09:00:00.000000Z')",
+            id.len() * 1000 + id.bytes().map(usize::from).sum::<usize>()
+        )
+    };
+    let refused = |sql: String, column: &str| {
+        let e = w.try_sql(&sql).expect_err(&sql);
+        assert!(
+            e.contains(&format!("CHECK constraint failed: {column}")),
+            "{e}"
+        );
+    };
+    for status in OrderStatus::ALL {
+        w.sql(&order(&format!("WEB-{status}"), status.code()));
+    }
+    refused(order("WEB-X", "sent"), "orders.status");
+    refused(
+        "UPDATE orders SET status = 'Validated' WHERE order_id = 'WEB-received'".into(),
+        "orders.status",
+    );
+    w.sql(&order("WEB-0", "batched"));
+    for state in BatchState::ALL {
+        w.sql(&batch(&format!("B-{state}"), state.code()));
+    }
+    w.sql(&batch("B20261120-000", "written"));
+    refused(batch("B-X", "done"), "batches.state");
+    refused(
+        "UPDATE batches SET state = '' WHERE batch_id = 'B-written'".into(),
+        "batches.state",
+    );
+    for state in LetterState::ALL {
+        w.sql(&letter(&format!("L-{state}"), state.code()));
+    }
+    refused(letter("L-X", "valid"), "letters.state");
+    refused(
+        "UPDATE letters SET state = 'ISSUED' WHERE letter_id = 'L-issued'".into(),
+        "letters.state",
+    );
+}

@@ -34,7 +34,7 @@ pub async fn run(ctx: &Context, cmd: PinCommand) -> anyhow::Result<Exit> {
         println!("no: no letter {}", crate::free_text::quote(&args.letter));
         return Ok(Exit::Failed);
     };
-    if letter.state != "issued" {
+    if letter.state != pinbrev_core::letter::LetterState::Issued {
         println!(
             "no: letter {} is {}; its codes are not valid",
             letter.letter_id, letter.state

@@ -53,7 +53,7 @@ struct Status {
     country: Option<String>,
     letter_id: Option<String>,
     /// pending, issued (codes valid), failed, returned or superseded.
-    letter_state: Option<String>,
+    letter_state: Option<pinbrev_core::letter::LetterState>,
     batch_id: Option<String>,
     source: String,
     events: Vec<Event>,
@@ -88,7 +88,7 @@ async fn describe(db: &Db, o: &OrderRow, others: Vec<OtherOrder>) -> anyhow::Res
         postal_zone: o.postal_zone.clone(),
         country: o.country.clone(),
         letter_id: letter.as_ref().map(|l| l.letter_id.clone()),
-        letter_state: letter.as_ref().map(|l| l.state.clone()),
+        letter_state: letter.as_ref().map(|l| l.state),
         batch_id: letter.as_ref().map(|l| l.batch_id.clone()),
         source: format!("{}:{}", o.source_file, o.source_line),
         events,

@@ -56,6 +56,7 @@ const FREE_TEXT: [(&str, &str); 4] = [
 /// Masks every stored free text as [`free_text::clean`] does on the way in now. Rows are paged
 /// by SQLite's `rowid` (every table here has one); a database that starts on another engine
 /// never held unmasked text.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 async fn mask_free_text(tx: &mut Tx) -> Result<(), DbError> {
     for (table, column) in FREE_TEXT {
         let mut after = 0i64;

@@ -5,8 +5,9 @@ use futures_util::TryStreamExt;
 use sqlx::Row;
 
 use super::{
-    all_changed, col, ctx, insert_event, move_order, now, Db, DbError, ROWS_PER_STATEMENT,
+    all_changed, code_col, col, ctx, insert_event, move_order, now, Db, DbError, ROWS_PER_STATEMENT,
 };
+use pinbrev_core::letter::{BatchState, LetterState};
 use pinbrev_core::order::{timestamp, OrderStatus};
 
 /// A batch as stored.
@@ -15,7 +16,7 @@ pub struct BatchRow {
     pub batch_id: String,
     pub vendor: String,
     pub outbox: String,
-    pub state: String,
+    pub state: BatchState,
     pub created_at: String,
     pub letter_count: i64,
     /// When the drop was published (its codes became valid); `None` before.
@@ -50,9 +51,9 @@ pub struct PartRecord {
 pub struct LetterRef {
     pub letter_id: String,
     pub batch_id: String,
-    pub batch_state: String,
+    pub batch_state: BatchState,
     pub order_id: String,
-    pub state: String,
+    pub state: LetterState,
     pub order_status: OrderStatus,
     pub pin_digests: Option<String>,
 }
@@ -68,16 +69,15 @@ pub enum ReceiptOutcome {
     AlreadyKnown,
 }
 
-const ISSUED: &str = "issued";
-const PENDING: &str = "pending";
-
 impl Db {
     /// Batches whose drop is not published yet.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn unfinished_batches(&self) -> Result<Vec<BatchRow>, DbError> {
         let rows = sqlx::query(
             "SELECT batch_id, vendor, outbox, state, created_at, letter_count, published_at FROM batches \
-             WHERE state <> 'published' ORDER BY batch_id",
+             WHERE state <> $1 ORDER BY batch_id",
         )
+        .bind(BatchState::Published.code())
         .fetch_all(&self.pool)
         .await
         .map_err(ctx("reading unfinished batches"))?;
@@ -85,6 +85,7 @@ impl Db {
     }
 
     /// One batch.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn batch(&self, batch_id: &str) -> Result<Option<BatchRow>, DbError> {
         let row = sqlx::query("SELECT batch_id, vendor, outbox, state, created_at, letter_count, published_at FROM batches WHERE batch_id = $1")
             .bind(batch_id)
@@ -97,6 +98,7 @@ impl Db {
     /// Puts every `validated` order into a new batch, in one transaction: the batch row, a
     /// pending letter per order in presorting order, and the orders `batched`. `None` when no
     /// order is waiting. `order_key` gives each order's place in the drop.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn create_batch(
         &self,
         vendor: &str,
@@ -155,7 +157,7 @@ impl Db {
             batch_id: format!("{prefix}{:03}", taken + 1),
             vendor: vendor.to_string(),
             outbox: outbox.to_string(),
-            state: "building".into(),
+            state: BatchState::Building,
             created_at: timestamp(created),
             letter_count: orders.len() as i64,
             published_at: None,
@@ -164,7 +166,7 @@ impl Db {
             .bind(&batch.batch_id)
             .bind(&batch.vendor)
             .bind(&batch.outbox)
-            .bind(&batch.state)
+            .bind(batch.state.code())
             .bind(&batch.created_at)
             .bind(batch.letter_count)
             .execute(&mut *tx)
@@ -182,7 +184,7 @@ impl Db {
                     .push_bind(order_id)
                     .push_bind(&batch.batch_id)
                     .push_bind(sequence)
-                    .push_bind(PENDING)
+                    .push_bind(LetterState::Pending.code())
                     .push_bind(&batch.created_at);
             });
             qb.build()
@@ -207,11 +209,12 @@ impl Db {
         .map_err(ctx("moving orders into a batch"))?;
         sqlx::query(
             "INSERT INTO order_events (order_id, at, actor, event, from_status, to_status, detail) \
-             SELECT order_id, $1, 'batch', 'batched', $2, $3, 'batch ' || batch_id || ', letter ' || letter_id \
+             SELECT order_id, $1, 'batch', $3, $2, $3, 'batch ' || batch_id || ', letter ' || letter_id \
              FROM letters WHERE batch_id = $4 ORDER BY sequence",
         )
         .bind(&at)
         .bind(OrderStatus::Validated.code())
+        // The event is named for the status reached.
         .bind(OrderStatus::Batched.code())
         .bind(&batch.batch_id)
         .execute(&mut *tx)
@@ -222,6 +225,7 @@ impl Db {
     }
 
     /// Letters of a batch with sequence in `from..=to`, in sequence order.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn batch_letters(
         &self,
         batch_id: &str,
@@ -263,6 +267,7 @@ impl Db {
     }
 
     /// Stores where a part's letters are and their code digests, in one transaction.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn store_part(&self, records: &[PartRecord]) -> Result<(), DbError> {
         let mut tx = self.begin_write().await?;
         for chunk in records.chunks(ROWS_PER_STATEMENT) {
@@ -278,7 +283,7 @@ impl Db {
                 ") UPDATE letters SET file = part.file, first_page = part.first_page FROM part \
                  WHERE letters.letter_id = part.letter_id AND letters.state = ",
             );
-            qb.push_bind(PENDING);
+            qb.push_bind(LetterState::Pending.code());
             let changed = qb
                 .build()
                 .persistent(chunk.len() == ROWS_PER_STATEMENT)
@@ -310,14 +315,15 @@ impl Db {
     }
 
     /// Sets a batch's state (and page count, when known).
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn set_batch_state(
         &self,
         batch_id: &str,
-        state: &str,
+        state: BatchState,
         page_count: Option<i64>,
     ) -> Result<(), DbError> {
         sqlx::query("UPDATE batches SET state = $1, page_count = COALESCE($2, page_count) WHERE batch_id = $3")
-            .bind(state)
+            .bind(state.code())
             .bind(page_count)
             .bind(batch_id)
             .execute(&self.pool)
@@ -328,6 +334,7 @@ impl Db {
 
     /// Marks a batch published: its letters' codes become valid, and every earlier letter of the
     /// same people stops being valid (`superseded`, and so do their finished orders).
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn publish_batch(&self, batch_id: &str) -> Result<u64, DbError> {
         let mut tx = self.begin_write().await?;
         let at = now();
@@ -345,8 +352,8 @@ impl Db {
              ORDER BY 1, 4",
         )
         .bind(batch_id)
-        .bind(ISSUED)
-        .bind(PENDING)
+        .bind(LetterState::Issued.code())
+        .bind(LetterState::Pending.code())
         .fetch_all(&mut *tx)
         .await
         .map_err(ctx("finding earlier letters of the batch's people"))?;
@@ -361,14 +368,13 @@ impl Db {
             if !done.insert(old_letter.clone()) {
                 continue;
             }
-            sqlx::query(
-                "UPDATE letters SET state = 'superseded', superseded_by = $1 WHERE letter_id = $2",
-            )
-            .bind(&letter_id)
-            .bind(&old_letter)
-            .execute(&mut *tx)
-            .await
-            .map_err(ctx("superseding a letter"))?;
+            sqlx::query("UPDATE letters SET state = $1, superseded_by = $2 WHERE letter_id = $3")
+                .bind(LetterState::Superseded.code())
+                .bind(&letter_id)
+                .bind(&old_letter)
+                .execute(&mut *tx)
+                .await
+                .map_err(ctx("superseding a letter"))?;
             superseded += 1;
             let detail = format!("letter {old_letter} superseded by {letter_id}");
             if old_order != order_id {
@@ -383,27 +389,29 @@ impl Db {
                     ],
                     OrderStatus::Superseded,
                     "batch",
-                    "superseded",
+                    OrderStatus::Superseded.code(),
                     Some(&detail),
                 )
                 .await?;
             }
         }
-        sqlx::query("UPDATE letters SET state = $1, issued_at = $2 WHERE batch_id = $3 AND state = 'pending'")
-            .bind(ISSUED)
+        sqlx::query(
+            "UPDATE letters SET state = $1, issued_at = $2 WHERE batch_id = $3 AND state = $4",
+        )
+        .bind(LetterState::Issued.code())
+        .bind(&at)
+        .bind(batch_id)
+        .bind(LetterState::Pending.code())
+        .execute(&mut *tx)
+        .await
+        .map_err(ctx("issuing a batch's letters"))?;
+        sqlx::query("UPDATE batches SET state = $1, published_at = $2 WHERE batch_id = $3")
+            .bind(BatchState::Published.code())
             .bind(&at)
             .bind(batch_id)
             .execute(&mut *tx)
             .await
-            .map_err(ctx("issuing a batch's letters"))?;
-        sqlx::query(
-            "UPDATE batches SET state = 'published', published_at = $1 WHERE batch_id = $2",
-        )
-        .bind(&at)
-        .bind(batch_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(ctx("publishing a batch"))?;
+            .map_err(ctx("publishing a batch"))?;
         tx.commit()
             .await
             .map_err(ctx("committing a published batch"))?;
@@ -411,6 +419,7 @@ impl Db {
     }
 
     /// A letter with its batch and order.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn letter(&self, letter_id: &str) -> Result<Option<LetterRef>, DbError> {
         let row = sqlx::query(
             "SELECT l.letter_id, l.batch_id, b.state, l.order_id, l.state, o.status, c.pin_digests \
@@ -426,6 +435,7 @@ impl Db {
     }
 
     /// The newest letter of an order, if it has one.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn latest_letter(&self, order_id: &str) -> Result<Option<LetterRef>, DbError> {
         let row = sqlx::query(
             "SELECT l.letter_id, l.batch_id, b.state, l.order_id, l.state, o.status, c.pin_digests \
@@ -443,6 +453,7 @@ impl Db {
     /// Applies one vendor receipt in its own transaction: kept once per (letter, event); the
     /// order moves on when its status allows.
     #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn apply_receipt(
         &self,
         letter: &LetterRef,
@@ -451,7 +462,7 @@ impl Db {
         detail: Option<&str>,
         source_file: &str,
         source_line: u64,
-        transition: (&[OrderStatus], OrderStatus, Option<&str>),
+        transition: (&[OrderStatus], OrderStatus, Option<LetterState>),
     ) -> Result<ReceiptOutcome, DbError> {
         let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
@@ -481,7 +492,7 @@ impl Db {
             _ => format!("letter {} at {occurred_at}", letter.letter_id),
         };
         // Receipts only move the order of the letter that is its current one.
-        let current = letter.state == ISSUED;
+        let current = letter.state == LetterState::Issued;
         let moved = current
             && move_order(
                 &mut tx,
@@ -496,7 +507,7 @@ impl Db {
         if moved {
             if let Some(state) = letter_state {
                 sqlx::query("UPDATE letters SET state = $1 WHERE letter_id = $2")
-                    .bind(state)
+                    .bind(state.code())
                     .bind(&letter.letter_id)
                     .execute(&mut *tx)
                     .await
@@ -530,7 +541,7 @@ fn batch_row(r: &sqlx::sqlite::SqliteRow) -> Result<BatchRow, DbError> {
         batch_id: col(r, 0)?,
         vendor: col(r, 1)?,
         outbox: col(r, 2)?,
-        state: col(r, 3)?,
+        state: code_col(r, 3, "batches.state")?,
         created_at: col(r, 4)?,
         letter_count: col(r, 5)?,
         published_at: col(r, 6)?,
@@ -538,17 +549,13 @@ fn batch_row(r: &sqlx::sqlite::SqliteRow) -> Result<BatchRow, DbError> {
 }
 
 fn letter_ref(r: &sqlx::sqlite::SqliteRow) -> Result<LetterRef, DbError> {
-    let status: String = col(r, 5)?;
     Ok(LetterRef {
         letter_id: col(r, 0)?,
         batch_id: col(r, 1)?,
-        batch_state: col(r, 2)?,
+        batch_state: code_col(r, 2, "batches.state")?,
         order_id: col(r, 3)?,
-        state: col(r, 4)?,
-        order_status: status.parse().map_err(|message| DbError::Corrupt {
-            what: "orders.status".into(),
-            message,
-        })?,
+        state: code_col(r, 4, "letters.state")?,
+        order_status: code_col(r, 5, "orders.status")?,
         pin_digests: col(r, 6)?,
     })
 }

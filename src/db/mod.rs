@@ -79,6 +79,18 @@ where
     r.try_get(index).map_err(ctx("reading a row"))
 }
 
+/// A column holding one of a type's text codes (a state, a status), read into the type.
+fn code_col<T>(r: &sqlx::sqlite::SqliteRow, index: usize, what: &str) -> Result<T, DbError>
+where
+    T: std::str::FromStr<Err = String>,
+{
+    let code: String = col(r, index)?;
+    code.parse().map_err(|message| DbError::Corrupt {
+        what: what.to_string(),
+        message,
+    })
+}
+
 fn ctx(context: &'static str) -> impl FnOnce(sqlx::Error) -> DbError {
     move |source| DbError::Query { context, source }
 }
@@ -177,6 +189,7 @@ pub struct Db {
 impl Db {
     /// Opens (creating and migrating on first use) the database at `url`: `sqlite://PATH`,
     /// `sqlite:PATH` or a plain path.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn open(url: &str) -> Result<Db, DbError> {
         let normalized = if url.starts_with("sqlite:") {
             url.to_string()
@@ -237,6 +250,7 @@ impl Db {
     }
 
     /// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`).
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn begin_write(&self) -> Result<Tx, DbError> {
         self.pool
             .begin_with("BEGIN IMMEDIATE")
@@ -251,6 +265,7 @@ impl Db {
     ///
     /// New people (none of whose identifiers is stored) are written with multi-row statements;
     /// a person who replaces or merges stored ones, one statement at a time.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn store_persons(
         &self,
         source: &str,
@@ -315,6 +330,7 @@ impl Db {
     // --- postal codes ----------------------------------------------------------------------
 
     /// The stored postal-code list, empty if none is loaded yet.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn postcodes(&self) -> Result<Vec<PostcodeEntry>, DbError> {
         let rows = sqlx::query("SELECT postcode, place, municipality_code, municipality, category FROM postcodes ORDER BY postcode")
             .fetch_all(&self.pool)
@@ -334,6 +350,7 @@ impl Db {
     }
 
     /// Replaces the whole postal-code list in one transaction.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn replace_postcodes(
         &self,
         source: &str,
@@ -372,6 +389,7 @@ impl Db {
 
     /// Stores a batch of parsed orders in one transaction, with a `received` event each: one
     /// query for the orders already known, then multi-row inserts.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn insert_orders(
         &self,
         source: &str,
@@ -470,6 +488,7 @@ impl Db {
     }
 
     /// Orders in a status, counted.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn count_status(&self, status: OrderStatus) -> Result<i64, DbError> {
         sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE status = $1")
             .bind(status.code())
@@ -479,6 +498,7 @@ impl Db {
     }
 
     /// Orders matching the filter, oldest first.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn list_orders(&self, filter: &OrderFilter) -> Result<Vec<OrderRow>, DbError> {
         let mut qb = sqlx::QueryBuilder::<Sqlite>::new(format!(
             "SELECT {ORDER_COLUMNS} FROM orders WHERE 1 = 1"
@@ -499,6 +519,7 @@ impl Db {
     }
 
     /// One order.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn order(&self, order_id: &str) -> Result<Option<OrderRow>, DbError> {
         let row = sqlx::query(&format!(
             "SELECT {ORDER_COLUMNS} FROM orders WHERE order_id = $1"
@@ -511,6 +532,7 @@ impl Db {
     }
 
     /// One order, read inside a transaction.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn order_in(&self, tx: &mut Tx, order_id: &str) -> Result<Option<OrderRow>, DbError> {
         let row = sqlx::query(&format!(
             "SELECT {ORDER_COLUMNS} FROM orders WHERE order_id = $1"
@@ -523,6 +545,7 @@ impl Db {
     }
 
     /// Orders placed with this number or resolved to any identifier of its person.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn orders_of_national_id(&self, national_id: &str) -> Result<Vec<OrderRow>, DbError> {
         let rows = sqlx::query(&format!(
             "SELECT {ORDER_COLUMNS} FROM orders WHERE national_id = $1 OR person_national_id = $1 \
@@ -538,6 +561,7 @@ impl Db {
     }
 
     /// The events of an order, oldest first.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn events(&self, order_id: &str) -> Result<Vec<EventRow>, DbError> {
         let rows = sqlx::query("SELECT at, actor, event, from_status, to_status, detail FROM order_events WHERE order_id = $1 ORDER BY event_id")
             .bind(order_id)
@@ -559,6 +583,7 @@ impl Db {
     }
 
     /// Keeps row and line errors of an input file.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn record_input_errors(
         &self,
         input: &str,
@@ -586,6 +611,7 @@ impl Db {
     }
 
     /// Closes the pool, checkpointing the WAL.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn close(self) {
         self.pool.close().await;
     }
@@ -607,6 +633,7 @@ struct NewPerson<'a> {
 }
 
 /// Inserts new people and their identifiers with multi-row statements.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 async fn insert_new_persons(
     tx: &mut Tx,
     source: &str,
@@ -680,6 +707,7 @@ fn id_type_code(id_type: pinbrev_core::freg::IdentifierType) -> &'static str {
 
 /// Stores a person one or more of whose identifiers is stored already: the first such person
 /// is replaced (keeping its person_id), any other merged into it. True when one was replaced.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 async fn replace_person(
     tx: &mut Tx,
     source: &str,
@@ -779,6 +807,7 @@ pub(crate) fn json_list<T: serde::Serialize>(values: &[T]) -> String {
 pub(crate) const IN_LIST: &str = "(SELECT value FROM json_each($1))";
 
 /// The newest schema migration applied to the database, if it has any.
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 async fn newest_applied_migration(pool: &SqlitePool) -> Result<Option<i64>, DbError> {
     let has_table: Option<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
@@ -835,6 +864,7 @@ fn create_private(path: &Path) -> std::io::Result<()> {
 /// Moves an order from one of `from` to `to`, with its event. Returns false (and changes
 /// nothing) when the order is not in one of `from`.
 #[allow(clippy::too_many_arguments)]
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 pub async fn move_order(
     tx: &mut Tx,
     order_id: &str,
@@ -886,6 +916,7 @@ pub async fn move_order(
 }
 
 #[allow(clippy::too_many_arguments)]
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
 async fn insert_event(
     tx: &mut Tx,
     order_id: &str,

@@ -1,6 +1,7 @@
 //! SQL of the nightly run's bookkeeping, `orders cancel` and `purge`.
 
 use super::{col, ctx, insert_event, move_order, now, Db, DbError};
+use pinbrev_core::letter::{BatchState, LetterState};
 use pinbrev_core::order::OrderStatus;
 
 /// A part file of a published batch and whether any letter in it still waits for the post.
@@ -34,6 +35,7 @@ const CANCELLABLE: [OrderStatus; 5] = [
 impl Db {
     /// Whether a file with this content was read before as this kind of input; the name it
     /// had then.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn input_file_seen(
         &self,
         kind: &str,
@@ -48,6 +50,7 @@ impl Db {
     }
 
     /// Records that a file with this content was read.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn record_input_file(
         &self,
         sha256: &str,
@@ -68,6 +71,7 @@ impl Db {
     /// `orders cancel`: an order not yet posted is cancelled, with the operator's reason; a
     /// letter already made for it stops being valid. Returns the status it had, or `None` when
     /// the order's status does not allow cancelling (the caller reports which).
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn cancel_order(
         &self,
         order_id: &str,
@@ -90,15 +94,19 @@ impl Db {
             &CANCELLABLE,
             OrderStatus::Cancelled,
             actor,
-            "cancelled",
+            OrderStatus::Cancelled.code(),
             Some(reason),
         )
         .await?
         {
             return Ok(None);
         }
-        sqlx::query("UPDATE letters SET state = 'cancelled' WHERE order_id = $1 AND state IN ('pending', 'issued')")
+        let [pending, issued] = LetterState::LIVE.map(LetterState::code);
+        sqlx::query("UPDATE letters SET state = $1 WHERE order_id = $2 AND state IN ($3, $4)")
+            .bind(LetterState::Cancelled.code())
             .bind(order_id)
+            .bind(pending)
+            .bind(issued)
             .execute(&mut *tx)
             .await
             .map_err(ctx("cancelling a letter"))?;
@@ -110,14 +118,19 @@ impl Db {
 
     /// Every part file of every published batch whose PDFs were not purged, with its count of
     /// letters still waiting for the post.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn part_files(&self) -> Result<Vec<PartFile>, DbError> {
         let rows = sqlx::query(
             "SELECT b.batch_id, b.outbox, l.file, \
-               SUM(CASE WHEN l.state = 'issued' AND o.status IN ('batched', 'printed') THEN 1 ELSE 0 END) \
+               SUM(CASE WHEN l.state = $1 AND o.status IN ($2, $3) THEN 1 ELSE 0 END) \
              FROM letters l JOIN batches b ON b.batch_id = l.batch_id JOIN orders o ON o.order_id = l.order_id \
-             WHERE b.state = 'published' AND b.pdfs_purged_at IS NULL AND l.file IS NOT NULL \
+             WHERE b.state = $4 AND b.pdfs_purged_at IS NULL AND l.file IS NOT NULL \
              GROUP BY b.batch_id, b.outbox, l.file ORDER BY b.batch_id, l.file",
         )
+        .bind(LetterState::Issued.code())
+        .bind(OrderStatus::Batched.code())
+        .bind(OrderStatus::Printed.code())
+        .bind(BatchState::Published.code())
         .fetch_all(&self.pool)
         .await
         .map_err(ctx("reading letter files"))?;
@@ -134,6 +147,7 @@ impl Db {
     }
 
     /// Marks a batch's PDFs as all deleted.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn mark_pdfs_purged(&self, batch_id: &str) -> Result<(), DbError> {
         sqlx::query("UPDATE batches SET pdfs_purged_at = $1 WHERE batch_id = $2")
             .bind(now())
@@ -145,6 +159,7 @@ impl Db {
     }
 
     /// Finished orders last changed before `before` whose personal data is still there.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn orders_to_pseudonymise(&self, before: &str) -> Result<Vec<String>, DbError> {
         let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "SELECT order_id FROM orders WHERE pseudonymised_at IS NULL AND updated_at < ",
@@ -164,6 +179,7 @@ impl Db {
 
     /// Removes an order's personal data (national id, address, details that may quote it); its
     /// status and event history stay.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn pseudonymise(&self, order_ids: &[String]) -> Result<(), DbError> {
         for chunk in order_ids.chunks(500) {
             let mut tx = self.begin_write().await?;
@@ -206,6 +222,7 @@ impl Db {
 
     /// A consistent copy of the whole database in a new file (`VACUUM INTO`), safe while other
     /// runs read and write. The file must not exist yet.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn backup_into(&self, path: &std::path::Path) -> Result<(), DbError> {
         sqlx::query("VACUUM INTO $1")
             .bind(path.display().to_string())
@@ -216,6 +233,7 @@ impl Db {
     }
 
     /// Deletes input-file errors recorded before `before` (their messages may quote input).
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn purge_input_errors(&self, before: &str, dry_run: bool) -> Result<i64, DbError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM input_errors WHERE at < $1")
             .bind(before)

@@ -4,15 +4,14 @@
 use sqlx::Sqlite;
 
 use super::{col, ctx, Db, DbError};
+use pinbrev_core::letter::{LetterState, ReceiptEvent};
 use pinbrev_core::order::OrderStatus;
 use pinbrev_core::report::{BatchLetterRow, HeldRow, ReportData, ReturnedRow, SlaOrderRow};
-
-const POSTED: &str = "posted";
-const RETURNED: &str = "returned";
 
 impl Db {
     /// The rows of a report on orders placed at or after `since` (stored timestamp form) and on
     /// batches created since; orders in one of `not_judged` have no delivery deadline.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn report_data(
         &self,
         since: &str,
@@ -51,13 +50,15 @@ impl Db {
              (SELECT MIN(r.occurred_at) FROM letters l JOIN receipts r ON r.letter_id = l.letter_id \
                WHERE l.order_id = o.order_id AND r.event = ",
         );
-        qb.push_bind(POSTED);
-        qb.push(" AND l.state <> 'failed'), (SELECT MIN(e.at) FROM order_events e WHERE e.order_id = o.order_id AND e.to_status = ");
-        qb.push_bind(POSTED);
-        qb.push("), (SELECT MIN(r.occurred_at) FROM letters l JOIN receipts r ON r.letter_id = l.letter_id WHERE l.order_id = o.order_id AND r.event = ");
-        qb.push_bind(RETURNED);
+        qb.push_bind(ReceiptEvent::Posted.code());
+        qb.push(" AND l.state <> ");
+        qb.push_bind(LetterState::Failed.code());
         qb.push("), (SELECT MIN(e.at) FROM order_events e WHERE e.order_id = o.order_id AND e.to_status = ");
-        qb.push_bind(RETURNED);
+        qb.push_bind(OrderStatus::Posted.code());
+        qb.push("), (SELECT MIN(r.occurred_at) FROM letters l JOIN receipts r ON r.letter_id = l.letter_id WHERE l.order_id = o.order_id AND r.event = ");
+        qb.push_bind(ReceiptEvent::Returned.code());
+        qb.push("), (SELECT MIN(e.at) FROM order_events e WHERE e.order_id = o.order_id AND e.to_status = ");
+        qb.push_bind(OrderStatus::Returned.code());
         qb.push(") FROM orders o WHERE o.ordered_at >= ");
         qb.push_bind(since);
         if !not_judged.is_empty() {
@@ -122,7 +123,7 @@ impl Db {
         )
         .bind(since)
         .bind(OrderStatus::Returned.code())
-        .bind(RETURNED)
+        .bind(ReceiptEvent::Returned.code())
         .fetch_all(&mut *tx)
         .await
         .map_err(ctx("reading returned orders"))?

@@ -11,6 +11,7 @@ use super::{
     ROWS_PER_STATEMENT,
 };
 use pinbrev_core::free_text;
+use pinbrev_core::letter::LetterState;
 use pinbrev_core::order::{timestamp, OrderStatus};
 use pinbrev_core::validation::ValidationOutcome;
 
@@ -35,6 +36,7 @@ pub struct OrderCounts {
 impl Db {
     /// The next `limit` orders still `received`, oldest first (`ordered_at`, then order_id),
     /// after the given position, read inside the write transaction that will record them.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn received_orders_in(
         &self,
         tx: &mut Tx,
@@ -58,6 +60,7 @@ impl Db {
 
     /// The people behind `national_ids` (identifiers as ordered, already valid): who has or had
     /// each identifier, and each person's stored register record, for the rules to read.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn people_named(
         &self,
         tx: &mut Tx,
@@ -89,6 +92,7 @@ impl Db {
     /// Counts the orders in progress and the letters made since `letters_since` of the people
     /// with these identifiers (every identifier of each person, as the register lists them), per
     /// identifier.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn count_orders_and_letters(
         &self,
         tx: &mut Tx,
@@ -114,10 +118,11 @@ impl Db {
 
         let rows = sqlx::query(&format!(
             "SELECT o.person_national_id, COUNT(*) FROM letters l JOIN orders o ON o.order_id = l.order_id \
-             WHERE o.person_national_id IN {IN_LIST} AND l.state <> 'failed' AND l.created_at >= $2 \
+             WHERE o.person_national_id IN {IN_LIST} AND l.state <> $2 AND l.created_at >= $3 \
              GROUP BY o.person_national_id"
         ))
         .bind(&numbers)
+        .bind(LetterState::Failed.code())
         .bind(timestamp(letters_since))
         .fetch_all(&mut **tx)
         .await
@@ -128,6 +133,7 @@ impl Db {
 
     /// Records the outcomes of validating orders that are `received` (read in this transaction),
     /// each with its event, in a few multi-row statements.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn record_validations(
         &self,
         tx: &mut Tx,

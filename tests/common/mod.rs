@@ -105,6 +105,11 @@ impl Work {
 
     /// One SQL query on the database; every column read as text (NULL as "").
     pub fn sql(&self, query: &str) -> Vec<Vec<String>> {
+        self.try_sql(query).expect("query")
+    }
+
+    /// Runs SQL on the test's database: its rows as text, or the database's error message.
+    pub fn try_sql(&self, query: &str) -> Result<Vec<Vec<String>>, String> {
         let url = format!("sqlite://{}", self.db_file().display());
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -117,8 +122,9 @@ impl Work {
             let rows = sqlx::query(query)
                 .fetch_all(&mut conn)
                 .await
-                .expect("query");
-            rows.iter()
+                .map_err(|e| e.to_string())?;
+            Ok(rows
+                .iter()
                 .map(|r| {
                     (0..r.len())
                         .map(|i| {
@@ -132,7 +138,7 @@ impl Work {
                         })
                         .collect()
                 })
-                .collect()
+                .collect())
         })
     }
 

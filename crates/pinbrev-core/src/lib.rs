@@ -15,6 +15,7 @@ pub mod free_text;
 pub mod freg;
 pub mod holidays;
 pub mod input_error;
+pub mod letter;
 pub mod letters;
 pub mod national_id;
 pub mod order;
