@@ -1,0 +1,296 @@
+//! Batches (`batches`), the vendor drops: made from every validated order at once (a pending
+//! letter each), their build's state, and publishing, which issues their letters and supersedes
+//! the people's earlier ones.
+
+use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
+use sqlx::Row;
+
+use super::{code_col, col, ctx, move_order, now, Db, DbError, ROWS_PER_STATEMENT};
+use pinbrev_core::letter::{BatchState, LetterState};
+use pinbrev_core::order::{timestamp, OrderStatus};
+
+/// A batch as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchRow {
+    pub batch_id: String,
+    pub vendor: String,
+    pub outbox: String,
+    pub state: BatchState,
+    pub created_at: String,
+    pub letter_count: i64,
+    /// When the drop was published (its codes became valid); `None` before.
+    pub published_at: Option<String>,
+}
+
+impl Db {
+    /// Batches whose drop is not published yet.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    pub async fn unfinished_batches(&self) -> Result<Vec<BatchRow>, DbError> {
+        let rows = sqlx::query(
+            "SELECT batch_id, vendor, outbox, state, created_at, letter_count, published_at FROM batches \
+             WHERE state <> $1 ORDER BY batch_id",
+        )
+        .bind(BatchState::Published.code())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(ctx("reading unfinished batches"))?;
+        rows.iter().map(batch_row).collect()
+    }
+
+    /// One batch.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    pub async fn batch(&self, batch_id: &str) -> Result<Option<BatchRow>, DbError> {
+        let row = sqlx::query("SELECT batch_id, vendor, outbox, state, created_at, letter_count, published_at FROM batches WHERE batch_id = $1")
+            .bind(batch_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(ctx("reading a batch"))?;
+        row.as_ref().map(batch_row).transpose()
+    }
+
+    /// Puts every `validated` order into a new batch, in one transaction: the batch row, a
+    /// pending letter per order in presorting order, and the orders `batched`. `None` when no
+    /// order is waiting. `order_key` gives each order's place in the drop.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    pub async fn create_batch(
+        &self,
+        vendor: &str,
+        outbox: &str,
+        created: DateTime<Utc>,
+        day: &str,
+        order_key: impl Fn(&str, Option<&str>, &str) -> (u8, String, String),
+    ) -> Result<Option<BatchRow>, DbError> {
+        let mut tx = self.begin_write().await?;
+        // One compact sort key per order (its place in the drop, then its id, joined by NULs,
+        // which no field holds), so that a night of a million orders stays small in memory.
+        let mut orders: Vec<String> = Vec::new();
+        {
+            let mut rows = sqlx::query(
+                "SELECT order_id, postal_zone, postcode, country FROM orders WHERE status = $1",
+            )
+            .bind(OrderStatus::Validated.code())
+            .fetch(&mut *tx);
+            while let Some(r) = rows
+                .try_next()
+                .await
+                .map_err(ctx("reading validated orders"))?
+            {
+                let order_id: &str = r.try_get(0).map_err(ctx("reading validated orders"))?;
+                let zone: Option<&str> = r.try_get(1).map_err(ctx("reading validated orders"))?;
+                let postcode: Option<&str> =
+                    r.try_get(2).map_err(ctx("reading validated orders"))?;
+                let country: Option<&str> =
+                    r.try_get(3).map_err(ctx("reading validated orders"))?;
+                let (rank, first, second) = order_key(
+                    zone.unwrap_or_default(),
+                    postcode,
+                    country.unwrap_or_default(),
+                );
+                let mut key =
+                    String::with_capacity(first.len() + second.len() + order_id.len() + 5);
+                for part in [&rank.to_string(), &first, &second] {
+                    key.push_str(part);
+                    key.push('\0');
+                }
+                key.push_str(order_id);
+                orders.push(key);
+            }
+        }
+        if orders.is_empty() {
+            return Ok(None);
+        }
+        orders.sort_unstable();
+        let prefix = format!("B{day}-");
+        let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM batches WHERE batch_id LIKE $1")
+            .bind(format!("{prefix}%"))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(ctx("numbering the batch"))?;
+        let batch = BatchRow {
+            batch_id: format!("{prefix}{:03}", taken + 1),
+            vendor: vendor.to_string(),
+            outbox: outbox.to_string(),
+            state: BatchState::Building,
+            created_at: timestamp(created),
+            letter_count: orders.len() as i64,
+            published_at: None,
+        };
+        sqlx::query("INSERT INTO batches (batch_id, vendor, outbox, state, created_at, letter_count) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&batch.batch_id)
+            .bind(&batch.vendor)
+            .bind(&batch.outbox)
+            .bind(batch.state.code())
+            .bind(&batch.created_at)
+            .bind(batch.letter_count)
+            .execute(&mut *tx)
+            .await
+            .map_err(ctx("storing a batch"))?;
+        for (chunk_no, chunk) in orders.chunks(ROWS_PER_STATEMENT).enumerate() {
+            let first = (chunk_no * ROWS_PER_STATEMENT) as i64 + 1;
+            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO letters (letter_id, order_id, batch_id, sequence, state, created_at) ",
+            );
+            qb.push_values(chunk.iter().enumerate(), |mut row, (i, key)| {
+                let sequence = first + i as i64;
+                let order_id = key.rsplit('\0').next().unwrap_or_default();
+                row.push_bind(format!("{}-{sequence:06}", batch.batch_id))
+                    .push_bind(order_id)
+                    .push_bind(&batch.batch_id)
+                    .push_bind(sequence)
+                    .push_bind(LetterState::Pending.code())
+                    .push_bind(&batch.created_at);
+            });
+            qb.build()
+                .persistent(chunk.len() == ROWS_PER_STATEMENT)
+                .execute(&mut *tx)
+                .await
+                .map_err(ctx("storing a batch's letters"))?;
+        }
+        // Every order just read is still `validated` (the write lock is held since the read):
+        // all of them move to `batched`, each with its event, in two statements.
+        let at = now();
+        sqlx::query(
+            "UPDATE orders SET status = $1, updated_at = $2 \
+             WHERE status = $3 AND order_id IN (SELECT order_id FROM letters WHERE batch_id = $4)",
+        )
+        .bind(OrderStatus::Batched.code())
+        .bind(&at)
+        .bind(OrderStatus::Validated.code())
+        .bind(&batch.batch_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(ctx("moving orders into a batch"))?;
+        sqlx::query(
+            "INSERT INTO order_events (order_id, at, actor, event, from_status, to_status, detail) \
+             SELECT order_id, $1, 'batch', $3, $2, $3, 'batch ' || batch_id || ', letter ' || letter_id \
+             FROM letters WHERE batch_id = $4 ORDER BY sequence",
+        )
+        .bind(&at)
+        .bind(OrderStatus::Validated.code())
+        // The event is named for the status reached.
+        .bind(OrderStatus::Batched.code())
+        .bind(&batch.batch_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(ctx("storing the orders' batch events"))?;
+        tx.commit().await.map_err(ctx("committing a batch"))?;
+        Ok(Some(batch))
+    }
+
+    /// Sets a batch's state (and page count, when known).
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    pub async fn set_batch_state(
+        &self,
+        batch_id: &str,
+        state: BatchState,
+        page_count: Option<i64>,
+    ) -> Result<(), DbError> {
+        sqlx::query("UPDATE batches SET state = $1, page_count = COALESCE($2, page_count) WHERE batch_id = $3")
+            .bind(state.code())
+            .bind(page_count)
+            .bind(batch_id)
+            .execute(&self.pool)
+            .await
+            .map_err(ctx("changing a batch's state"))?;
+        Ok(())
+    }
+
+    /// Marks a batch published: its letters' codes become valid, and every earlier letter of the
+    /// same people stops being valid (`superseded`, and so do their finished orders).
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    pub async fn publish_batch(&self, batch_id: &str) -> Result<u64, DbError> {
+        let mut tx = self.begin_write().await?;
+        let at = now();
+        // Every issued letter of a person this batch writes to: by the number the order was
+        // resolved to, or by any other identifier of the same person.
+        let rows = sqlx::query(
+            "SELECT n.sequence, n.letter_id, n.order_id, old.letter_id, old.order_id \
+             FROM letters n JOIN orders o ON o.order_id = n.order_id \
+             JOIN orders oo ON oo.person_national_id IN ( \
+                 SELECT b.national_id FROM person_ids a JOIN person_ids b ON b.person_id = a.person_id \
+                 WHERE a.national_id = o.person_national_id \
+                 UNION ALL SELECT o.person_national_id) \
+             JOIN letters old ON old.order_id = oo.order_id AND old.state = $2 \
+             WHERE n.batch_id = $1 AND n.state = $3 \
+             ORDER BY 1, 4",
+        )
+        .bind(batch_id)
+        .bind(LetterState::Issued.code())
+        .bind(LetterState::Pending.code())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(ctx("finding earlier letters of the batch's people"))?;
+        let mut superseded = 0;
+        let mut done = std::collections::HashSet::new();
+        for r in &rows {
+            let letter_id: String = r.try_get(1).map_err(ctx("reading a letter"))?;
+            let order_id: String = r.try_get(2).map_err(ctx("reading a letter"))?;
+            let old_letter: String = r.try_get(3).map_err(ctx("reading a letter"))?;
+            let old_order: String = r.try_get(4).map_err(ctx("reading a letter"))?;
+            // The first new letter (in sequence order) supersedes an old one.
+            if !done.insert(old_letter.clone()) {
+                continue;
+            }
+            sqlx::query("UPDATE letters SET state = $1, superseded_by = $2 WHERE letter_id = $3")
+                .bind(LetterState::Superseded.code())
+                .bind(&letter_id)
+                .bind(&old_letter)
+                .execute(&mut *tx)
+                .await
+                .map_err(ctx("superseding a letter"))?;
+            superseded += 1;
+            let detail = format!("letter {old_letter} superseded by {letter_id}");
+            if old_order != order_id {
+                move_order(
+                    &mut tx,
+                    &old_order,
+                    &[
+                        OrderStatus::Batched,
+                        OrderStatus::Printed,
+                        OrderStatus::Posted,
+                        OrderStatus::Returned,
+                    ],
+                    OrderStatus::Superseded,
+                    "batch",
+                    OrderStatus::Superseded.code(),
+                    Some(&detail),
+                )
+                .await?;
+            }
+        }
+        sqlx::query(
+            "UPDATE letters SET state = $1, issued_at = $2 WHERE batch_id = $3 AND state = $4",
+        )
+        .bind(LetterState::Issued.code())
+        .bind(&at)
+        .bind(batch_id)
+        .bind(LetterState::Pending.code())
+        .execute(&mut *tx)
+        .await
+        .map_err(ctx("issuing a batch's letters"))?;
+        sqlx::query("UPDATE batches SET state = $1, published_at = $2 WHERE batch_id = $3")
+            .bind(BatchState::Published.code())
+            .bind(&at)
+            .bind(batch_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(ctx("publishing a batch"))?;
+        tx.commit()
+            .await
+            .map_err(ctx("committing a published batch"))?;
+        Ok(superseded)
+    }
+}
+
+fn batch_row(r: &sqlx::sqlite::SqliteRow) -> Result<BatchRow, DbError> {
+    Ok(BatchRow {
+        batch_id: col(r, 0)?,
+        vendor: col(r, 1)?,
+        outbox: col(r, 2)?,
+        state: code_col(r, 3, "batches.state")?,
+        created_at: col(r, 4)?,
+        letter_count: col(r, 5)?,
+        published_at: col(r, 6)?,
+    })
+}

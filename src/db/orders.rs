@@ -1,0 +1,309 @@
+//! Orders (`orders`): storing new ones, reading them, and moving one from status to status
+//! (checked against the core's transition table, with its event).
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use sqlx::{Row, Sqlite};
+
+use super::{col, ctx, insert_event, json_list, now, Db, DbError, Tx, IN_LIST, ROWS_PER_STATEMENT};
+use pinbrev_core::free_text;
+use pinbrev_core::order::{NewOrder, OrderStatus};
+
+/// Result of storing an order row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertOutcome {
+    Inserted,
+    /// The same order_id with identical content: a re-delivered file, skipped silently.
+    SameContent,
+    /// The same order_id with different content.
+    Conflict,
+}
+
+/// An order as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderRow {
+    pub order_id: String,
+    #[serde(skip)]
+    pub national_id: String,
+    pub ordered_at: String,
+    pub channel: String,
+    pub language: Option<String>,
+    pub status: OrderStatus,
+    pub reason: Option<String>,
+    pub reason_detail: Option<String>,
+    pub letter_language: Option<String>,
+    pub postal_zone: Option<String>,
+    pub postcode: Option<String>,
+    pub country: Option<String>,
+    pub source_file: String,
+    pub source_line: i64,
+    pub received_at: String,
+    pub updated_at: String,
+}
+
+/// Filter of `orders list`.
+#[derive(Debug, Default, Clone)]
+pub struct OrderFilter {
+    pub status: Option<OrderStatus>,
+    pub reason: Option<String>,
+}
+
+pub(super) const ORDER_COLUMNS: &str =
+    "order_id, national_id, ordered_at, channel, language, status, reason, \
+     reason_detail, letter_language, postal_zone, postcode, country, source_file, source_line, \
+     received_at, updated_at";
+
+pub(super) fn order_row(r: &sqlx::sqlite::SqliteRow) -> Result<OrderRow, DbError> {
+    let status: String = col(r, "status")?;
+    Ok(OrderRow {
+        order_id: col(r, "order_id")?,
+        national_id: col(r, "national_id")?,
+        ordered_at: col(r, "ordered_at")?,
+        channel: col(r, "channel")?,
+        language: col(r, "language")?,
+        status: status.parse().map_err(|message| DbError::Corrupt {
+            what: "orders.status".into(),
+            message,
+        })?,
+        reason: col(r, "reason")?,
+        reason_detail: col(r, "reason_detail")?,
+        letter_language: col(r, "letter_language")?,
+        postal_zone: col(r, "postal_zone")?,
+        postcode: col(r, "postcode")?,
+        country: col(r, "country")?,
+        source_file: col(r, "source_file")?,
+        source_line: col(r, "source_line")?,
+        received_at: col(r, "received_at")?,
+        updated_at: col(r, "updated_at")?,
+    })
+}
+
+impl Db {
+    /// Stores a batch of parsed orders in one transaction, with a `received` event each: one
+    /// query for the orders already known, then multi-row inserts.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    pub async fn insert_orders(
+        &self,
+        source: &str,
+        orders: &[NewOrder],
+    ) -> Result<Vec<InsertOutcome>, DbError> {
+        let mut tx = self.begin_write().await?;
+        let at = now();
+        // What is stored of an order: national_id, ordered_at, channel, language.
+        type Content = (String, String, String, Option<String>);
+        let mut known: HashMap<String, Content> = HashMap::new();
+        let order_ids: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
+        let rows = sqlx::query(&format!(
+            "SELECT order_id, national_id, ordered_at, channel, language FROM orders WHERE order_id IN {IN_LIST}"
+        ))
+        .bind(json_list(&order_ids))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(ctx("looking up orders"))?;
+        for r in rows {
+            let read = || ctx("looking up orders");
+            known.insert(
+                r.try_get(0).map_err(read())?,
+                (
+                    r.try_get(1).map_err(read())?,
+                    r.try_get(2).map_err(read())?,
+                    r.try_get(3).map_err(read())?,
+                    r.try_get(4).map_err(read())?,
+                ),
+            );
+        }
+        let mut outcomes = Vec::with_capacity(orders.len());
+        let mut new: Vec<&NewOrder> = Vec::with_capacity(orders.len());
+        for o in orders {
+            let content: Content = (
+                o.national_id.clone(),
+                o.ordered_at_text(),
+                o.channel.code().to_string(),
+                o.language.map(|l| l.code().to_string()),
+            );
+            // An order stored earlier, or earlier in this very file, is known.
+            match known.get(o.order_id.as_str()) {
+                Some(stored) if *stored == content => outcomes.push(InsertOutcome::SameContent),
+                Some(_) => outcomes.push(InsertOutcome::Conflict),
+                None => {
+                    known.insert(o.order_id.as_str().to_string(), content);
+                    new.push(o);
+                    outcomes.push(InsertOutcome::Inserted);
+                }
+            }
+        }
+        // Stored oldest first, the order validation takes them in: each of its pages then
+        // rewrites a few runs of neighbouring rows instead of rows scattered over the table.
+        new.sort_by_cached_key(|o| (o.ordered_at, o.order_id.as_str()));
+        for chunk in new.chunks(ROWS_PER_STATEMENT) {
+            let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
+                "INSERT INTO orders (order_id, national_id, ordered_at, channel, language, source_file, source_line, \
+                 received_at, status, updated_at) ",
+            );
+            qb.push_values(chunk, |mut row, o| {
+                row.push_bind(o.order_id.as_str())
+                    .push_bind(o.national_id.as_str())
+                    .push_bind(o.ordered_at_text())
+                    .push_bind(o.channel.code())
+                    .push_bind(o.language.map(|l| l.code()))
+                    .push_bind(source)
+                    .push_bind(o.line as i64)
+                    .push_bind(at.as_str())
+                    .push_bind(OrderStatus::Received.code())
+                    .push_bind(at.as_str());
+            });
+            qb.build()
+                .persistent(chunk.len() == ROWS_PER_STATEMENT)
+                .execute(&mut *tx)
+                .await
+                .map_err(ctx("storing orders"))?;
+            let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
+                "INSERT INTO order_events (order_id, at, actor, event, from_status, to_status, detail) ",
+            );
+            qb.push_values(chunk, |mut row, o| {
+                row.push_bind(o.order_id.as_str())
+                    .push_bind(at.as_str())
+                    .push_bind("ingest")
+                    .push_bind("received")
+                    .push_bind(None::<&str>)
+                    .push_bind(OrderStatus::Received.code())
+                    .push_bind(free_text::clean(&format!("{source}:{}", o.line)));
+            });
+            qb.build()
+                .persistent(chunk.len() == ROWS_PER_STATEMENT)
+                .execute(&mut *tx)
+                .await
+                .map_err(ctx("storing order events"))?;
+        }
+        tx.commit().await.map_err(ctx("committing orders"))?;
+        Ok(outcomes)
+    }
+
+    /// Orders in a status, counted.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    pub async fn count_status(&self, status: OrderStatus) -> Result<i64, DbError> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE status = $1")
+            .bind(status.code())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(ctx("counting orders"))
+    }
+
+    /// Orders matching the filter, oldest first.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    pub async fn list_orders(&self, filter: &OrderFilter) -> Result<Vec<OrderRow>, DbError> {
+        let mut qb = sqlx::QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE 1 = 1"
+        ));
+        if let Some(s) = filter.status {
+            qb.push(" AND status = ").push_bind(s.code());
+        }
+        if let Some(r) = &filter.reason {
+            qb.push(" AND reason = ").push_bind(r.clone());
+        }
+        qb.push(" ORDER BY ordered_at, order_id");
+        let rows = qb
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(ctx("listing orders"))?;
+        rows.iter().map(order_row).collect()
+    }
+
+    /// One order.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    pub async fn order(&self, order_id: &str) -> Result<Option<OrderRow>, DbError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE order_id = $1"
+        ))
+        .bind(order_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(ctx("reading an order"))?;
+        row.as_ref().map(order_row).transpose()
+    }
+
+    /// One order, read inside a transaction.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    pub async fn order_in(&self, tx: &mut Tx, order_id: &str) -> Result<Option<OrderRow>, DbError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE order_id = $1"
+        ))
+        .bind(order_id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(ctx("reading an order"))?;
+        row.as_ref().map(order_row).transpose()
+    }
+
+    /// Orders placed with this number or resolved to any identifier of its person.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    pub async fn orders_of_national_id(&self, national_id: &str) -> Result<Vec<OrderRow>, DbError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE national_id = $1 OR person_national_id = $1 \
+             OR person_national_id IN (SELECT b.national_id FROM person_ids a JOIN person_ids b ON a.person_id = b.person_id WHERE a.national_id = $1) \
+             OR national_id IN (SELECT b.national_id FROM person_ids a JOIN person_ids b ON a.person_id = b.person_id WHERE a.national_id = $1) \
+             ORDER BY ordered_at, order_id"
+        ))
+        .bind(national_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(ctx("reading a person's orders"))?;
+        rows.iter().map(order_row).collect()
+    }
+}
+
+/// Moves an order from one of `from` to `to`, with its event. Returns false (and changes
+/// nothing) when the order is not in one of `from`.
+#[allow(clippy::too_many_arguments)]
+#[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+pub async fn move_order(
+    tx: &mut Tx,
+    order_id: &str,
+    from: &[OrderStatus],
+    to: OrderStatus,
+    actor: &str,
+    event: &str,
+    detail: Option<&str>,
+) -> Result<bool, DbError> {
+    let current: Option<String> =
+        sqlx::query_scalar("SELECT status FROM orders WHERE order_id = $1")
+            .bind(order_id)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(ctx("reading an order's status"))?;
+    let Some(current) = current.and_then(|s| s.parse::<OrderStatus>().ok()) else {
+        return Ok(false);
+    };
+    if !from.contains(&current) {
+        return Ok(false);
+    }
+    if !current.may_become(to) {
+        return Err(DbError::Transition {
+            order_id: order_id.to_string(),
+            from: current,
+            to,
+        });
+    }
+    let at = now();
+    sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE order_id = $3")
+        .bind(to.code())
+        .bind(&at)
+        .bind(order_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(ctx("changing an order's status"))?;
+    insert_event(
+        tx,
+        order_id,
+        &at,
+        actor,
+        event,
+        Some(current),
+        Some(to),
+        detail,
+    )
+    .await?;
+    Ok(true)
+}
