@@ -103,6 +103,7 @@ fn state_columns_take_only_the_contracts_codes() {
         w.sql(&order(&format!("WEB-{status}"), status.code()));
     }
     refused(order("WEB-X", "sent"), "orders.status");
+    refused(order("WEB-Y", "received,validated"), "orders.status");
     refused(
         "UPDATE orders SET status = 'Validated' WHERE order_id = 'WEB-received'".into(),
         "orders.status",
