@@ -583,8 +583,22 @@ fn failpoint_set(name: &str) -> bool {
 
 /// Test hook: with `PINBREV_FAILPOINT=pause-rendering`, render threads stop for good once two
 /// parts are being rendered at the same time, and say so on stderr; the crash test then kills
-/// the process there.
+/// the process there. With `PINBREV_FAILPOINT=hold-rendering`, the first part's thread says so and
+/// waits until the file named by `PINBREV_FAILPOINT_RELEASE` exists, then goes on (the race tests
+/// act on the database meanwhile).
 fn pause_while_rendering(rendering: &AtomicUsize, now: usize) {
+    if failpoint_set("hold-rendering") {
+        if let Some(release) = std::env::var_os("PINBREV_FAILPOINT_RELEASE") {
+            static HELD: std::sync::Once = std::sync::Once::new();
+            HELD.call_once(|| {
+                eprintln!("failpoint hold-rendering: waiting");
+                while !std::path::Path::new(&release).exists() {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+            });
+        }
+        return;
+    }
     if !failpoint_set("pause-rendering") {
         return;
     }

@@ -83,7 +83,9 @@ impl Db {
             .collect()
     }
 
-    /// Stores where a part's letters are and their code digests, in one transaction.
+    /// Stores where a part's letters are and their code digests, in one transaction. A letter
+    /// cancelled while its part was rendered (`orders cancel` racing the night) is in the part
+    /// all the same; it stays cancelled, so its codes never become valid.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn store_part(&self, records: &[PartRecord]) -> Result<(), DbError> {
         let mut tx = self.begin_write().await?;
@@ -98,9 +100,12 @@ impl Db {
             });
             qb.push(
                 ") UPDATE letters SET file = part.file, first_page = part.first_page FROM part \
-                 WHERE letters.letter_id = part.letter_id AND letters.state = ",
+                 WHERE letters.letter_id = part.letter_id AND letters.state IN (",
             );
             qb.push_bind(LetterState::Pending.code());
+            qb.push(", ");
+            qb.push_bind(LetterState::Cancelled.code());
+            qb.push(")");
             let changed = qb
                 .build()
                 .persistent(chunk.len() == ROWS_PER_STATEMENT)
@@ -112,7 +117,7 @@ impl Db {
                 changed,
                 chunk.len(),
                 "letters.state",
-                "letters of a part being stored were no longer pending",
+                "letters of a part being stored were neither pending nor cancelled",
             )?;
             // A part rendered again after a crash has new codes: they replace the old digests.
             let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(

@@ -26,6 +26,7 @@ pub fn fixture(rel: &str) -> PathBuf {
 }
 
 /// What a command printed and how it ended.
+#[derive(Debug)]
 pub struct Run {
     pub code: i32,
     pub stdout: String,
