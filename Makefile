@@ -23,9 +23,15 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils qpdf dmtx-utils; \
 	fi
 
-## Everything CI checks: formatting, lints, unit, property and integration tests.
+## Everything CI checks: formatting, lints, unit, property and integration tests. The tests that
+## need PostgreSQL get a throwaway server on loopback (tools/pg.sh, which installs Debian's
+## postgresql if it is missing), stopped and removed afterwards.
 test: deps lint
-	$(CARGO) test --locked --workspace --all-targets
+	@pgdir=$$(mktemp -d /tmp/pinbrev-pg.XXXXXX); \
+	url=$$(tools/pg.sh start $$pgdir) || exit 1; \
+	trap "tools/pg.sh stop $$pgdir" EXIT; \
+	echo "PostgreSQL for the tests: $$url"; \
+	PINBREV_TEST_PG_URL=$$url $(CARGO) test --locked --workspace --all-targets && \
 	$(CARGO) test --locked --workspace --doc
 
 lint:

@@ -13,6 +13,9 @@ fn database_before(w: &Work, version: i64) {
     std::fs::create_dir_all(&old).unwrap();
     for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/sql")).unwrap() {
         let path = entry.unwrap().path();
+        if !path.is_file() {
+            continue; // sql/postgres: the other engine's migrations
+        }
         let name = path.file_name().unwrap().to_str().unwrap().to_string();
         let number: i64 = name[..4].parse().unwrap();
         if number < version {
@@ -64,15 +67,12 @@ fn code_digests_stored_in_the_letter_rows_move_to_their_own_table() {
     );
 }
 
-/// The state columns take exactly the core's codes: each one of them, and nothing else, on insert
-/// and on update.
-#[test]
-fn state_columns_take_only_the_contracts_codes() {
-    use pinbrev::letter::{BatchState, LetterState};
+/// Rows that exercise the state columns: each statement is expected to be accepted, or refused
+/// naming the column. Every code of the core's types is accepted; anything else is refused.
+fn state_cases() -> Vec<(String, Option<&'static str>)> {
+    use pinbrev::letter::{BatchState, LetterState, ReceiptEvent};
     use pinbrev::orders::OrderStatus;
 
-    let w = Work::new();
-    w.ok(&["orders", "list"]);
     let order = |id: &str, status: &str| {
         format!(
             "INSERT INTO orders (order_id, national_id, ordered_at, channel, source_file, source_line, received_at, status, updated_at) \
@@ -85,45 +85,163 @@ fn state_columns_take_only_the_contracts_codes() {
              VALUES ('{id}', 'default', '/tmp', '{state}', '2026-11-20T09:00:00.000000Z', 1)"
         )
     };
-    let letter = |id: &str, state: &str| {
+    let letter = |id: &str, sequence: usize, state: &str| {
         format!(
             "INSERT INTO letters (letter_id, order_id, batch_id, sequence, state, created_at) \
-             VALUES ('{id}', 'WEB-0', 'B20261120-000', {}, '{state}', '2026-11-20T09:00:00.000000Z')",
-            id.len() * 1000 + id.bytes().map(usize::from).sum::<usize>()
+             VALUES ('{id}', 'WEB-0', 'B20261120-000', {sequence}, '{state}', '2026-11-20T09:00:00.000000Z')"
         )
     };
-    let refused = |sql: String, column: &str| {
-        let e = w.try_sql(&sql).expect_err(&sql);
-        assert!(
-            e.contains(&format!("CHECK constraint failed: {column}")),
-            "{e}"
-        );
+    let receipt = |event: &str| {
+        format!(
+            "INSERT INTO receipts (letter_id, event, batch_id, occurred_at, source_file, source_line, received_at) \
+             VALUES ('L-issued', '{event}', 'B20261120-000', '2026-11-21T09:00:00.000000Z', 'r.csv', 2, '2026-11-21T09:00:00.000000Z')"
+        )
     };
+    let mut cases: Vec<(String, Option<&'static str>)> = Vec::new();
     for status in OrderStatus::ALL {
-        w.sql(&order(&format!("WEB-{status}"), status.code()));
+        cases.push((order(&format!("WEB-{status}"), status.code()), None));
     }
-    refused(order("WEB-X", "sent"), "orders.status");
-    refused(order("WEB-Y", "received,validated"), "orders.status");
-    refused(
+    for bad in ["sent", "Validated", "received,validated", ""] {
+        cases.push((
+            order(&format!("WEB-X{}", bad.len()), bad),
+            Some("orders.status"),
+        ));
+    }
+    cases.push((
         "UPDATE orders SET status = 'Validated' WHERE order_id = 'WEB-received'".into(),
-        "orders.status",
-    );
-    w.sql(&order("WEB-0", "batched"));
+        Some("orders.status"),
+    ));
+    cases.push((order("WEB-0", "batched"), None));
     for state in BatchState::ALL {
-        w.sql(&batch(&format!("B-{state}"), state.code()));
+        cases.push((batch(&format!("B-{state}"), state.code()), None));
     }
-    w.sql(&batch("B20261120-000", "written"));
-    refused(batch("B-X", "done"), "batches.state");
-    refused(
+    cases.push((batch("B20261120-000", "written"), None));
+    cases.push((batch("B-X", "done"), Some("batches.state")));
+    cases.push((
         "UPDATE batches SET state = '' WHERE batch_id = 'B-written'".into(),
-        "batches.state",
-    );
-    for state in LetterState::ALL {
-        w.sql(&letter(&format!("L-{state}"), state.code()));
+        Some("batches.state"),
+    ));
+    for (i, state) in LetterState::ALL.iter().enumerate() {
+        cases.push((letter(&format!("L-{state}"), i + 1, state.code()), None));
     }
-    refused(letter("L-X", "valid"), "letters.state");
-    refused(
+    cases.push((letter("L-X", 99, "valid"), Some("letters.state")));
+    cases.push((
         "UPDATE letters SET state = 'ISSUED' WHERE letter_id = 'L-issued'".into(),
-        "letters.state",
+        Some("letters.state"),
+    ));
+    for event in ReceiptEvent::ALL {
+        cases.push((receipt(event.code()), None));
+    }
+    cases.push((receipt("delivered"), Some("receipts.event")));
+    cases
+}
+
+/// Runs the state cases through `run` (a statement on a migrated database: `Err` with the
+/// database's message when refused).
+fn check_state_cases(mut run: impl FnMut(&str) -> Result<(), String>) {
+    for (sql, refused) in state_cases() {
+        match (run(&sql), refused) {
+            (Ok(()), None) => {}
+            // SQLite's triggers name the column (`orders.status`), PostgreSQL its constraint
+            // (`orders_status_check`).
+            (Err(e), Some(column)) => assert!(
+                (e.contains(column) || e.contains(&column.replace('.', "_")))
+                    && e.to_lowercase().contains("check"),
+                "{sql}: refused, but not by the check of {column}: {e}"
+            ),
+            (Ok(()), Some(column)) => panic!("{sql}: accepted, yet {column} should refuse it"),
+            (Err(e), None) => panic!("{sql}: refused: {e}"),
+        }
+    }
+}
+
+/// On SQLite, the state columns take exactly the core's codes: each one of them, and nothing
+/// else, on insert and on update.
+#[test]
+fn state_columns_take_only_the_contracts_codes() {
+    let w = Work::new();
+    w.ok(&["orders", "list"]);
+    check_state_cases(|sql| w.try_sql(sql).map(|_| ()));
+}
+
+/// The PostgreSQL server `make test` starts (`tools/pg.sh`), named by `PINBREV_TEST_PG_URL`.
+fn postgres_url() -> String {
+    std::env::var("PINBREV_TEST_PG_URL").expect(
+        "PINBREV_TEST_PG_URL is not set: `make test` starts a PostgreSQL server (tools/pg.sh) and \
+         sets it; to run this test alone, start one with `tools/pg.sh start DIR` and set it to \
+         the URL printed",
+    )
+}
+
+/// A new, empty PostgreSQL database for one test, and a connection to it.
+async fn fresh_postgres_database(name: &str) -> sqlx::PgConnection {
+    let url = postgres_url();
+    let mut admin = sqlx::PgConnection::connect(&url)
+        .await
+        .expect("connect to PostgreSQL");
+    let db = format!("{name}_{}", std::process::id());
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {db}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {db}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (base, _) = url.rsplit_once('/').expect("a database in the URL");
+    sqlx::PgConnection::connect(&format!("{base}/{db}"))
+        .await
+        .expect("connect to the new database")
+}
+
+/// On PostgreSQL, the migrations under `sql/postgres` make every table of the SQLite schema with
+/// the same columns, and the state columns take exactly the core's codes.
+#[test]
+fn postgres_schema_matches_sqlite_and_checks_the_same_codes() {
+    let w = Work::new();
+    w.ok(&["orders", "list"]);
+    let sqlite_columns = w.sql(
+        "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations' \
+         ORDER BY 1, 2",
     );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut conn = fresh_postgres_database("pinbrev_schema").await;
+        let migrator = sqlx::migrate::Migrator::new(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/sql/postgres"
+        )))
+        .await
+        .unwrap();
+        migrator
+            .run(&mut conn)
+            .await
+            .expect("the PostgreSQL migrations run");
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations' ORDER BY 1, 2",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        let postgres_columns: Vec<Vec<String>> =
+            rows.into_iter().map(|(t, c)| vec![t, c]).collect();
+        assert_eq!(postgres_columns, sqlite_columns);
+
+        let mut results = Vec::new();
+        for (sql, _) in state_cases() {
+            let r = sqlx::query(&sql)
+                .execute(&mut conn)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            results.push(r);
+        }
+        let mut results = results.into_iter();
+        check_state_cases(|_| results.next().expect("one result a case"));
+    });
 }
