@@ -31,7 +31,7 @@ pub use batches::BatchRow;
 use events::insert_event;
 pub use events::EventRow;
 pub use letters::{LetterJob, LetterRef, PartRecord};
-pub use operations::{PartFile, FINISHED};
+pub use operations::PartFile;
 pub use orders::{move_order, InsertOutcome, OrderFilter, OrderRow};
 use orders::{order_row, ORDER_COLUMNS};
 pub use receipts::ReceiptOutcome;

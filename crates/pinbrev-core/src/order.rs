@@ -33,6 +33,24 @@ impl OrderStatus {
         OrderStatus::Printed,
     ];
 
+    /// Statuses an operator may cancel an order from: until its letter is posted.
+    pub const CANCELLABLE: [OrderStatus; 5] = [
+        OrderStatus::Received,
+        OrderStatus::Validated,
+        OrderStatus::Held,
+        OrderStatus::Batched,
+        OrderStatus::Printed,
+    ];
+
+    /// Statuses of orders that are finished: nothing more will happen to them.
+    pub const FINISHED: [OrderStatus; 5] = [
+        OrderStatus::Posted,
+        OrderStatus::Superseded,
+        OrderStatus::Rejected,
+        OrderStatus::Duplicate,
+        OrderStatus::Cancelled,
+    ];
+
     /// The transition table: the statuses that may follow this one. The contract's status graph,
     /// and what pinbrev adds to it: an operator cancels an order until it is posted, a vendor's
     /// receipt may skip a step (`posted` or `returned` straight from `batched`), `failed` sends
@@ -282,6 +300,21 @@ mod tests {
             prop_assert_eq!(parse_ordered_at(&t.to_rfc3339()).unwrap(), t);
             let spaced = t.to_rfc3339().replacen('T', " ", 1);
             prop_assert_eq!(parse_ordered_at(&spaced).unwrap(), t);
+        }
+    }
+
+    #[test]
+    fn cancelling_moves_orders_only_as_the_transition_table_allows() {
+        for status in OrderStatus::CANCELLABLE {
+            assert!(status.may_become(OrderStatus::Cancelled), "{status}");
+        }
+        for status in OrderStatus::ALL {
+            if !OrderStatus::CANCELLABLE.contains(status) && *status != OrderStatus::Cancelled {
+                assert!(
+                    OrderStatus::FINISHED.contains(status) || *status == OrderStatus::Returned,
+                    "{status} may be neither cancelled nor is it finished"
+                );
+            }
         }
     }
 }
