@@ -7,7 +7,7 @@ use futures_util::TryStreamExt;
 use sqlx::Row;
 
 use super::{code_col, col, ctx, move_order, now, Db, DbError, ROWS_PER_STATEMENT};
-use pinbrev_core::letter::{BatchState, LetterState};
+use pinbrev_core::letter::{supersessions, BatchState, EarlierLetter, LetterState, SUPERSEDABLE};
 use pinbrev_core::order::{timestamp, OrderStatus};
 
 /// A batch as stored.
@@ -221,40 +221,36 @@ impl Db {
         .fetch_all(&mut *tx)
         .await
         .map_err(ctx("finding earlier letters of the batch's people"))?;
-        let mut superseded = 0;
-        let mut done = std::collections::HashSet::new();
-        for r in &rows {
-            let letter_id: String = r.try_get(1).map_err(ctx("reading a letter"))?;
-            let order_id: String = r.try_get(2).map_err(ctx("reading a letter"))?;
-            let old_letter: String = r.try_get(3).map_err(ctx("reading a letter"))?;
-            let old_order: String = r.try_get(4).map_err(ctx("reading a letter"))?;
-            // The first new letter (in sequence order) supersedes an old one.
-            if !done.insert(old_letter.clone()) {
-                continue;
-            }
+        let found = rows
+            .iter()
+            .map(|r| {
+                Ok(EarlierLetter {
+                    new_sequence: col(r, 0)?,
+                    new_letter: col(r, 1)?,
+                    new_order: col(r, 2)?,
+                    old_letter: col(r, 3)?,
+                    old_order: col(r, 4)?,
+                })
+            })
+            .collect::<Result<Vec<_>, DbError>>()?;
+        let supersessions = supersessions(found);
+        for s in &supersessions {
             sqlx::query("UPDATE letters SET state = $1, superseded_by = $2 WHERE letter_id = $3")
                 .bind(LetterState::Superseded.code())
-                .bind(&letter_id)
-                .bind(&old_letter)
+                .bind(&s.by_letter)
+                .bind(&s.old_letter)
                 .execute(&mut *tx)
                 .await
                 .map_err(ctx("superseding a letter"))?;
-            superseded += 1;
-            let detail = format!("letter {old_letter} superseded by {letter_id}");
-            if old_order != order_id {
+            if let Some(old_order) = &s.old_order {
                 move_order(
                     &mut tx,
-                    &old_order,
-                    &[
-                        OrderStatus::Batched,
-                        OrderStatus::Printed,
-                        OrderStatus::Posted,
-                        OrderStatus::Returned,
-                    ],
+                    old_order,
+                    &SUPERSEDABLE,
                     OrderStatus::Superseded,
                     "batch",
                     OrderStatus::Superseded.code(),
-                    Some(&detail),
+                    Some(&s.detail),
                 )
                 .await?;
             }
@@ -279,7 +275,7 @@ impl Db {
         tx.commit()
             .await
             .map_err(ctx("committing a published batch"))?;
-        Ok(superseded)
+        Ok(supersessions.len() as u64)
     }
 }
 

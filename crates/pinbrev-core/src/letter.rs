@@ -68,3 +68,114 @@ impl ReceiptEvent {
         }
     }
 }
+
+/// An issued letter of a person whom a new letter (of a batch being published) is written to,
+/// as the store finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EarlierLetter {
+    /// The new letter's place in its batch.
+    pub new_sequence: i64,
+    pub new_letter: String,
+    pub new_order: String,
+    pub old_letter: String,
+    pub old_order: String,
+}
+
+/// What publishing a new letter does to an earlier one of the same person: its codes stop being
+/// valid (`superseded`, by the new letter), and its order, when it is another order than the new
+/// letter's, becomes `superseded` too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Supersession {
+    pub old_letter: String,
+    pub by_letter: String,
+    /// The earlier letter's order, when it moves to `superseded`.
+    pub old_order: Option<String>,
+    /// The event's detail.
+    pub detail: String,
+}
+
+/// The statuses an order may be in when its letter is superseded.
+pub const SUPERSEDABLE: [OrderStatus; 4] = [
+    OrderStatus::Batched,
+    OrderStatus::Printed,
+    OrderStatus::Posted,
+    OrderStatus::Returned,
+];
+
+/// The supersessions of a batch's publication: each earlier letter once, by the first new letter
+/// (in the batch's sequence) written to its person.
+pub fn supersessions(mut found: Vec<EarlierLetter>) -> Vec<Supersession> {
+    found.sort_by(|a, b| (a.new_sequence, &a.old_letter).cmp(&(b.new_sequence, &b.old_letter)));
+    let mut done = std::collections::HashSet::new();
+    found
+        .into_iter()
+        .filter(|f| done.insert(f.old_letter.clone()))
+        .map(|f| Supersession {
+            detail: format!("letter {} superseded by {}", f.old_letter, f.new_letter),
+            old_order: (f.old_order != f.new_order).then_some(f.old_order),
+            old_letter: f.old_letter,
+            by_letter: f.new_letter,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(seq: i64, new: &str, new_order: &str, old: &str, old_order: &str) -> EarlierLetter {
+        EarlierLetter {
+            new_sequence: seq,
+            new_letter: new.into(),
+            new_order: new_order.into(),
+            old_letter: old.into(),
+            old_order: old_order.into(),
+        }
+    }
+
+    #[test]
+    fn the_first_new_letter_supersedes_each_earlier_one_once() {
+        let s = supersessions(vec![
+            // Two new letters to the same person (two numbers), both finding the old letter.
+            found(7, "B2-000007", "WEB-3", "B1-000001", "WEB-1"),
+            found(2, "B2-000002", "WEB-2", "B1-000001", "WEB-1"),
+            // A reissued order: its own earlier letter; the order stays.
+            found(5, "B2-000005", "WEB-4", "B1-000009", "WEB-4"),
+        ]);
+        assert_eq!(
+            s,
+            vec![
+                Supersession {
+                    old_letter: "B1-000001".into(),
+                    by_letter: "B2-000002".into(),
+                    old_order: Some("WEB-1".into()),
+                    detail: "letter B1-000001 superseded by B2-000002".into(),
+                },
+                Supersession {
+                    old_letter: "B1-000009".into(),
+                    by_letter: "B2-000005".into(),
+                    old_order: None,
+                    detail: "letter B1-000009 superseded by B2-000005".into(),
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn superseded_orders_move_as_the_transition_table_allows() {
+        for status in SUPERSEDABLE {
+            assert!(status.may_become(OrderStatus::Superseded), "{status}");
+        }
+    }
+
+    #[test]
+    fn every_receipt_moves_orders_only_as_the_transition_table_allows() {
+        for event in ReceiptEvent::ALL {
+            let (from, to, _) = event.transition();
+            assert!(!from.is_empty(), "{event}");
+            for status in from {
+                assert!(status.may_become(to), "{event}: {status} -> {to}");
+            }
+        }
+    }
+}
