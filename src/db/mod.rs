@@ -1,8 +1,12 @@
-//! The database layer: every SQL statement of pinbrev lives here.
+//! The store: every SQL statement of pinbrev lives here, one module per table or aggregate. It
+//! records what the core's rules decide and holds no rule of its own.
 //!
 //! SQLite now (WAL, `synchronous=FULL`, a busy timeout, `BEGIN IMMEDIATE` for writes that read
-//! first); the statements keep to SQL that PostgreSQL also speaks (`$n` parameters,
-//! `ON CONFLICT`, `RETURNING`), so that another backend can be added here without touching callers.
+//! first). The statements keep to SQL that PostgreSQL also speaks (`$n` parameters,
+//! `ON CONFLICT`, `RETURNING`, `UPDATE … FROM`, `CASE` rather than two-argument `MAX`); what is
+//! SQLite's own is here in this module: the key lists bound as JSON ([`IN_LIST`]), the write
+//! transaction's `BEGIN IMMEDIATE`, the pragmas, the look at `sqlite_master`, and the backup's
+//! `VACUUM INTO` (in `operations`).
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

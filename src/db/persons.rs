@@ -222,7 +222,8 @@ async fn replace_person(
         sqlx::query(
             "INSERT INTO person_ids (national_id, person_id, id_type, in_use) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (national_id) DO UPDATE SET person_id = excluded.person_id, \
-             id_type = excluded.id_type, in_use = MAX(person_ids.in_use, excluded.in_use)",
+             id_type = excluded.id_type, \
+             in_use = CASE WHEN excluded.in_use > person_ids.in_use THEN excluded.in_use ELSE person_ids.in_use END",
         )
         .bind(&id.number)
         .bind(person_id)
