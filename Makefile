@@ -2,6 +2,7 @@
 SHELL := bash
 CARGO ?= cargo
 N ?= 100000
+ENGINE ?= sqlite
 DEMO := demo
 BIN := target/release/pinbrev
 DEMO_ENV := PINBREV_DB=sqlite://$(DEMO)/pinbrev.db
@@ -23,15 +24,18 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils qpdf dmtx-utils; \
 	fi
 
-## Everything CI checks: formatting, lints, unit, property and integration tests. The tests that
-## need PostgreSQL get a throwaway server on loopback (tools/pg.sh, which installs Debian's
-## postgresql if it is missing), stopped and removed afterwards.
+## Everything CI checks: formatting, lints, unit, property and integration tests; then the
+## integration tests again with pinbrev on PostgreSQL. PostgreSQL is a throwaway server on
+## loopback (tools/pg.sh, which installs Debian's postgresql if it is missing), stopped and
+## removed afterwards; each test makes its own database on it.
 test: deps lint
 	@pgdir=$$(mktemp -d /tmp/pinbrev-pg.XXXXXX); \
 	url=$$(tools/pg.sh start $$pgdir) || exit 1; \
 	trap "tools/pg.sh stop $$pgdir" EXIT; \
 	echo "PostgreSQL for the tests: $$url"; \
 	PINBREV_TEST_PG_URL=$$url $(CARGO) test --locked --workspace --all-targets && \
+	echo "== the integration tests again, on PostgreSQL" && \
+	PINBREV_TEST_ENGINE=postgres PINBREV_TEST_PG_URL=$$url $(CARGO) test --locked --test '*' && \
 	$(CARGO) test --locked --workspace --doc
 
 lint:
@@ -64,9 +68,10 @@ fixtures:
 
 ## Benchmarks: the night's steps on N synthetic people and orders, with wall time and peak RSS
 ## per step, and letters/s and bytes/letter for the batch. N may list several sizes, shown side
-## by side: make bench N="10000 100000 1000000". Default: 10000 and 100000.
+## by side: make bench N="10000 100000 1000000". Default: 10000 and 100000. ENGINE=postgres runs
+## them on a PostgreSQL server started for the run (see tools/bench.sh).
 bench: build
-	tools/bench.sh $(if $(filter command line,$(origin N)),$(N),10000 100000)
+	ENGINE=$(ENGINE) tools/bench.sh $(if $(filter command line,$(origin N)),$(N),10000 100000)
 
 ## Skatteetaten's published test vectors: the shipped copy (tests/data/skatteetaten/), or another
 ## file of the same form with make vectors VECTORS=path/to/foedselsnummer.csv

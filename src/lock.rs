@@ -18,6 +18,9 @@ pub enum LockError {
         "another pinbrev run holds the lock {path}; wait for it to finish (this run did nothing)"
     )]
     Held { path: PathBuf },
+    /// Another nightly run holds the lock on the PostgreSQL server.
+    #[error("another pinbrev run holds the lock of the night on {database} (an advisory lock of the server); wait for it to finish (this run did nothing)")]
+    HeldOnServer { database: String },
     #[error("cannot open lock file {path}: {source}")]
     Open {
         path: PathBuf,

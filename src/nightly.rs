@@ -15,7 +15,7 @@ use chrono::Utc;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::db::Db;
+use crate::db::{Db, Engine};
 use crate::drop;
 use crate::lock::{self, LockError};
 use crate::orders::{self, timestamp, IngestError};
@@ -141,7 +141,7 @@ impl Summary {
 /// What stops the night before it starts.
 #[derive(Debug, thiserror::Error)]
 pub enum NightlyError {
-    /// Another run holds the lock beside the database.
+    /// Another run holds the night's lock (beside an SQLite file, or on the PostgreSQL server).
     #[error(transparent)]
     Locked(LockError),
     #[error("{0}")]
@@ -160,13 +160,21 @@ pub async fn run(
     vendor: &str,
     folders: &Folders,
 ) -> Result<Summary, NightlyError> {
-    // A database in a folder that does not exist is a set-up error, not someone else's lock.
-    crate::db::check_folder(Db::describe(db_url))
-        .map_err(|e| NightlyError::Setup(e.to_string()))?;
-    let _lock = lock::try_lock(&lock_path(db_url)).map_err(|e| match e {
-        LockError::Held { .. } => NightlyError::Locked(e),
-        LockError::Open { .. } => NightlyError::Setup(e.to_string()),
-    })?;
+    let engine = Engine::of(db_url);
+    let _file_lock = match engine {
+        Engine::Sqlite => {
+            // A database in a folder that does not exist is a set-up error, not someone else's
+            // lock.
+            crate::db::check_folder(&Db::describe(db_url))
+                .map_err(|e| NightlyError::Setup(e.to_string()))?;
+            Some(lock::try_lock(&lock_path(db_url)).map_err(|e| match e {
+                LockError::Held { .. } => NightlyError::Locked(e),
+                _ => NightlyError::Setup(e.to_string()),
+            })?)
+        }
+        // On a shared server the lock is the server's (below): runs on other machines see it.
+        Engine::Postgres => None,
+    };
     let key = crate::pin::load_key(settings).map_err(|e| NightlyError::Setup(e.to_string()))?;
     for dir in [&folders.inbox, &folders.receipts] {
         if !dir.is_dir() {
@@ -179,6 +187,19 @@ pub async fn run(
     let db = Db::open(db_url)
         .await
         .map_err(|e| NightlyError::Setup(e.to_string()))?;
+    let _server_lock = match engine {
+        Engine::Sqlite => None,
+        Engine::Postgres => match db.try_night_lock().await {
+            Ok(Some(held)) => Some(held),
+            Ok(None) => {
+                db.close().await;
+                return Err(NightlyError::Locked(LockError::HeldOnServer {
+                    database: Db::describe(db_url).display().to_string(),
+                }));
+            }
+            Err(e) => return Err(NightlyError::Setup(e.to_string())),
+        },
+    };
     let started = Instant::now();
     let mut s = Summary {
         started_at: timestamp(Utc::now()),

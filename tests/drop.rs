@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use common::{fixture, pdf_text, Work};
+use common::{fixture, pdf_text, tool, Work};
 
 /// Fixture intake, then one batch into `outbox`.
 fn batched(w: &Work) -> PathBuf {
@@ -203,6 +203,30 @@ fn every_name_and_address_is_in_the_letters() {
     }
 }
 
+/// Everything the database holds, as text: SQLite's files byte for byte (freed pages and the
+/// log too), or PostgreSQL's tables as `pg_dump` writes them.
+fn database_bytes(w: &Work) -> String {
+    match w.engine() {
+        common::Engine::Sqlite => ["pinbrev.db", "pinbrev.db-wal"]
+            .iter()
+            .map(|f| {
+                String::from_utf8_lossy(&std::fs::read(w.path(f)).unwrap_or_default()).into_owned()
+            })
+            .collect(),
+        common::Engine::Postgres => {
+            let dump = tool("pg_dump", &["--data-only", "--no-password", &w.db_url]);
+            assert!(
+                dump.status.success(),
+                "{}",
+                String::from_utf8_lossy(&dump.stderr)
+            );
+            let text = String::from_utf8(dump.stdout).unwrap();
+            assert!(text.contains("COPY public.orders"), "{text}");
+            text
+        }
+    }
+}
+
 #[test]
 fn pin_codes_verify_and_never_reach_the_database_logs_or_manifests() {
     let w = Work::new();
@@ -210,12 +234,7 @@ fn pin_codes_verify_and_never_reach_the_database_logs_or_manifests() {
     // Five-digit numbers that were there before any code existed (foreign postcodes, …): a
     // code that happens to equal one of them cannot be told apart, so it is not looked for.
     let token = regex::Regex::new(r"(?:^|[^0-9A-Za-z])([0-9]{5})(?:[^0-9A-Za-z]|$)").unwrap();
-    let mut before = String::new();
-    for f in ["pinbrev.db", "pinbrev.db-wal"] {
-        before.push_str(&String::from_utf8_lossy(
-            &std::fs::read(w.path(f)).unwrap_or_default(),
-        ));
-    }
+    let mut before = database_bytes(&w);
     for f in [
         "register/freg-2026-11-23.jsonl",
         "register/freg-2026-11-24-update.jsonl",
@@ -288,11 +307,7 @@ fn pin_codes_verify_and_never_reach_the_database_logs_or_manifests() {
             std::fs::read_to_string(dir.join(name)).unwrap(),
         ));
     }
-    for f in ["pinbrev.db", "pinbrev.db-wal"] {
-        if let Ok(bytes) = std::fs::read(w.path(f)) {
-            haystacks.push((f.into(), String::from_utf8_lossy(&bytes).into_owned()));
-        }
-    }
+    haystacks.push(("the database".into(), database_bytes(&w)));
     let status = w.ok(&["status", "WEB-20261123-0001", "--format", "json"]);
     haystacks.push(("status".into(), status.stdout));
     let all_codes: BTreeSet<&String> = codes
@@ -489,7 +504,7 @@ fn killing_batch_create_at_random_moments_never_breaks_the_invariants() {
     for delay_ms in [5u64, 20, 40, 80, 150] {
         let mut child = std::process::Command::new(&bin)
             .current_dir(w.dir.path())
-            .env("PINBREV_DB", format!("sqlite://{}", w.db_file().display()))
+            .env("PINBREV_DB", &w.db_url)
             .env("PINBREV_ALLOW_SYNTHETIC", "true")
             .env("PINBREV_PIN_KEY", common::TEST_KEY)
             .env("PINBREV_MAX_LETTERS_PER_FILE", "5")
@@ -530,7 +545,7 @@ fn a_kill_while_several_parts_are_rendered_then_a_rerun_loses_and_duplicates_not
     ];
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pinbrev"))
         .current_dir(w.dir.path())
-        .env("PINBREV_DB", format!("sqlite://{}", w.db_file().display()))
+        .env("PINBREV_DB", &w.db_url)
         .env("PINBREV_ALLOW_SYNTHETIC", "true")
         .env("PINBREV_PIN_KEY", common::TEST_KEY)
         .envs(env)

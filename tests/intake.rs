@@ -317,11 +317,13 @@ fn synthetic_numbers_are_refused_unless_allowed() {
 fn database_runs_in_wal_mode_with_events_for_every_change() {
     let w = Work::new();
     w.load_fixtures();
-    assert_eq!(w.sql("PRAGMA journal_mode"), vec![vec!["wal".to_string()]]);
-    for f in ["pinbrev.db", "pinbrev.db-wal", "pinbrev.db-shm"] {
-        if let Ok(meta) = std::fs::metadata(w.path(f)) {
-            let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777;
-            assert_eq!(mode, 0o600, "{f} has mode {mode:o}");
+    if w.on_sqlite("WAL mode and the database files' permissions") {
+        assert_eq!(w.sql("PRAGMA journal_mode"), vec![vec!["wal".to_string()]]);
+        for f in ["pinbrev.db", "pinbrev.db-wal", "pinbrev.db-shm"] {
+            if let Ok(meta) = std::fs::metadata(w.path(f)) {
+                let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777;
+                assert_eq!(mode, 0o600, "{f} has mode {mode:o}");
+            }
         }
     }
     let orders: i64 = w.sql("SELECT COUNT(*) FROM orders")[0][0].parse().unwrap();
@@ -420,7 +422,10 @@ fn people_repeated_or_merged_within_one_file_are_stored_in_file_order() {
             .collect::<Vec<_>>()
     );
     assert_eq!(
-        w.sql("SELECT person_id, json_extract(record, '$.name.fornavn') FROM persons ORDER BY person_id"),
+        w.sql(&format!(
+            "SELECT person_id, {} FROM persons ORDER BY person_id",
+            w.json_text("record", "name", "fornavn")
+        )),
         vec![
             vec!["1".to_string(), "Erik".to_string()],
             vec!["2".to_string(), "Cecilie".to_string()],

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::Work;
+use common::{postgres_url, Work};
 use sqlx::Connection;
 
 /// A database as pinbrev left it before the given migration: the schema migrations before it,
@@ -36,7 +36,7 @@ fn database_before(w: &Work, version: i64) {
 
 #[test]
 fn code_digests_stored_in_the_letter_rows_move_to_their_own_table() {
-    let w = Work::new();
+    let w = Work::sqlite();
     database_before(&w, 5);
     let digests = "ab".repeat(32 * 20);
     w.sql("INSERT INTO orders (order_id, national_id, ordered_at, channel, source_file, source_line, received_at, status, updated_at) \
@@ -159,18 +159,9 @@ fn check_state_cases(mut run: impl FnMut(&str) -> Result<(), String>) {
 /// else, on insert and on update.
 #[test]
 fn state_columns_take_only_the_contracts_codes() {
-    let w = Work::new();
+    let w = Work::sqlite();
     w.ok(&["orders", "list"]);
     check_state_cases(|sql| w.try_sql(sql).map(|_| ()));
-}
-
-/// The PostgreSQL server `make test` starts (`tools/pg.sh`), named by `PINBREV_TEST_PG_URL`.
-fn postgres_url() -> String {
-    std::env::var("PINBREV_TEST_PG_URL").expect(
-        "PINBREV_TEST_PG_URL is not set: `make test` starts a PostgreSQL server (tools/pg.sh) and \
-         sets it; to run this test alone, start one with `tools/pg.sh start DIR` and set it to \
-         the URL printed",
-    )
 }
 
 /// A new, empty PostgreSQL database for one test, and a connection to it.
@@ -198,7 +189,7 @@ async fn fresh_postgres_database(name: &str) -> sqlx::PgConnection {
 /// the same columns, and the state columns take exactly the core's codes.
 #[test]
 fn postgres_schema_matches_sqlite_and_checks_the_same_codes() {
-    let w = Work::new();
+    let w = Work::sqlite();
     w.ok(&["orders", "list"]);
     let sqlite_columns = w.sql(
         "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
@@ -244,4 +235,47 @@ fn postgres_schema_matches_sqlite_and_checks_the_same_codes() {
         let mut results = results.into_iter();
         check_state_cases(|_| results.next().expect("one result a case"));
     });
+}
+
+/// `--db postgres://…` naming a database that does not exist yet creates and migrates it, as a
+/// new SQLite file is; the URL's password never reaches the output.
+#[test]
+fn a_new_postgres_database_is_created_and_migrated_on_first_use() {
+    let w = Work::sqlite();
+    let name = common::unique_name("created");
+    let url = common::postgres_database_url(&name);
+    let r = w.ok(&["--db", &url, "orders", "list", "--format", "json"]);
+    assert_eq!(r.stdout.trim(), "[]", "{}", r.stderr);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let tables: i64 = rt.block_on(async {
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM information_schema.tables \
+             WHERE table_schema = 'public' AND table_name IN ('orders', 'letters', 'batches')",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+    });
+    assert_eq!(tables, 3);
+    common::postgres_admin(&format!("DROP DATABASE {name} WITH (FORCE)"));
+
+    // A server that cannot be reached is an error that names it, without the password.
+    let r = w.run(&[
+        "--db",
+        "postgres://pinbrev:s3cret-pw@127.0.0.1:1/pinbrev",
+        "orders",
+        "list",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("postgres://pinbrev:***@127.0.0.1:1/pinbrev"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("s3cret-pw"), "{}", r.stderr);
 }

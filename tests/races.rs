@@ -13,7 +13,7 @@ use common::Work;
 fn spawn_batch(w: &Work, env: &[(&str, String)]) -> Child {
     let mut c = Command::new(assert_cmd::cargo::cargo_bin("pinbrev"));
     c.current_dir(w.dir.path())
-        .env("PINBREV_DB", format!("sqlite://{}", w.db_file().display()))
+        .env("PINBREV_DB", &w.db_url)
         .env("PINBREV_ALLOW_SYNTHETIC", "true")
         .env("PINBREV_PIN_KEY", common::TEST_KEY)
         .env("PINBREV_MAX_LETTERS_PER_FILE", "5")

@@ -5,11 +5,32 @@
 # as it finishes, then every N side by side.
 # Usage: tools/bench.sh N [N ...]   (from the repository root, after `cargo build --release`;
 #        PINBREV_BIN=path measures another binary)
+# ENGINE=postgres runs pinbrev on PostgreSQL: a server started here on loopback with the
+# distribution's durable defaults (fsync and synchronous commit on, as SQLite's
+# synchronous=FULL is), or the one at PINBREV_BENCH_PG_URL (a database per N is created there).
 set -euo pipefail
 sizes=("${@:-10000}")
 bin=${PINBREV_BIN:-target/release/pinbrev}
+engine=${ENGINE:-sqlite}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+pgdir=""
+cleanup() {
+  [ -n "$pgdir" ] && tools/pg.sh stop "$pgdir"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+case "$engine" in
+sqlite) ;;
+postgres)
+  if [ -n "${PINBREV_BENCH_PG_URL:-}" ]; then
+    pg_base=$PINBREV_BENCH_PG_URL
+  else
+    pgdir=$(mktemp -d /tmp/pinbrev-pg-bench.XXXXXX)
+    pg_base=$(PG_DURABLE=1 tools/pg.sh start "$pgdir")
+  fi
+  ;;
+*) echo "ENGINE=$engine: use sqlite or postgres" >&2; exit 2 ;;
+esac
 command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
 export PINBREV_ALLOW_SYNTHETIC=true PINBREV_PIN_KEY
 PINBREV_PIN_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -29,8 +50,12 @@ for n in "${sizes[@]}"; do
   run="$work/n$n"
   mkdir -p "$run"
   cargo run --release --locked --quiet --example gen_fixtures -- --persons "$n" --orders "$n" --out "$run/data" >/dev/null
-  export PINBREV_DB="sqlite://$run/bench.db"
-  echo "pinbrev benchmark, N=$n ($(nproc) cores, $($bin --version))"
+  if [ "$engine" = postgres ]; then
+    export PINBREV_DB="${pg_base%/*}/bench_${n}_$$"
+  else
+    export PINBREV_DB="sqlite://$run/bench.db"
+  fi
+  echo "pinbrev benchmark, N=$n, $engine ($(nproc) cores, $($bin --version))"
   step "$n" register-import register import "$run/data/register.jsonl"
   step "$n" orders-ingest orders ingest "$run/data/orders.csv"
   step "$n" orders-validate orders validate
@@ -46,6 +71,9 @@ for n in "${sizes[@]}"; do
   echo "the whole night: ${extra[$n,total]} s"
   echo
   rm -rf "$run"
+  if [ "$engine" = postgres ]; then
+    psql -q "$pg_base" -c "DROP DATABASE ${PINBREV_DB##*/} WITH (FORCE)"
+  fi
 done
 
 # Every N side by side: wall time and peak RSS per step, then the batch's figures.

@@ -4,6 +4,8 @@
 #                           DIR (owned by the postgres user), starts it on 127.0.0.1 and a free
 #                           port, creates the role and database `pinbrev`, and prints the URL.
 #   tools/pg.sh stop DIR    stops that server and removes DIR.
+# The server skips fsync (the tests do not measure durability); PG_DURABLE=1 keeps the
+# distribution's durable defaults (for benchmarks).
 # Run as root (as `make test` is) or as a user that can run the server binaries itself.
 set -euo pipefail
 cmd=${1:?usage: tools/pg.sh start|stop DIR}
@@ -34,10 +36,12 @@ start)
   as_pg "$bin/initdb" -D "$dir/data" -U postgres -A trust --no-sync -E UTF8 --locale=C.UTF-8 >/dev/null
   # A port that is free: a few tries at random ones (a taken port fails the start at once).
   # Durability is not what the tests measure: fsync off keeps them quick.
+  quick="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${PG_DURABLE:-0}" = 1 ] && quick=""
   for try in 1 2 3 4 5 6 7 8; do
     port=$((20000 + RANDOM % 40000))
     if as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-h 127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+      -o "-h 127.0.0.1 -p $port -k $dir $quick -c max_connections=200" \
       start >/dev/null; then
       break
     fi

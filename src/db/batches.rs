@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use sqlx::Row;
 
+use super::builder::QueryBuilder;
 use super::{code_col, col, ctx, move_order, now, Db, DbError, ROWS_PER_STATEMENT};
 use pinbrev_core::letter::{supersessions, BatchState, EarlierLetter, LetterState, SUPERSEDABLE};
 use pinbrev_core::order::{timestamp, OrderStatus};
@@ -128,7 +129,7 @@ impl Db {
             .map_err(ctx("storing a batch"))?;
         for (chunk_no, chunk) in orders.chunks(ROWS_PER_STATEMENT).enumerate() {
             let first = (chunk_no * ROWS_PER_STATEMENT) as i64 + 1;
-            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            let mut qb = QueryBuilder::new(
                 "INSERT INTO letters (letter_id, order_id, batch_id, sequence, state, created_at) ",
             );
             qb.push_values(chunk.iter().enumerate(), |mut row, (i, key)| {
@@ -279,7 +280,7 @@ impl Db {
     }
 }
 
-fn batch_row(r: &sqlx::sqlite::SqliteRow) -> Result<BatchRow, DbError> {
+fn batch_row(r: &sqlx::any::AnyRow) -> Result<BatchRow, DbError> {
     Ok(BatchRow {
         batch_id: col(r, 0)?,
         vendor: col(r, 1)?,

@@ -1,6 +1,7 @@
 //! Letters (`letters`) and their code digests (`letter_codes`): what rendering a part needs,
 //! storing a rendered part, and finding a letter.
 
+use super::builder::QueryBuilder;
 use super::{all_changed, code_col, col, ctx, Db, DbError, ROWS_PER_STATEMENT};
 use pinbrev_core::letter::{BatchState, LetterState};
 use pinbrev_core::order::OrderStatus;
@@ -90,9 +91,7 @@ impl Db {
     pub async fn store_part(&self, records: &[PartRecord]) -> Result<(), DbError> {
         let mut tx = self.begin_write().await?;
         for chunk in records.chunks(ROWS_PER_STATEMENT) {
-            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "WITH part (letter_id, file, first_page) AS (",
-            );
+            let mut qb = QueryBuilder::new("WITH part (letter_id, file, first_page) AS (");
             qb.push_values(chunk, |mut row, r| {
                 row.push_bind(&r.letter_id)
                     .push_bind(&r.file)
@@ -120,9 +119,7 @@ impl Db {
                 "letters of a part being stored were neither pending nor cancelled",
             )?;
             // A part rendered again after a crash has new codes: they replace the old digests.
-            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO letter_codes (letter_id, pin_digests) ",
-            );
+            let mut qb = QueryBuilder::new("INSERT INTO letter_codes (letter_id, pin_digests) ");
             qb.push_values(chunk, |mut row, r| {
                 row.push_bind(&r.letter_id).push_bind(&r.digests);
             });
@@ -169,7 +166,7 @@ impl Db {
     }
 }
 
-fn letter_ref(r: &sqlx::sqlite::SqliteRow) -> Result<LetterRef, DbError> {
+fn letter_ref(r: &sqlx::any::AnyRow) -> Result<LetterRef, DbError> {
     Ok(LetterRef {
         letter_id: col(r, 0)?,
         batch_id: col(r, 1)?,

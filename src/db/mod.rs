@@ -1,24 +1,27 @@
 //! The store: every SQL statement of pinbrev lives here, one module per table or aggregate. It
 //! records what the core's rules decide and holds no rule of its own.
 //!
-//! SQLite now (WAL, `synchronous=FULL`, a busy timeout, `BEGIN IMMEDIATE` for writes that read
-//! first). The statements keep to SQL that PostgreSQL also speaks (`$n` parameters,
-//! `ON CONFLICT`, `RETURNING`, `UPDATE … FROM`, `CASE` rather than two-argument `MAX`); what is
-//! SQLite's own is here in this module: the key lists bound as JSON ([`IN_LIST`]), the write
-//! transaction's `BEGIN IMMEDIATE`, the pragmas, the look at `sqlite_master`, and the backup's
-//! `VACUUM INTO` (in `operations`).
+//! Two engines through sqlx's `Any` driver: SQLite (embedded, the default: WAL,
+//! `synchronous=FULL`, a busy timeout, `BEGIN IMMEDIATE` for writes that read first) and
+//! PostgreSQL (a shared server). The statements keep to SQL both speak (`$n` parameters,
+//! `ON CONFLICT`, `RETURNING`, `UPDATE … FROM`, `CASE` rather than two-argument `MAX`); what
+//! differs is here in this module, chosen by [`Engine`]: the key lists bound as JSON
+//! ([`Engine::in_list`]), how a write transaction takes the write lock ([`Db::begin_write`]),
+//! the connection set-up, the migrations, and the backup (in `operations`).
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::Utc;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, Row, Sqlite, SqlitePool, Transaction};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Any, AnyPool, ConnectOptions, Executor, Row, Transaction};
 
 use pinbrev_core::order::{timestamp, OrderStatus};
 
 mod batches;
+mod builder;
 mod data_migrations;
 mod events;
 mod input_errors;
@@ -45,15 +48,66 @@ pub use validation::{OrderCounts, PeopleFound};
 /// (32,766). The statement of a full chunk is prepared once and kept; a shorter last chunk's is not.
 const ROWS_PER_STATEMENT: usize = 1000;
 
-/// A write transaction.
-pub type Tx = Transaction<'static, Sqlite>;
+/// The database engine behind a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// An embedded SQLite file (`sqlite://PATH` or a plain path).
+    Sqlite,
+    /// A PostgreSQL server (`postgres://USER@HOST/DB`).
+    Postgres,
+}
+
+impl Engine {
+    /// The engine of a `--db` URL.
+    pub fn of(url: &str) -> Engine {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Engine::Postgres
+        } else {
+            Engine::Sqlite
+        }
+    }
+
+    /// The right side of `x IN …` for a list of texts bound with [`json_list`] as parameter
+    /// `$1`.
+    pub(crate) fn in_list(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "(SELECT value FROM json_each($1))",
+            Engine::Postgres => "(SELECT value FROM json_array_elements_text(CAST($1 AS json)))",
+        }
+    }
+}
+
+/// A write transaction (holding the write lock until it ends).
+pub struct Tx {
+    tx: Transaction<'static, Any>,
+}
+
+impl Tx {
+    /// Commits the transaction.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
 
 /// A database failure, with what pinbrev was doing.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("cannot open database {url}: {source}")]
     Open { url: String, source: sqlx::Error },
-    #[error("database URL {0:?} is not supported: use sqlite://PATH")]
+    #[error("database URL {0:?} is not supported: use sqlite://PATH or postgres://USER@HOST/DB")]
     Unsupported(String),
     #[error("cannot migrate database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -68,6 +122,8 @@ pub enum DbError {
         context: &'static str,
         source: sqlx::Error,
     },
+    #[error("cannot write the backup {file}: {message}")]
+    Backup { file: PathBuf, message: String },
     #[error("stored data is unreadable ({what}): {message}")]
     Corrupt { what: String, message: String },
     /// A change of status that the transition table does not allow: a bug, refused before
@@ -82,16 +138,16 @@ pub enum DbError {
 
 /// Reads a column of a row; a value of another type than expected is an error naming the
 /// column, never a panic.
-fn col<'r, T, I>(r: &'r sqlx::sqlite::SqliteRow, index: I) -> Result<T, DbError>
+fn col<'r, T, I>(r: &'r AnyRow, index: I) -> Result<T, DbError>
 where
-    T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
-    I: sqlx::ColumnIndex<sqlx::sqlite::SqliteRow>,
+    T: sqlx::Decode<'r, Any> + sqlx::Type<Any>,
+    I: sqlx::ColumnIndex<AnyRow>,
 {
     r.try_get(index).map_err(ctx("reading a row"))
 }
 
 /// A column holding one of a type's text codes (a state, a status), read into the type.
-fn code_col<T>(r: &sqlx::sqlite::SqliteRow, index: usize, what: &str) -> Result<T, DbError>
+fn code_col<T>(r: &AnyRow, index: usize, what: &str) -> Result<T, DbError>
 where
     T: std::str::FromStr<Err = String>,
 {
@@ -114,94 +170,207 @@ pub fn now() -> String {
 /// The pinbrev database.
 #[derive(Clone)]
 pub struct Db {
-    pool: SqlitePool,
+    pool: AnyPool,
+    engine: Engine,
+    /// The URL it was opened with (a PostgreSQL one may hold a password: never print it).
+    url: String,
+}
+
+/// The advisory lock key every PostgreSQL write transaction takes ("pinbrev" in ASCII): writes
+/// that read first then see everything committed before them, as under SQLite's write lock.
+const WRITE_LOCK_KEY: i64 = 0x0070_696e_6272_6576;
+
+/// The advisory lock key of the nightly run on PostgreSQL ("pbnight" in ASCII).
+const NIGHT_LOCK_KEY: i64 = 0x0070_626e_6967_6874;
+
+/// The nightly run's lock on a PostgreSQL server: a session advisory lock, held by a connection
+/// of its own for as long as this value lives. The server releases it when the session ends,
+/// also when the process is killed, so a crashed night leaves no stale lock.
+pub struct ServerLock {
+    _conn: sqlx::AnyConnection,
 }
 
 impl Db {
     /// Opens (creating and migrating on first use) the database at `url`: `sqlite://PATH`,
-    /// `sqlite:PATH` or a plain path.
+    /// `sqlite:PATH`, a plain path, or `postgres://USER@HOST/DB`.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn open(url: &str) -> Result<Db, DbError> {
-        let normalized = if url.starts_with("sqlite:") {
-            url.to_string()
-        } else if url.contains("://") {
-            return Err(DbError::Unsupported(url.to_string()));
-        } else {
-            format!("sqlite://{url}")
+        sqlx::any::install_default_drivers();
+        let engine = Engine::of(url);
+        let pool = match engine {
+            Engine::Sqlite => open_sqlite(url).await?,
+            Engine::Postgres => open_postgres(url).await?,
         };
-        let open_err = |source| DbError::Open {
-            url: url.to_string(),
-            source,
+        let migrator = match engine {
+            Engine::Sqlite => sqlx::migrate!("./sql"),
+            Engine::Postgres => sqlx::migrate!("./sql/postgres"),
         };
-        let options = SqliteConnectOptions::from_str(&normalized).map_err(open_err)?;
-        check_folder(options.get_filename())?;
-        create_private(options.get_filename()).map_err(|e| DbError::Open {
-            url: url.to_string(),
-            source: sqlx::Error::Io(e),
-        })?;
-        let options = options
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(30))
-            .foreign_keys(true)
-            // Rows cross from SQLite's thread to this one in a channel; a deep one lets a large
-            // result stream without a thread switch per few rows.
-            .row_buffer_size(4096)
-            // A night of a million orders works on a database of gigabytes: SQLite's default
-            // page cache (2 MB) would send most B-tree steps to the file.
-            .pragma("cache_size", "-32768")
-            // A night's transactions rewrite the same pages again and again; copying them back
-            // into the database every 40 MB of log instead of every 4 MB copies each far fewer
-            // times.
-            .pragma("wal_autocheckpoint", "10000")
-            // Statement timings are the tracing spans' business; sqlx's own warnings about slow
-            // statements would print SQL on a quiet night's stderr.
-            .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1));
-        let pool = SqlitePoolOptions::new()
-            // One connection: pinbrev's work is sequential, and SQLite keeps a page cache per
-            // connection, dropped whenever another connection has written. Connections taken in
-            // turn would each hold a cold copy of the same pages.
-            .max_connections(1)
-            .connect_with(options)
-            .await
-            .map_err(open_err)?;
-        let migrator = sqlx::migrate!("./sql");
         let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
-        if let Some(applied) = newest_applied_migration(&pool).await? {
+        if let Some(applied) = newest_applied_migration(&pool, engine).await? {
             if applied > known {
                 pool.close().await;
                 return Err(DbError::NewerSchema { version: applied });
             }
         }
         migrator.run(&pool).await?;
-        let db = Db { pool };
+        let db = Db {
+            pool,
+            engine,
+            url: url.to_string(),
+        };
         db.run_data_migrations().await?;
         Ok(db)
     }
 
-    /// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`).
-    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
-    pub async fn begin_write(&self) -> Result<Tx, DbError> {
-        self.pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(ctx("starting a write transaction"))
+    /// The engine this database runs on.
+    pub fn engine(&self) -> Engine {
+        self.engine
     }
 
-    /// Closes the pool, checkpointing the WAL.
+    /// Starts a write transaction that holds the write lock from its start: SQLite's
+    /// `BEGIN IMMEDIATE`, or on PostgreSQL a transaction-scoped advisory lock that every
+    /// pinbrev write takes, so that what it reads stays as read until it commits.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    pub async fn begin_write(&self) -> Result<Tx, DbError> {
+        let tx = match self.engine {
+            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Engine::Postgres => self.pool.begin().await,
+        }
+        .map_err(ctx("starting a write transaction"))?;
+        let mut tx = Tx { tx };
+        if self.engine == Engine::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(WRITE_LOCK_KEY)
+                .execute(&mut *tx)
+                .await
+                .map_err(ctx("taking the write lock"))?;
+        }
+        Ok(tx)
+    }
+
+    /// Takes the nightly run's lock on a PostgreSQL server at once: `None` when another session
+    /// (on any machine) holds it. Never waits.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    pub async fn try_night_lock(&self) -> Result<Option<ServerLock>, DbError> {
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(ctx("connecting for the night's lock"))?
+            .detach();
+        let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(NIGHT_LOCK_KEY)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(ctx("taking the night's lock"))?;
+        Ok(taken.then_some(ServerLock { _conn: conn }))
+    }
+
+    /// Closes the pool (on SQLite, checkpointing the WAL).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn close(self) {
         self.pool.close().await;
     }
 
-    /// The database file of a `sqlite://` URL, for messages.
-    pub fn describe(url: &str) -> &Path {
-        Path::new(
-            url.trim_start_matches("sqlite://")
-                .trim_start_matches("sqlite:"),
-        )
+    /// The database of a URL, for messages and the lock file beside an SQLite file: the file's
+    /// path, or a PostgreSQL URL without its password.
+    pub fn describe(url: &str) -> std::borrow::Cow<'_, Path> {
+        match Engine::of(url) {
+            Engine::Sqlite => std::borrow::Cow::Borrowed(Path::new(
+                url.trim_start_matches("sqlite://")
+                    .trim_start_matches("sqlite:"),
+            )),
+            Engine::Postgres => std::borrow::Cow::Owned(PathBuf::from(without_password(url))),
+        }
     }
+}
+
+/// A PostgreSQL URL with its password (if any) replaced by `***`.
+pub fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((user, host)) => match user.split_once(':') {
+            Some((name, _)) => format!("{scheme}://{name}:***@{host}{path}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// Opens an SQLite file, creating it (readable by its owner only) on first use.
+async fn open_sqlite(url: &str) -> Result<AnyPool, DbError> {
+    let normalized = if url.starts_with("sqlite:") {
+        url.to_string()
+    } else if url.contains("://") {
+        return Err(DbError::Unsupported(url.to_string()));
+    } else {
+        format!("sqlite://{url}")
+    };
+    let open_err = |source| DbError::Open {
+        url: url.to_string(),
+        source,
+    };
+    let options = SqliteConnectOptions::from_str(&normalized).map_err(open_err)?;
+    check_folder(options.get_filename())?;
+    create_private(options.get_filename()).map_err(|e| DbError::Open {
+        url: url.to_string(),
+        source: sqlx::Error::Io(e),
+    })?;
+    let options = AnyConnectOptions::from_str(&normalized)
+        .map_err(open_err)?
+        // Statement timings are the tracing spans' business; sqlx's own warnings about slow
+        // statements would print SQL on a quiet night's stderr.
+        .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1));
+    AnyPoolOptions::new()
+        // One connection: pinbrev's work is sequential, and SQLite keeps a page cache per
+        // connection, dropped whenever another connection has written. Connections taken in
+        // turn would each hold a cold copy of the same pages.
+        .max_connections(1)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute(
+                    "PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = FULL; \
+                     PRAGMA busy_timeout = 30000; \
+                     PRAGMA foreign_keys = ON; \
+                     PRAGMA cache_size = -32768; \
+                     PRAGMA wal_autocheckpoint = 10000;",
+                )
+                .await
+                .map(|_| ())
+            })
+        })
+        .connect_with(options)
+        .await
+        .map_err(open_err)
+}
+
+/// Connects to a PostgreSQL server, creating the database on first use if the role may.
+async fn open_postgres(url: &str) -> Result<AnyPool, DbError> {
+    use sqlx::migrate::MigrateDatabase;
+    let open_err = |source| DbError::Open {
+        url: without_password(url),
+        source,
+    };
+    let options = AnyConnectOptions::from_str(url)
+        .map_err(open_err)?
+        .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1));
+    if !sqlx::Postgres::database_exists(url)
+        .await
+        .map_err(open_err)?
+    {
+        sqlx::Postgres::create_database(url)
+            .await
+            .map_err(open_err)?;
+    }
+    AnyPoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+        .map_err(open_err)
 }
 
 /// Checks that a write that reads first changed every row it was given: rows that no longer
@@ -216,26 +385,30 @@ fn all_changed(changed: u64, given: usize, what: &str, not_changed: &str) -> Res
     })
 }
 
-/// A list bound as one parameter: a JSON array, read in SQL with [`IN_LIST`]. One statement then
+/// A list bound as one parameter: a JSON array, read in SQL with [`Engine::in_list`]. One statement then
 /// serves any number of values, prepared once and kept, where a list of bound values would be a
 /// new statement (parsed anew) for every length.
 pub(crate) fn json_list<T: serde::Serialize>(values: &[T]) -> String {
     serde_json::to_string(values).expect("a list of strings or numbers is JSON")
 }
 
-/// The right side of `x IN …` for a list bound with [`json_list`] as parameter `$1`.
-pub(crate) const IN_LIST: &str = "(SELECT value FROM json_each($1))";
-
 /// The newest schema migration applied to the database, if it has any.
 #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
-async fn newest_applied_migration(pool: &SqlitePool) -> Result<Option<i64>, DbError> {
-    let has_table: Option<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
-    )
-    .fetch_optional(pool)
-    .await
-    .map_err(ctx("reading the database's migrations"))?;
-    if has_table.is_none() {
+async fn newest_applied_migration(pool: &AnyPool, engine: Engine) -> Result<Option<i64>, DbError> {
+    let has_table = match engine {
+        Engine::Sqlite => {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'"
+        }
+        Engine::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'"
+        }
+    };
+    let tables: i64 = sqlx::query_scalar(has_table)
+        .fetch_one(pool)
+        .await
+        .map_err(ctx("reading the database's migrations"))?;
+    if tables == 0 {
         return Ok(None);
     }
     sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
@@ -278,5 +451,28 @@ fn create_private(path: &Path) -> std::io::Result<()> {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_their_engine_and_hide_passwords() {
+        assert_eq!(Engine::of("postgres://u@h/db"), Engine::Postgres);
+        assert_eq!(Engine::of("postgresql://u@h/db"), Engine::Postgres);
+        assert_eq!(Engine::of("sqlite://x.db"), Engine::Sqlite);
+        assert_eq!(Engine::of("x.db"), Engine::Sqlite);
+        assert_eq!(
+            without_password("postgres://u:pw@h:5432/db?sslmode=require"),
+            "postgres://u:***@h:5432/db?sslmode=require"
+        );
+        assert_eq!(without_password("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(without_password("postgres://h/db"), "postgres://h/db");
+        assert_eq!(
+            Db::describe("postgres://u:pw@h/db"),
+            Path::new("postgres://u:***@h/db")
+        );
     }
 }

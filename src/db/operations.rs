@@ -1,6 +1,7 @@
 //! SQL of the nightly run's bookkeeping, `orders cancel` and `purge`.
 
-use super::{col, ctx, insert_event, move_order, now, Db, DbError};
+use super::builder::QueryBuilder;
+use super::{col, ctx, insert_event, move_order, now, Db, DbError, Engine};
 use pinbrev_core::letter::{BatchState, LetterState};
 use pinbrev_core::order::OrderStatus;
 
@@ -104,7 +105,7 @@ impl Db {
     pub async fn part_files(&self) -> Result<Vec<PartFile>, DbError> {
         let rows = sqlx::query(
             "SELECT b.batch_id, b.outbox, l.file, \
-               SUM(CASE WHEN l.state = $1 AND o.status IN ($2, $3) THEN 1 ELSE 0 END) \
+               CAST(SUM(CASE WHEN l.state = $1 AND o.status IN ($2, $3) THEN 1 ELSE 0 END) AS BIGINT) \
              FROM letters l JOIN batches b ON b.batch_id = l.batch_id JOIN orders o ON o.order_id = l.order_id \
              WHERE b.state = $4 AND b.pdfs_purged_at IS NULL AND l.file IS NOT NULL \
              GROUP BY b.batch_id, b.outbox, l.file ORDER BY b.batch_id, l.file",
@@ -143,7 +144,7 @@ impl Db {
     /// Finished orders last changed before `before` whose personal data is still there.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn orders_to_pseudonymise(&self, before: &str) -> Result<Vec<String>, DbError> {
-        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        let mut qb = QueryBuilder::new(
             "SELECT order_id FROM orders WHERE pseudonymised_at IS NULL AND updated_at < ",
         );
         qb.push_bind(before.to_string());
@@ -202,15 +203,22 @@ impl Db {
         Ok(())
     }
 
-    /// A consistent copy of the whole database in a new file (`VACUUM INTO`), safe while other
-    /// runs read and write. The file must not exist yet.
+    /// A consistent copy of the whole database in a new file, safe while other runs read and
+    /// write: SQLite's `VACUUM INTO` (a database file), or on PostgreSQL `pg_dump
+    /// --format=custom` (restore with `pg_restore`). The file must not exist yet; it is made
+    /// readable by its owner only before anything is written to it.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn backup_into(&self, path: &std::path::Path) -> Result<(), DbError> {
-        sqlx::query("VACUUM INTO $1")
-            .bind(path.display().to_string())
-            .execute(&self.pool)
-            .await
-            .map_err(ctx("writing the backup"))?;
+        match self.engine {
+            Engine::Sqlite => {
+                sqlx::query("VACUUM INTO $1")
+                    .bind(path.display().to_string())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(ctx("writing the backup"))?;
+            }
+            Engine::Postgres => pg_dump(&self.url, path)?,
+        }
         Ok(())
     }
 
@@ -231,4 +239,37 @@ impl Db {
         }
         Ok(n)
     }
+}
+
+/// Runs `pg_dump` into a new private file.
+fn pg_dump(url: &str, path: &std::path::Path) -> Result<(), DbError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let backup_err = |message: String| DbError::Backup {
+        file: path.to_path_buf(),
+        message,
+    };
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| backup_err(e.to_string()))?;
+    let out = std::process::Command::new("pg_dump")
+        .args(["--format=custom", "--no-password", "--file"])
+        .arg(path)
+        .arg(url)
+        .output();
+    let failed = match out {
+        Ok(out) if out.status.success() => return Ok(()),
+        Ok(out) => String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "pg_dump is not installed \
+             (Debian: postgresql-client of the server's version); install it, or back the \
+             database up with pg_dump yourself"
+            .to_string(),
+        Err(e) => format!("cannot run pg_dump: {e}"),
+    };
+    let _ = std::fs::remove_file(path);
+    Err(backup_err(
+        failed.replace(url, &super::without_password(url)),
+    ))
 }

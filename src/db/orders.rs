@@ -4,9 +4,10 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use sqlx::{Row, Sqlite};
+use sqlx::Row;
 
-use super::{col, ctx, insert_event, json_list, now, Db, DbError, Tx, IN_LIST, ROWS_PER_STATEMENT};
+use super::builder::QueryBuilder;
+use super::{col, ctx, insert_event, json_list, now, Db, DbError, Tx, ROWS_PER_STATEMENT};
 use pinbrev_core::free_text;
 use pinbrev_core::order::{NewOrder, OrderStatus};
 
@@ -54,7 +55,7 @@ pub(super) const ORDER_COLUMNS: &str =
      reason_detail, letter_language, postal_zone, postcode, country, source_file, source_line, \
      received_at, updated_at";
 
-pub(super) fn order_row(r: &sqlx::sqlite::SqliteRow) -> Result<OrderRow, DbError> {
+pub(super) fn order_row(r: &sqlx::any::AnyRow) -> Result<OrderRow, DbError> {
     let status: String = col(r, "status")?;
     Ok(OrderRow {
         order_id: col(r, "order_id")?,
@@ -94,8 +95,9 @@ impl Db {
         type Content = (String, String, String, Option<String>);
         let mut known: HashMap<String, Content> = HashMap::new();
         let order_ids: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
+        let in_list = self.engine.in_list();
         let rows = sqlx::query(&format!(
-            "SELECT order_id, national_id, ordered_at, channel, language FROM orders WHERE order_id IN {IN_LIST}"
+            "SELECT order_id, national_id, ordered_at, channel, language FROM orders WHERE order_id IN {in_list}"
         ))
         .bind(json_list(&order_ids))
         .fetch_all(&mut *tx)
@@ -137,7 +139,7 @@ impl Db {
         // rewrites a few runs of neighbouring rows instead of rows scattered over the table.
         new.sort_by_cached_key(|o| (o.ordered_at, o.order_id.as_str()));
         for chunk in new.chunks(ROWS_PER_STATEMENT) {
-            let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
+            let mut qb = QueryBuilder::new(
                 "INSERT INTO orders (order_id, national_id, ordered_at, channel, language, source_file, source_line, \
                  received_at, status, updated_at) ",
             );
@@ -158,7 +160,7 @@ impl Db {
                 .execute(&mut *tx)
                 .await
                 .map_err(ctx("storing orders"))?;
-            let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
+            let mut qb = QueryBuilder::new(
                 "INSERT INTO order_events (order_id, at, actor, event, from_status, to_status, detail) ",
             );
             qb.push_values(chunk, |mut row, o| {
@@ -193,9 +195,7 @@ impl Db {
     /// Orders matching the filter, oldest first.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn list_orders(&self, filter: &OrderFilter) -> Result<Vec<OrderRow>, DbError> {
-        let mut qb = sqlx::QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE 1 = 1"
-        ));
+        let mut qb = QueryBuilder::new(format!("SELECT {ORDER_COLUMNS} FROM orders WHERE 1 = 1"));
         if let Some(s) = filter.status {
             qb.push(" AND status = ").push_bind(s.code());
         }

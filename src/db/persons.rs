@@ -2,9 +2,10 @@
 
 use std::collections::HashSet;
 
-use sqlx::{Row, Sqlite};
+use sqlx::Row;
 
-use super::{ctx, json_list, now, Db, DbError, Tx, IN_LIST, ROWS_PER_STATEMENT};
+use super::builder::QueryBuilder;
+use super::{ctx, json_list, now, Db, DbError, Tx, ROWS_PER_STATEMENT};
 use pinbrev_core::freg::ImportedPerson;
 
 impl Db {
@@ -26,8 +27,9 @@ impl Db {
             .iter()
             .flat_map(|p| p.person.identifiers.iter().map(|i| i.number.as_str()))
             .collect();
+        let in_list = self.engine.in_list();
         let rows = sqlx::query(&format!(
-            "SELECT national_id FROM person_ids WHERE national_id IN {IN_LIST}"
+            "SELECT national_id FROM person_ids WHERE national_id IN {in_list}"
         ))
         .bind(json_list(&numbers))
         .fetch_all(&mut *tx)
@@ -92,7 +94,7 @@ async fn insert_new_persons(
     people: &[NewPerson<'_>],
 ) -> Result<(), DbError> {
     for chunk in people.chunks(ROWS_PER_STATEMENT) {
-        let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
+        let mut qb = QueryBuilder::new(
             "INSERT INTO persons (person_id, record, source_file, source_line, imported_at) ",
         );
         qb.push_values(chunk, |mut row, p| {
@@ -127,7 +129,7 @@ async fn insert_new_persons(
             }
         }
         for rows in ids.chunks(ROWS_PER_STATEMENT) {
-            let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
+            let mut qb = QueryBuilder::new(
                 "INSERT INTO person_ids (national_id, person_id, id_type, in_use) ",
             );
             qb.push_values(rows, |mut row, (number, person_id, id_type, in_use)| {

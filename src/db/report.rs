@@ -1,8 +1,7 @@
 //! SQL of `pinbrev report`: plain reads, in one transaction so that every section of a report
 //! sees the same moment. Addresses are never read here.
 
-use sqlx::Sqlite;
-
+use super::builder::QueryBuilder;
 use super::{col, ctx, Db, DbError};
 use pinbrev_core::letter::{LetterState, ReceiptEvent};
 use pinbrev_core::order::OrderStatus;
@@ -45,7 +44,7 @@ impl Db {
 
         // Posting and return times per order: the vendor's receipts of the order's letters
         // (a failed letter never left the vendor) and the events that moved the order.
-        let mut qb = sqlx::QueryBuilder::<Sqlite>::new(
+        let mut qb = QueryBuilder::new(
             "SELECT o.order_id, o.status, o.ordered_at, \
              (SELECT MIN(r.occurred_at) FROM letters l JOIN receipts r ON r.letter_id = l.letter_id \
                WHERE l.order_id = o.order_id AND r.event = ",
@@ -177,6 +176,6 @@ impl Db {
     }
 }
 
-fn count_rows(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<(String, i64)>, DbError> {
+fn count_rows(rows: Vec<sqlx::any::AnyRow>) -> Result<Vec<(String, i64)>, DbError> {
     rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
 }

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use super::builder::QueryBuilder;
 use super::{
-    all_changed, ctx, json_list, now, Db, DbError, OrderRow, Tx, IN_LIST, ORDER_COLUMNS,
-    ROWS_PER_STATEMENT,
+    all_changed, ctx, json_list, now, Db, DbError, OrderRow, Tx, ORDER_COLUMNS, ROWS_PER_STATEMENT,
 };
 use pinbrev_core::free_text;
 use pinbrev_core::letter::LetterState;
@@ -68,9 +68,10 @@ impl Db {
     ) -> Result<PeopleFound, DbError> {
         let mut facts = PeopleFound::default();
         let mut records: HashMap<i64, String> = HashMap::new();
+        let in_list = self.engine.in_list();
         let rows = sqlx::query(&format!(
             "SELECT i.national_id, p.person_id, p.record FROM person_ids i \
-             JOIN persons p ON p.person_id = i.person_id WHERE i.national_id IN {IN_LIST}"
+             JOIN persons p ON p.person_id = i.person_id WHERE i.national_id IN {in_list}"
         ))
         .bind(json_list(national_ids))
         .fetch_all(&mut **tx)
@@ -102,9 +103,10 @@ impl Db {
         let mut facts = OrderCounts::default();
         let numbers = json_list(numbers);
         let [validated, batched, printed] = OrderStatus::ACTIVE.map(|s| s.code());
+        let in_list = self.engine.in_list();
         let rows = sqlx::query(&format!(
             "SELECT person_national_id, COUNT(*) FROM orders \
-             WHERE person_national_id IN {IN_LIST} AND status IN ($2, $3, $4) \
+             WHERE person_national_id IN {in_list} AND status IN ($2, $3, $4) \
              GROUP BY person_national_id"
         ))
         .bind(&numbers)
@@ -116,9 +118,10 @@ impl Db {
         .map_err(ctx("counting people's orders"))?;
         count_into(&mut facts.active_orders, rows, "counting people's orders")?;
 
+        let in_list = self.engine.in_list();
         let rows = sqlx::query(&format!(
             "SELECT o.person_national_id, COUNT(*) FROM letters l JOIN orders o ON o.order_id = l.order_id \
-             WHERE o.person_national_id IN {IN_LIST} AND l.state <> $2 AND l.created_at >= $3 \
+             WHERE o.person_national_id IN {in_list} AND l.state <> $2 AND l.created_at >= $3 \
              GROUP BY o.person_national_id"
         ))
         .bind(&numbers)
@@ -151,7 +154,7 @@ impl Db {
             });
         }
         for chunk in outcomes.chunks(ROWS_PER_STATEMENT) {
-            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            let mut qb = QueryBuilder::new(
                 "WITH v (order_id, status, reason, reason_detail, person_national_id, letter_language, \
                  address, postal_zone, postcode, country, validated_at) AS (",
             );
@@ -191,7 +194,7 @@ impl Db {
                 "orders.status",
                 "orders being validated were no longer received",
             )?;
-            let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            let mut qb = QueryBuilder::new(
                 "INSERT INTO order_events (order_id, at, actor, event, from_status, to_status, detail) ",
             );
             qb.push_values(chunk, |mut row, (order_id, o)| {
@@ -220,7 +223,7 @@ impl Db {
 
 fn count_into(
     into: &mut HashMap<String, i64>,
-    rows: Vec<sqlx::sqlite::SqliteRow>,
+    rows: Vec<sqlx::any::AnyRow>,
     context: &'static str,
 ) -> Result<(), DbError> {
     for r in rows {

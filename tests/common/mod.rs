@@ -11,9 +11,91 @@ use sqlx::{Connection, Row};
 /// The PIN key of the tests.
 pub const TEST_KEY: &str = "test-key-0123456789abcdef0123456789abcdef";
 
-/// A temporary working directory with its own database.
+/// A temporary working directory with its own database: an SQLite file in the directory, or,
+/// when the tests run on PostgreSQL, a new database on the test server (dropped at the end).
 pub struct Work {
     pub dir: tempfile::TempDir,
+    /// The `--db` URL of the work's database.
+    pub db_url: String,
+    /// The PostgreSQL database's name, when on PostgreSQL.
+    pg_name: Option<String>,
+}
+
+/// The engine the integration tests run pinbrev on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// `PINBREV_TEST_ENGINE=postgres` runs the tests on the server named by `PINBREV_TEST_PG_URL`
+/// (`make test` runs them once per engine); anything else, or nothing, on SQLite.
+pub fn engine() -> Engine {
+    match std::env::var("PINBREV_TEST_ENGINE").as_deref() {
+        Ok("postgres") => Engine::Postgres,
+        Ok("sqlite") | Err(_) => Engine::Sqlite,
+        Ok(other) => panic!("PINBREV_TEST_ENGINE={other:?}: use sqlite or postgres"),
+    }
+}
+
+/// The PostgreSQL server `make test` starts (`tools/pg.sh`), named by `PINBREV_TEST_PG_URL`.
+pub fn postgres_url() -> String {
+    std::env::var("PINBREV_TEST_PG_URL").expect(
+        "PINBREV_TEST_PG_URL is not set: `make test` starts a PostgreSQL server (tools/pg.sh) and \
+         sets it; to run tests alone, start one with `tools/pg.sh start DIR` and set it to \
+         the URL printed",
+    )
+}
+
+/// The URL of database `name` on the test server.
+pub fn postgres_database_url(name: &str) -> String {
+    let url = postgres_url();
+    let (base, _) = url.rsplit_once('/').expect("a database in the URL");
+    format!("{base}/{name}")
+}
+
+/// Runs SQL on the test server's own database (to create and drop the tests' databases).
+pub fn postgres_admin(sql: &str) {
+    block_on(async {
+        let mut admin = sqlx::PgConnection::connect(&postgres_url())
+            .await
+            .expect("connect to the PostgreSQL of the tests");
+        sqlx::query(sql)
+            .execute(&mut admin)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    })
+}
+
+/// A name no other test's database has.
+pub fn unique_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{prefix}_{}_{}_{nanos}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+impl Drop for Work {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_name {
+            postgres_admin(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
 }
 
 /// The repository's fixtures folder.
@@ -48,8 +130,81 @@ impl Run {
 
 impl Work {
     pub fn new() -> Work {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match engine() {
+            Engine::Sqlite => Work {
+                db_url: format!("sqlite://{}", dir.path().join("pinbrev.db").display()),
+                dir,
+                pg_name: None,
+            },
+            Engine::Postgres => {
+                let name = unique_name("t");
+                postgres_admin(&format!("CREATE DATABASE {name}"));
+                Work {
+                    db_url: postgres_database_url(&name),
+                    dir,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+
+    /// A work on SQLite whatever the engine of the tests: for what only SQLite has (its file,
+    /// its older schemas).
+    pub fn sqlite() -> Work {
+        let dir = tempfile::tempdir().expect("temp dir");
         Work {
-            dir: tempfile::tempdir().expect("temp dir"),
+            db_url: format!("sqlite://{}", dir.path().join("pinbrev.db").display()),
+            dir,
+            pg_name: None,
+        }
+    }
+
+    /// True on SQLite. On PostgreSQL, says on stderr that the named check is SQLite's own
+    /// (a file, a pragma, an older SQLite schema) and does not apply, and false: the test
+    /// runs it in the SQLite pass of `make test`.
+    pub fn on_sqlite(&self, check: &str) -> bool {
+        if self.engine() == Engine::Sqlite {
+            return true;
+        }
+        eprintln!("not on PostgreSQL, SQLite's own: {check}");
+        false
+    }
+
+    /// An SQL expression of the text at `field.sub` of the JSON text column `column`.
+    pub fn json_text(&self, column: &str, field: &str, sub: &str) -> String {
+        match self.engine() {
+            Engine::Sqlite => format!("json_extract({column}, '$.{field}.{sub}')"),
+            Engine::Postgres => format!("(CAST({column} AS json) -> '{field}' ->> '{sub}')"),
+        }
+    }
+
+    /// Holds the night's lock as another nightly run would: the file beside an SQLite
+    /// database, or the advisory lock on the PostgreSQL server.
+    pub fn hold_night_lock(&self) -> Box<dyn std::any::Any> {
+        match self.engine() {
+            Engine::Sqlite => Box::new(self.hold_lock("pinbrev.db.lock")),
+            Engine::Postgres => {
+                // The key pinbrev's store takes ("pbnight" in ASCII).
+                let conn = block_on(async {
+                    let mut conn = sqlx::PgConnection::connect(&self.db_url).await.unwrap();
+                    sqlx::query("SELECT pg_advisory_lock(x'0070626e69676874'::bigint)")
+                        .execute(&mut conn)
+                        .await
+                        .unwrap();
+                    conn
+                });
+                Box::new(conn)
+            }
+        }
+    }
+
+    /// The engine of this work's database.
+    pub fn engine(&self) -> Engine {
+        if self.pg_name.is_some() {
+            Engine::Postgres
+        } else {
+            Engine::Sqlite
         }
     }
 
@@ -57,7 +212,13 @@ impl Work {
         self.dir.path().join(rel)
     }
 
+    /// The SQLite file of the work's database (only on SQLite).
     pub fn db_file(&self) -> PathBuf {
+        assert_eq!(
+            self.engine(),
+            Engine::Sqlite,
+            "a file only an SQLite database has"
+        );
         self.path("pinbrev.db")
     }
 
@@ -70,10 +231,7 @@ impl Work {
                 c.env_remove(k);
             }
         }
-        c.env(
-            "PINBREV_DB",
-            format!("sqlite://{}", self.db_file().display()),
-        );
+        c.env("PINBREV_DB", &self.db_url);
         c.env("PINBREV_ALLOW_SYNTHETIC", "true");
         c.env("PINBREV_PIN_KEY", TEST_KEY);
         c
@@ -111,13 +269,9 @@ impl Work {
 
     /// Runs SQL on the test's database: its rows as text, or the database's error message.
     pub fn try_sql(&self, query: &str) -> Result<Vec<Vec<String>>, String> {
-        let url = format!("sqlite://{}", self.db_file().display());
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let mut conn = sqlx::SqliteConnection::connect(&url)
+        sqlx::any::install_default_drivers();
+        block_on(async {
+            let mut conn = sqlx::AnyConnection::connect(&self.db_url)
                 .await
                 .expect("connect");
             let rows = sqlx::query(query)

@@ -1,0 +1,131 @@
+//! Statements built at run time (multi-row inserts, filters) for either engine.
+//!
+//! sqlx's own `QueryBuilder` writes the placeholder of its database type, and for the `Any`
+//! driver that is `?`, which PostgreSQL does not read (launchbadge/sqlx#3000). This one writes
+//! `$1`, `$2`, …, which both engines read (sqlx binds SQLite's `$N` by its number).
+
+use std::fmt::{Display, Write};
+
+use sqlx::any::AnyArguments;
+use sqlx::query::{Query, QueryScalar};
+use sqlx::{Any, Arguments, Encode, Type};
+
+/// A statement and its bound values, built piece by piece.
+pub(crate) struct QueryBuilder<'args> {
+    sql: String,
+    arguments: AnyArguments<'args>,
+}
+
+impl<'args> QueryBuilder<'args> {
+    /// Starts a statement with a fragment of SQL.
+    pub(crate) fn new(init: impl Into<String>) -> Self {
+        QueryBuilder {
+            sql: init.into(),
+            arguments: AnyArguments::default(),
+        }
+    }
+
+    /// Appends SQL as written.
+    pub(crate) fn push(&mut self, sql: impl Display) -> &mut Self {
+        write!(self.sql, "{sql}").expect("writing to a String cannot fail");
+        self
+    }
+
+    /// Appends a placeholder (`$N`) and binds `value` to it.
+    pub(crate) fn push_bind<T>(&mut self, value: T) -> &mut Self
+    where
+        T: 'args + Encode<'args, Any> + Type<Any>,
+    {
+        // As in sqlx's own builder: the `Any` encoders of what pinbrev binds (integers, text,
+        // their options) only copy the value and cannot fail.
+        self.arguments
+            .add(value)
+            .expect("an integer or a text is bound to any statement");
+        let n = self.arguments.len();
+        self.push(format_args!("${n}"))
+    }
+
+    /// A list whose items are separated by `separator`.
+    pub(crate) fn separated<'qb>(&'qb mut self, separator: &'static str) -> Separated<'qb, 'args> {
+        Separated {
+            builder: self,
+            separator,
+            first: true,
+        }
+    }
+
+    /// Appends `VALUES (…), (…)`: one parenthesised row per item, its values pushed by `row`.
+    pub(crate) fn push_values<I, F>(&mut self, items: I, mut row: F) -> &mut Self
+    where
+        I: IntoIterator,
+        F: FnMut(Separated<'_, 'args>, I::Item),
+    {
+        self.push("VALUES ");
+        for (i, item) in items.into_iter().enumerate() {
+            self.push(if i == 0 { "(" } else { ", (" });
+            row(self.separated(", "), item);
+            self.push(")");
+        }
+        self
+    }
+
+    /// The statement, ready to run; its bound values are moved into it.
+    pub(crate) fn build(&mut self) -> Query<'_, Any, AnyArguments<'_>> {
+        sqlx::query_with(&self.sql, std::mem::take(&mut self.arguments))
+    }
+
+    /// The statement as a query of one value per row.
+    pub(crate) fn build_query_scalar<O>(&mut self) -> QueryScalar<'_, Any, O, AnyArguments<'_>>
+    where
+        (O,): for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        sqlx::query_scalar_with(&self.sql, std::mem::take(&mut self.arguments))
+    }
+}
+
+/// Items of a list in a [`QueryBuilder`], the separator written between them.
+pub(crate) struct Separated<'qb, 'args> {
+    builder: &'qb mut QueryBuilder<'args>,
+    separator: &'static str,
+    first: bool,
+}
+
+impl<'args> Separated<'_, 'args> {
+    fn separate(&mut self) {
+        if !self.first {
+            self.builder.push(self.separator);
+        }
+        self.first = false;
+    }
+
+    /// Appends the separator (if an item came before) and a bound value.
+    pub(crate) fn push_bind<T>(&mut self, value: T) -> &mut Self
+    where
+        T: 'args + Encode<'args, Any> + Type<Any>,
+    {
+        self.separate();
+        self.builder.push_bind(value);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_for_both_engines() {
+        let mut qb = QueryBuilder::new("INSERT INTO t (a, b) ");
+        qb.push_values([(1i64, "x"), (2, "y")], |mut row, (a, b)| {
+            row.push_bind(a).push_bind(b);
+        });
+        qb.push(" WHERE c IN (");
+        qb.separated(", ").push_bind(3i64).push_bind(4i64);
+        qb.push(")");
+        assert_eq!(
+            qb.sql,
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) WHERE c IN ($5, $6)"
+        );
+        assert_eq!(qb.arguments.len(), 6);
+    }
+}
