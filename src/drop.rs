@@ -28,13 +28,13 @@ use sha2::{Digest, Sha256};
 
 use crate::address::AddressBlock;
 use crate::csv_output::SafeWriter;
-use crate::db::{BatchRow, Db, DbError, LetterJob, PartRecord};
+use crate::db::{BatchRow, Db, DbError, LetterJob, PartRecord, Table};
 use crate::letters::{self, LetterInput, RenderError};
 use crate::lock::{self, LockError};
 use crate::orders::Language;
 use crate::pin::{self, PinKey};
 use crate::settings::Settings;
-use pinbrev_core::letter::BatchState;
+use pinbrev_core::letter::{part_file_name, BatchState};
 
 /// What went wrong with a drop.
 #[derive(Debug, thiserror::Error)]
@@ -130,10 +130,19 @@ pub async fn create(
     let day = now.with_timezone(&Oslo).format("%Y%m%d").to_string();
     let outbox_text = outbox.display().to_string();
     if let Some(batch) = db
-        .create_batch(vendor, &outbox_text, now, &day, presort_key)
+        .create_batch(
+            vendor,
+            &outbox_text,
+            now,
+            &day,
+            presort_key,
+            i64::from(settings.max_letters_per_file.max(1)),
+        )
         .await?
     {
         tracing::info!(batch = %batch.batch_id, letters = batch.letter_count, "new batch");
+        db.refresh_statistics(&[Table::Orders, Table::Letters])
+            .await?;
         published.push(finish(db, settings, key, &batch, false).await?);
     }
     Ok(published)
@@ -332,7 +341,7 @@ async fn build(
         }
         pages += u64::from(part_pages);
         bar.inc(u64::from(part_pages));
-        db.store_part(&records).await?;
+        db.store_part(&batch.batch_id, &records).await?;
         tracing::debug!(batch = %batch.batch_id, file = %job.name, letters = job.jobs.len(), "part written");
         failpoint("after-part");
     }
@@ -410,7 +419,7 @@ async fn read_part(
         );
     }
     Ok(PartJob {
-        name: format!("letters-{part:04}.pdf"),
+        name: part_file_name(i64::from(part)),
         jobs,
         addresses,
         languages,
@@ -453,6 +462,7 @@ fn render_and_write(job: PartJob, shared: &RenderShared) -> Result<PartDone, Dro
         .enumerate()
         .map(|(i, (letter, codes))| PartRecord {
             letter_id: letter.letter_id.clone(),
+            sequence: letter.sequence,
             file: job.name.clone(),
             first_page: i as i64 + 1,
             digests: pin::digests(&shared.key, &letter.letter_id, codes),

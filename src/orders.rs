@@ -10,7 +10,7 @@ use serde::Serialize;
 
 pub use crate::csv_input::FileError;
 use crate::csv_input::{self, CsvRow};
-use crate::db::{Db, DbError, InsertOutcome};
+use crate::db::{Db, DbError, InsertOutcome, Table};
 use crate::free_text::quote;
 use crate::input_error::InputError;
 pub use pinbrev_core::order::*;
@@ -191,6 +191,7 @@ pub async fn ingest_file(db: &Db, file: &Path) -> Result<IngestReport, IngestErr
         }
     }
     db.record_input_errors("orders", &report.row_errors).await?;
+    db.refresh_statistics(&[Table::Orders]).await?;
     Ok(report)
 }
 

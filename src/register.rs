@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use serde::Serialize;
 
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, Table};
 use crate::freg::{parse_line, ImportedPerson, LineProblem};
 use crate::input_error::InputError;
 
@@ -121,6 +121,8 @@ pub async fn import_file(db: &Db, file: &Path) -> Result<ImportReport, ImportErr
         });
     }
     db.record_input_errors("register", &report.line_errors)
+        .await?;
+    db.refresh_statistics(&[Table::Persons, Table::PersonIds])
         .await?;
     Ok(report)
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Europe::Oslo;
 use serde::Serialize;
 
-use crate::db::{Db, DbError, OrderRow, Tx};
+use crate::db::{Db, DbError, OrderRow, Table, Tx};
 use crate::freg::Person;
 use crate::letters::Window;
 use crate::orders::OrderStatus;
@@ -103,6 +103,9 @@ impl<'a> Validator<'a> {
             tracing::debug!(done = report.orders, "validated a page of orders");
         }
         bar.finish_and_clear();
+        self.db
+            .refresh_statistics(&[Table::Orders, Table::Letters])
+            .await?;
         Ok(report)
     }
 

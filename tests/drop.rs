@@ -433,6 +433,25 @@ fn finished_state(w: &Work, validated: usize) {
         .filter(|n| n.starts_with(".building"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+    // Each letter is stored where the manifest says it is.
+    let mut placed: Vec<Vec<String>> = csv_rows(&dir.join("manifest.csv"))
+        .iter()
+        .map(|r| {
+            vec![
+                r["letter_id"].clone(),
+                r["file"].clone(),
+                r["first_page"].clone(),
+            ]
+        })
+        .collect();
+    placed.sort();
+    assert_eq!(
+        w.sql(&format!(
+            "SELECT letter_id, file, first_page FROM letters WHERE batch_id = '{}' ORDER BY letter_id",
+            batches[0][0]
+        )),
+        placed
+    );
     // The codes in the published PDFs are the ones that verify.
     let codes = codes_in(&dir);
     for (letter, c) in codes.iter().take(3) {
@@ -591,15 +610,22 @@ fn a_kill_while_several_parts_are_rendered_then_a_rerun_loses_and_duplicates_not
         .join("READY")
         .exists()));
 
+    // Resumed with fewer letters to a file than the batch was begun with: the letters move to
+    // the parts they are rendered into.
     let rerun = w.run_with(
         &[
             "batch", "create", "--vendor", "printco", "--outbox", "outbox",
         ],
-        &env,
+        &[("PINBREV_MAX_LETTERS_PER_FILE", "4")],
     );
     assert_eq!(rerun.code, 0, "{}", rerun.stderr);
     assert!(rerun.stdout.contains("resumed batch"), "{}", rerun.stdout);
     finished_state(&w, validated);
+    assert_eq!(
+        w.sql("SELECT MAX(first_page) FROM letters")[0][0],
+        "4",
+        "the resumed batch's parts hold four letters each"
+    );
 }
 
 /// The drop's text with every five-digit code replaced, so that two renders compare.

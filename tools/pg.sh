@@ -6,6 +6,7 @@
 #   tools/pg.sh stop DIR    stops that server and removes DIR.
 # The server skips fsync (the tests do not measure durability); PG_DURABLE=1 keeps the
 # distribution's durable defaults (for benchmarks).
+# PG_OPTIONS adds server settings ("-c name=value ...").
 # Run as root (as `make test` is) or as a user that can run the server binaries itself.
 set -euo pipefail
 cmd=${1:?usage: tools/pg.sh start|stop DIR}
@@ -41,7 +42,7 @@ start)
   for try in 1 2 3 4 5 6 7 8; do
     port=$((20000 + RANDOM % 40000))
     if as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-h 127.0.0.1 -p $port -k $dir $quick -c max_connections=200" \
+      -o "-h 127.0.0.1 -p $port -k $dir $quick -c max_connections=200 ${PG_OPTIONS:-}" \
       start >/dev/null; then
       break
     fi

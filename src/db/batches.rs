@@ -8,7 +8,10 @@ use sqlx::Row;
 
 use super::builder::QueryBuilder;
 use super::{code_col, col, ctx, move_order, now, Db, DbError, ROWS_PER_STATEMENT};
-use pinbrev_core::letter::{supersessions, BatchState, EarlierLetter, LetterState, SUPERSEDABLE};
+use pinbrev_core::letter::{
+    part_file_name, place_in_drop, supersessions, BatchState, EarlierLetter, LetterState,
+    SUPERSEDABLE,
+};
 use pinbrev_core::order::{timestamp, OrderStatus};
 
 /// A batch as stored.
@@ -61,6 +64,7 @@ impl Db {
         created: DateTime<Utc>,
         day: &str,
         order_key: impl Fn(&str, Option<&str>, &str) -> (u8, String, String),
+        per_file: i64,
     ) -> Result<Option<BatchRow>, DbError> {
         let mut tx = self.begin_write().await?;
         // One compact sort key per order (its place in the drop, then its id, joined by NULs,
@@ -130,15 +134,20 @@ impl Db {
         for (chunk_no, chunk) in orders.chunks(ROWS_PER_STATEMENT).enumerate() {
             let first = (chunk_no * ROWS_PER_STATEMENT) as i64 + 1;
             let mut qb = QueryBuilder::new(
-                "INSERT INTO letters (letter_id, order_id, batch_id, sequence, state, created_at) ",
+                self.engine,
+                "INSERT INTO letters (letter_id, order_id, batch_id, sequence, file, first_page, state, created_at) ",
             );
             qb.push_values(chunk.iter().enumerate(), |mut row, (i, key)| {
                 let sequence = first + i as i64;
                 let order_id = key.rsplit('\0').next().unwrap_or_default();
+                // Placed at once: the parts then store their letters' codes and nothing else.
+                let (part, page) = place_in_drop(sequence, per_file);
                 row.push_bind(format!("{}-{sequence:06}", batch.batch_id))
                     .push_bind(order_id)
                     .push_bind(&batch.batch_id)
                     .push_bind(sequence)
+                    .push_bind(part_file_name(part))
+                    .push_bind(page)
                     .push_bind(LetterState::Pending.code())
                     .push_bind(&batch.created_at);
             });

@@ -24,6 +24,7 @@ pub struct LetterJob {
 #[derive(Debug, Clone)]
 pub struct PartRecord {
     pub letter_id: String,
+    pub sequence: i64,
     pub file: String,
     pub first_page: i64,
     pub digests: String,
@@ -84,42 +85,76 @@ impl Db {
             .collect()
     }
 
-    /// Stores where a part's letters are and their code digests, in one transaction. A letter
-    /// cancelled while its part was rendered (`orders cancel` racing the night) is in the part
-    /// all the same; it stays cancelled, so its codes never become valid.
+    /// Stores a part's code digests, in one transaction with the check that its letters are
+    /// where the batch placed them. A letter cancelled while its part was rendered (`orders
+    /// cancel` racing the night) is in the part all the same; it stays cancelled, so its codes
+    /// never become valid.
+    ///
+    /// `records` are the part's letters in sequence order, without a gap.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
-    pub async fn store_part(&self, records: &[PartRecord]) -> Result<(), DbError> {
-        let mut tx = self.begin_write().await?;
-        for chunk in records.chunks(ROWS_PER_STATEMENT) {
-            let mut qb = QueryBuilder::new("WITH part (letter_id, file, first_page) AS (");
-            qb.push_values(chunk, |mut row, r| {
-                row.push_bind(&r.letter_id)
-                    .push_bind(&r.file)
-                    .push_bind(r.first_page);
+    pub async fn store_part(&self, batch_id: &str, records: &[PartRecord]) -> Result<(), DbError> {
+        let (Some(first), Some(last)) = (records.first(), records.last()) else {
+            return Ok(());
+        };
+        let contiguous = records.iter().enumerate().all(|(i, r)| {
+            r.sequence == first.sequence + i as i64
+                && r.first_page == i as i64 + 1
+                && r.file == first.file
+        });
+        if !contiguous {
+            return Err(DbError::Corrupt {
+                what: format!("part {} of batch {batch_id}", first.file),
+                message: "its letters are not one run of the batch's sequence".into(),
             });
-            qb.push(
-                ") UPDATE letters SET file = part.file, first_page = part.first_page FROM part \
-                 WHERE letters.letter_id = part.letter_id AND letters.state IN (",
-            );
-            qb.push_bind(LetterState::Pending.code());
-            qb.push(", ");
-            qb.push_bind(LetterState::Cancelled.code());
-            qb.push(")");
-            let changed = qb
-                .build()
-                .persistent(chunk.len() == ROWS_PER_STATEMENT)
-                .execute(&mut *tx)
-                .await
-                .map_err(ctx("storing a part's letters"))?
-                .rows_affected();
-            all_changed(
-                changed,
-                chunk.len(),
-                "letters.state",
-                "letters of a part being stored were neither pending nor cancelled",
-            )?;
+        }
+        let mut tx = self.begin_write().await?;
+        let counts = sqlx::query(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN file = $4 AND first_page = sequence - $2 + 1 \
+             THEN 1 ELSE 0 END), 0) AS BIGINT) FROM letters \
+             WHERE batch_id = $1 AND sequence BETWEEN $2 AND $3 AND state IN ($5, $6)",
+        )
+        .bind(batch_id)
+        .bind(first.sequence)
+        .bind(last.sequence)
+        .bind(&first.file)
+        .bind(LetterState::Pending.code())
+        .bind(LetterState::Cancelled.code())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(ctx("checking a part's letters"))?;
+        let live: i64 = col(&counts, 0)?;
+        let placed: i64 = col(&counts, 1)?;
+        all_changed(
+            live.max(0) as u64,
+            records.len(),
+            "letters.state",
+            "letters of a part being stored were neither pending nor cancelled",
+        )?;
+        for chunk in records.chunks(ROWS_PER_STATEMENT) {
+            // The batch placed every letter when it was made; only a part laid out otherwise
+            // (the letters per file changed before an interrupted batch was resumed) moves them.
+            if placed != live {
+                let mut qb =
+                    QueryBuilder::new(self.engine, "WITH part (letter_id, file, first_page) AS (");
+                qb.push_values(chunk, |mut row, r| {
+                    row.push_bind(&r.letter_id)
+                        .push_bind(&r.file)
+                        .push_bind(r.first_page);
+                });
+                qb.push(
+                    ") UPDATE letters SET file = part.file, first_page = part.first_page FROM part \
+                     WHERE letters.letter_id = part.letter_id",
+                );
+                qb.build()
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(ctx("storing a part's letters"))?;
+            }
             // A part rendered again after a crash has new codes: they replace the old digests.
-            let mut qb = QueryBuilder::new("INSERT INTO letter_codes (letter_id, pin_digests) ");
+            let mut qb = QueryBuilder::new(
+                self.engine,
+                "INSERT INTO letter_codes (letter_id, pin_digests) ",
+            );
             qb.push_values(chunk, |mut row, r| {
                 row.push_bind(&r.letter_id).push_bind(&r.digests);
             });

@@ -145,6 +145,7 @@ impl Db {
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn orders_to_pseudonymise(&self, before: &str) -> Result<Vec<String>, DbError> {
         let mut qb = QueryBuilder::new(
+            self.engine,
             "SELECT order_id FROM orders WHERE pseudonymised_at IS NULL AND updated_at < ",
         );
         qb.push_bind(before.to_string());

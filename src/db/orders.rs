@@ -140,6 +140,7 @@ impl Db {
         new.sort_by_cached_key(|o| (o.ordered_at, o.order_id.as_str()));
         for chunk in new.chunks(ROWS_PER_STATEMENT) {
             let mut qb = QueryBuilder::new(
+                self.engine,
                 "INSERT INTO orders (order_id, national_id, ordered_at, channel, language, source_file, source_line, \
                  received_at, status, updated_at) ",
             );
@@ -161,6 +162,7 @@ impl Db {
                 .await
                 .map_err(ctx("storing orders"))?;
             let mut qb = QueryBuilder::new(
+                self.engine,
                 "INSERT INTO order_events (order_id, at, actor, event, from_status, to_status, detail) ",
             );
             qb.push_values(chunk, |mut row, o| {
@@ -195,7 +197,10 @@ impl Db {
     /// Orders matching the filter, oldest first.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn list_orders(&self, filter: &OrderFilter) -> Result<Vec<OrderRow>, DbError> {
-        let mut qb = QueryBuilder::new(format!("SELECT {ORDER_COLUMNS} FROM orders WHERE 1 = 1"));
+        let mut qb = QueryBuilder::new(
+            self.engine,
+            format!("SELECT {ORDER_COLUMNS} FROM orders WHERE 1 = 1"),
+        );
         if let Some(s) = filter.status {
             qb.push(" AND status = ").push_bind(s.code());
         }

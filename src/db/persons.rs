@@ -95,6 +95,7 @@ async fn insert_new_persons(
 ) -> Result<(), DbError> {
     for chunk in people.chunks(ROWS_PER_STATEMENT) {
         let mut qb = QueryBuilder::new(
+            tx.engine(),
             "INSERT INTO persons (person_id, record, source_file, source_line, imported_at) ",
         );
         qb.push_values(chunk, |mut row, p| {
@@ -130,6 +131,7 @@ async fn insert_new_persons(
         }
         for rows in ids.chunks(ROWS_PER_STATEMENT) {
             let mut qb = QueryBuilder::new(
+                tx.engine(),
                 "INSERT INTO person_ids (national_id, person_id, id_type, in_use) ",
             );
             qb.push_values(rows, |mut row, (number, person_id, id_type, in_use)| {

@@ -45,6 +45,7 @@ impl Db {
         // Posting and return times per order: the vendor's receipts of the order's letters
         // (a failed letter never left the vendor) and the events that moved the order.
         let mut qb = QueryBuilder::new(
+                self.engine,
             "SELECT o.order_id, o.status, o.ordered_at, \
              (SELECT MIN(r.occurred_at) FROM letters l JOIN receipts r ON r.letter_id = l.letter_id \
                WHERE l.order_id = o.order_id AND r.event = ",

@@ -119,6 +119,18 @@ pub fn supersessions(mut found: Vec<EarlierLetter>) -> Vec<Supersession> {
         .collect()
 }
 
+/// Where a letter of a batch goes in the drop: its part (from 1) and its page in that part's
+/// file (from 1), when every part holds `per_file` letters of one page each, in sequence order.
+pub fn place_in_drop(sequence: i64, per_file: i64) -> (i64, i64) {
+    let per_file = per_file.max(1);
+    ((sequence - 1) / per_file + 1, (sequence - 1) % per_file + 1)
+}
+
+/// The PDF file of a part of the drop.
+pub fn part_file_name(part: i64) -> String {
+    format!("letters-{part:04}.pdf")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,5 +189,16 @@ mod tests {
                 assert!(status.may_become(to), "{event}: {status} -> {to}");
             }
         }
+    }
+
+    #[test]
+    fn letters_fill_parts_in_sequence_order() {
+        assert_eq!(place_in_drop(1, 5000), (1, 1));
+        assert_eq!(place_in_drop(5000, 5000), (1, 5000));
+        assert_eq!(place_in_drop(5001, 5000), (2, 1));
+        assert_eq!(place_in_drop(12345, 5000), (3, 2345));
+        assert_eq!(place_in_drop(3, 1), (3, 1));
+        assert_eq!(place_in_drop(3, 0), (3, 1), "at least one letter to a part");
+        assert_eq!(part_file_name(2), "letters-0002.pdf");
     }
 }
