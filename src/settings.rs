@@ -31,6 +31,8 @@ pub struct Settings {
     pub max_letters_per_file: u32,
     /// Parts rendered at once by `batch create`; 0 means one per CPU core.
     pub render_threads: u32,
+    /// On PostgreSQL, seconds a render worker may hold a part before another may take it over.
+    pub part_lease_seconds: u32,
     /// File holding the PIN HMAC key (`PINBREV_PIN_KEY` holds the key itself).
     pub pin_key_file: Option<PathBuf>,
     /// Days that letter PDFs and personal data of finished orders are kept.
@@ -49,6 +51,7 @@ impl Default for Settings {
             max_letters_per_30_days: 3,
             max_letters_per_file: 5000,
             render_threads: 0,
+            part_lease_seconds: 120,
             pin_key_file: None,
             retention_days: 90,
             return_address: "Digitaliseringsdirektoratet, Postboks 1382 Vika, 0114 OSLO".into(),
@@ -146,6 +149,11 @@ impl Settings {
         Ok(settings)
     }
 
+    /// How long a render worker's claim on a part lasts.
+    pub fn part_lease(&self) -> chrono::Duration {
+        chrono::Duration::seconds(i64::from(self.part_lease_seconds.max(1)))
+    }
+
     /// The envelope window of a vendor.
     pub fn window(&self, vendor: &str) -> Window {
         self.vendors
@@ -170,6 +178,7 @@ impl Settings {
             "max_letters_per_30_days",
             "max_letters_per_file",
             "render_threads",
+            "part_lease_seconds",
             "pin_key_file",
             "retention_days",
             "return_address",

@@ -935,3 +935,139 @@ fn reorder_limit_counts_letters_of_30_days() {
         ("validated".to_string(), String::new())
     );
 }
+
+/// Runs pinbrev in the work's folder with `env`, stderr piped, and reads stderr until a line
+/// holding `until`: the child and its stderr (kept open, so that a later line cannot end the
+/// child by SIGPIPE).
+fn spawn_until(
+    w: &Work,
+    args: &[&str],
+    env: &[(&str, &str)],
+    until: &str,
+) -> (
+    std::process::Child,
+    std::io::Lines<std::io::BufReader<std::process::ChildStderr>>,
+) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pinbrev"))
+        .current_dir(w.dir.path())
+        .env("PINBREV_DB", &w.db_url)
+        .env("PINBREV_ALLOW_SYNTHETIC", "true")
+        .env("PINBREV_PIN_KEY", common::TEST_KEY)
+        .envs(env.iter().copied())
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let found = line.contains(until);
+        seen.push(line);
+        if found {
+            return (child, lines);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("{args:?} never said {until:?}: {seen:?}");
+}
+
+/// PostgreSQL: workers share the night's parts. One worker is killed holding a part; another
+/// renders the rest; the planning run takes the dead worker's part over once its lease runs
+/// out, and publishes a complete drop whose codes verify.
+#[test]
+fn render_workers_share_a_batch_and_a_killed_workers_part_is_taken_over() {
+    use std::os::unix::process::ExitStatusExt;
+    let w = Work::postgres();
+    w.load_fixtures();
+    let validated: usize = w.sql("SELECT COUNT(*) FROM orders WHERE status = 'validated'")[0][0]
+        .parse()
+        .unwrap();
+    let release = w.path("release");
+    let release_text = release.display().to_string();
+    let never = w.path("never").display().to_string();
+    let settings = [
+        ("PINBREV_MAX_LETTERS_PER_FILE", "3"),
+        ("PINBREV_RENDER_THREADS", "1"),
+        ("PINBREV_PART_LEASE_SECONDS", "2"),
+    ];
+    // The run that plans the batch waits once its parts are planned.
+    let mut env = settings.to_vec();
+    env.extend([
+        ("PINBREV_FAILPOINT", "after-plan"),
+        ("PINBREV_FAILPOINT_RELEASE", release_text.as_str()),
+    ]);
+    let (batch, batch_stderr) = spawn_until(
+        &w,
+        &[
+            "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+        ],
+        &env,
+        "failpoint after-plan: waiting",
+    );
+    // Worker A claims a part and is killed holding it.
+    let mut env = settings.to_vec();
+    env.extend([
+        ("PINBREV_FAILPOINT", "worker-after-claim"),
+        ("PINBREV_FAILPOINT_RELEASE", never.as_str()),
+    ]);
+    let (mut a, a_stderr) = spawn_until(
+        &w,
+        &["worker", "--outbox", "outbox"],
+        &env,
+        "failpoint worker-after-claim: waiting",
+    );
+    a.kill().unwrap(); // SIGKILL
+    let status = a.wait().unwrap();
+    drop(a_stderr);
+    assert_eq!(status.signal(), Some(9), "not killed: {status:?}");
+    let held = w.sql("SELECT part, attempt FROM batch_parts WHERE state = 'claimed'");
+    assert_eq!(held, vec![vec!["1".to_string(), "1".to_string()]]);
+
+    // Worker B renders what it can claim, and stops when nothing is left to claim.
+    let b = w.run_with(&["worker", "--outbox", "outbox", "--until-idle"], &settings);
+    assert_eq!(b.code, 0, "{}", b.stderr);
+    assert!(b.stdout.contains("worker: "), "{}", b.stdout);
+
+    // The planning run goes on: it takes the dead worker's part over and publishes.
+    std::fs::write(&release, "go").unwrap();
+    let out = batch.wait_with_output().unwrap();
+    drop(batch_stderr);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains(&format!("{validated} letters")), "{stdout}");
+    finished_state(&w, validated);
+
+    let parts = w.sql("SELECT part, state, attempt, claimed_by FROM batch_parts ORDER BY part");
+    assert_eq!(parts.len(), validated.div_ceil(3), "{parts:?}");
+    assert!(parts.iter().all(|p| p[1] == "done"), "{parts:?}");
+    assert_eq!(
+        parts[0][2], "2",
+        "the dead worker's part was claimed again: {parts:?}"
+    );
+    assert!(parts[0][3].starts_with("batch@"), "{parts:?}");
+    assert!(
+        parts.iter().filter(|p| p[3].starts_with("worker@")).count() >= 1,
+        "worker B rendered parts: {parts:?}"
+    );
+    let dir = only_batch_dir(&w.path("outbox"));
+    let stray: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".part"))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+
+    // On SQLite there is nothing to share: a worker says so.
+    let lone = Work::sqlite();
+    let r = lone.run(&["worker", "--outbox", "outbox", "--until-idle"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("through a PostgreSQL database"),
+        "{}",
+        r.stderr
+    );
+}

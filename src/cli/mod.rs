@@ -21,6 +21,7 @@ mod receipts;
 mod register;
 mod report;
 mod status;
+mod worker;
 
 /// How a command ended, as the process exit code of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +108,9 @@ pub enum Command {
     Purge(purge::PurgeArgs),
     /// The whole night's run, under a lock: register, orders, validate, batch, receipts, purge.
     Nightly(nightly::NightlyArgs),
+    /// (PostgreSQL) Render parts of the night's batch, claimed under a lease, beside the
+    /// nightly run: on this machine or another sharing the outbox.
+    Worker(worker::WorkerArgs),
     /// Settings.
     #[command(subcommand)]
     Config(config::ConfigCommand),
@@ -171,6 +175,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Id(c) => id::run(&ctx, c),
         Command::Purge(a) => purge::run(&ctx, a).await,
         Command::Nightly(a) => nightly::run(&ctx, a, cli.quiet).await,
+        Command::Worker(a) => worker::run(&ctx, a).await,
         Command::Config(c) => config::show(&ctx, c),
         Command::Completions { shell } => config::completions(shell),
         Command::Man => config::man(),

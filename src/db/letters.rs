@@ -2,7 +2,7 @@
 //! storing a rendered part, and finding a letter.
 
 use super::builder::QueryBuilder;
-use super::{all_changed, code_col, col, ctx, Db, DbError, ROWS_PER_STATEMENT};
+use super::{all_changed, code_col, col, ctx, Db, DbError, Tx, ROWS_PER_STATEMENT};
 use pinbrev_core::letter::{BatchState, LetterState};
 use pinbrev_core::order::OrderStatus;
 
@@ -93,6 +93,18 @@ impl Db {
     /// `records` are the part's letters in sequence order, without a gap.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn store_part(&self, batch_id: &str, records: &[PartRecord]) -> Result<(), DbError> {
+        let mut tx = self.begin_write().await?;
+        self.store_part_in(&mut tx, batch_id, records).await?;
+        tx.commit().await.map_err(ctx("committing a part"))
+    }
+
+    /// [`Db::store_part`] within a transaction.
+    pub(super) async fn store_part_in(
+        &self,
+        tx: &mut Tx,
+        batch_id: &str,
+        records: &[PartRecord],
+    ) -> Result<(), DbError> {
         let (Some(first), Some(last)) = (records.first(), records.last()) else {
             return Ok(());
         };
@@ -107,7 +119,6 @@ impl Db {
                 message: "its letters are not one run of the batch's sequence".into(),
             });
         }
-        let mut tx = self.begin_write().await?;
         let counts = sqlx::query(
             "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN file = $4 AND first_page = sequence - $2 + 1 \
              THEN 1 ELSE 0 END), 0) AS BIGINT) FROM letters \
@@ -119,7 +130,7 @@ impl Db {
         .bind(&first.file)
         .bind(LetterState::Pending.code())
         .bind(LetterState::Cancelled.code())
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await
         .map_err(ctx("checking a part's letters"))?;
         let live: i64 = col(&counts, 0)?;
@@ -146,7 +157,7 @@ impl Db {
                      WHERE letters.letter_id = part.letter_id",
                 );
                 qb.build()
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await
                     .map_err(ctx("storing a part's letters"))?;
             }
@@ -161,11 +172,11 @@ impl Db {
             qb.push(" ON CONFLICT (letter_id) DO UPDATE SET pin_digests = excluded.pin_digests");
             qb.build()
                 .persistent(chunk.len() == ROWS_PER_STATEMENT)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await
                 .map_err(ctx("storing a part's code digests"))?;
         }
-        tx.commit().await.map_err(ctx("committing a part"))
+        Ok(())
     }
 
     /// A letter with its batch and order.

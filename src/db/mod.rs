@@ -28,6 +28,7 @@ mod input_errors;
 mod letters;
 mod operations;
 mod orders;
+mod parts;
 mod persons;
 mod postcodes;
 mod receipts;
@@ -41,6 +42,7 @@ pub use letters::{LetterJob, LetterRef, PartRecord};
 pub use operations::PartFile;
 pub use orders::{move_order, InsertOutcome, OrderFilter, OrderRow};
 use orders::{order_row, ORDER_COLUMNS};
+pub use parts::{attempt_file_name, PartClaim, PartStatus};
 pub use receipts::ReceiptOutcome;
 pub use validation::{OrderCounts, PeopleFound};
 
@@ -265,6 +267,11 @@ impl Db {
         };
         db.run_data_migrations().await?;
         Ok(db)
+    }
+
+    /// The database, for messages (a PostgreSQL URL without its password).
+    pub fn describe_self(&self) -> String {
+        Db::describe(&self.url).display().to_string()
     }
 
     /// The engine this database runs on.

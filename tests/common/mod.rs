@@ -55,15 +55,24 @@ pub fn postgres_database_url(name: &str) -> String {
 }
 
 /// Runs SQL on the test server's own database (to create and drop the tests' databases).
+/// Tries a few times: the server refuses to copy its template database while another test's
+/// `CREATE DATABASE` is copying it ("source database is being accessed by other users").
 pub fn postgres_admin(sql: &str) {
     block_on(async {
         let mut admin = sqlx::PgConnection::connect(&postgres_url())
             .await
             .expect("connect to the PostgreSQL of the tests");
-        sqlx::query(sql)
-            .execute(&mut admin)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let mut tries = 0;
+        loop {
+            match sqlx::query(sql).execute(&mut admin).await {
+                Ok(_) => return,
+                Err(e) if tries < 20 && e.to_string().contains("accessed by other users") => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("{sql}: {e}"),
+            }
+        }
     })
 }
 
@@ -157,6 +166,19 @@ impl Work {
             db_url: format!("sqlite://{}", dir.path().join("pinbrev.db").display()),
             dir,
             pg_name: None,
+        }
+    }
+
+    /// A work on PostgreSQL whatever the engine of the tests: for what only PostgreSQL has
+    /// (render workers sharing a batch).
+    pub fn postgres() -> Work {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let name = unique_name("t");
+        postgres_admin(&format!("CREATE DATABASE {name}"));
+        Work {
+            db_url: postgres_database_url(&name),
+            dir,
+            pg_name: Some(name),
         }
     }
 

@@ -40,6 +40,18 @@ impl LetterState {
 }
 
 code_enum! {
+    /// A part of a batch rendered by workers (PostgreSQL), as it is claimed and done.
+    pub enum PartState {
+        /// Waiting for a worker.
+        Planned => "planned",
+        /// A worker renders it, under a lease.
+        Claimed => "claimed",
+        /// Rendered, written and its codes stored.
+        Done => "done",
+    }
+}
+
+code_enum! {
     /// What the vendor reports about a letter.
     pub enum ReceiptEvent {
         Printed => "printed",

@@ -13,6 +13,10 @@
 //! 4. The database marks the batch published: its letters' codes become valid and every earlier
 //!    letter of the same people is superseded.
 
+mod worker;
+
+pub use worker::{work, WorkDone, WorkerError};
+
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -28,13 +32,15 @@ use sha2::{Digest, Sha256};
 
 use crate::address::AddressBlock;
 use crate::csv_output::SafeWriter;
-use crate::db::{BatchRow, Db, DbError, LetterJob, PartRecord, Table};
+use crate::db::{
+    attempt_file_name, BatchRow, Db, DbError, LetterJob, PartClaim, PartRecord, Table,
+};
 use crate::letters::{self, LetterInput, RenderError};
 use crate::lock::{self, LockError};
 use crate::orders::Language;
 use crate::pin::{self, PinKey};
 use crate::settings::Settings;
-use pinbrev_core::letter::{part_file_name, BatchState};
+use pinbrev_core::letter::{part_file_name, BatchState, PartState};
 
 /// What went wrong with a drop.
 #[derive(Debug, thiserror::Error)]
@@ -202,7 +208,11 @@ async fn finish(
 
 /// What rendering one part needs, owned, so that it can go to a render thread.
 struct PartJob {
+    /// The part's file in the drop.
     name: String,
+    /// The file the render writes: `name`, or rendering by claim, a file of this claim's own
+    /// ([`attempt_file_name`]).
+    file: String,
     jobs: Vec<LetterJob>,
     addresses: Vec<AddressBlock>,
     languages: Vec<Language>,
@@ -216,107 +226,85 @@ struct PartDone {
     records: Vec<PartRecord>,
 }
 
-/// What every render thread shares.
-struct RenderShared {
-    dir: PathBuf,
-    /// Prepared once for the batch's window and return address; shared by the threads.
-    renderer: letters::PartRenderer,
-    key: PinKey,
-    today: chrono::NaiveDate,
-    /// Parts being rendered right now (for the `pause-rendering` test hook).
-    rendering: AtomicUsize,
+/// A part on its way, in the order of the drop.
+enum Slot {
+    /// Rendered on a thread of this run (under `claim` when rendering by claim).
+    Here {
+        handle: tokio::task::JoinHandle<Result<PartDone, DropError>>,
+        claim: Option<PartClaim>,
+    },
+    /// Claimed by another worker when this run came to it: waited for.
+    Elsewhere { part: u32, from: i64, to: i64 },
 }
 
-/// Builds every file of the batch in `dir`, storing the letters' code digests part by part.
-///
-/// Parts are rendered on up to `render_threads` threads at once, each writing its own file;
-/// this task alone talks to the database and writes the manifests, taking the parts in order,
-/// so that the drop is the same whatever the number of threads (apart from the random codes).
-async fn build(
-    db: &Db,
-    settings: &Settings,
-    key: &PinKey,
-    batch: &BatchRow,
-    dir: &Path,
-) -> Result<(), DropError> {
-    if dir.exists() {
-        fs::remove_dir_all(dir).map_err(io(dir))?;
-    }
-    crate::files::create_private_dir(dir).map_err(io(dir))?;
-    let shared = Arc::new(RenderShared {
-        dir: dir.to_path_buf(),
-        renderer: letters::PartRenderer::new(
-            &settings.window(&batch.vendor),
-            &settings.return_address,
-        )?,
-        key: key.clone(),
-        today: Utc::now().with_timezone(&Oslo).date_naive(),
-        rendering: AtomicUsize::new(0),
-    });
-    let per_file = i64::from(settings.max_letters_per_file.max(1));
-    let threads = settings.render_threads().max(1);
-    let mut manifest = SafeWriter::new(Vec::new());
-    manifest
-        .write_row([
-            "sequence",
-            "letter_id",
-            "file",
-            "first_page",
-            "page_count",
-            "postal_zone",
-            "postcode",
-            "country",
-        ])
-        .expect("in memory");
-    let mut per_postcode: BTreeMap<String, (String, u64)> = BTreeMap::new();
-    let mut files = Vec::new();
-    let mut pages = 0u64;
-    let bar = crate::progress::bar(
-        batch.letter_count as u64,
-        "letters",
-        crate::progress::Unit::Items,
-    );
-    let mut in_flight = VecDeque::new();
-    let mut from = 1;
-    let mut part = 0;
-    loop {
-        // Keep every thread busy, but no more parts in memory than threads.
-        while in_flight.len() < threads && from <= batch.letter_count {
-            part += 1;
-            let to = (from + per_file - 1).min(batch.letter_count);
-            let job = read_part(db, batch, part, from, to).await?;
-            let shared = Arc::clone(&shared);
-            in_flight.push_back(tokio::task::spawn_blocking(move || {
-                render_and_write(job, &shared)
-            }));
-            from = to + 1;
+/// A part whose file is written and whose codes are stored.
+struct Placed {
+    /// The claim under which it was rendered, when rendering by claim.
+    attempt: Option<i64>,
+    job: PartJob,
+    /// Its entry in `batch.json`, under the part's name in the drop.
+    entry: FileEntry,
+    pages: u32,
+}
+
+/// Who claims parts, and for how long.
+struct Claims {
+    worker: String,
+    lease: chrono::Duration,
+}
+
+/// The name a process claims parts under: its role, host and process id.
+fn worker_name(role: &str) -> String {
+    let host = fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into());
+    format!("{role}@{host}:{}", std::process::id())
+}
+
+/// What the drop's manifests collect, part after part.
+struct Collected {
+    manifest: SafeWriter<Vec<u8>>,
+    per_postcode: BTreeMap<String, (String, u64)>,
+    files: Vec<FileEntry>,
+    pages: u64,
+    /// The part files rendered by claim: (name in the drop, the claim whose file it is).
+    claimed: Vec<(String, i64)>,
+}
+
+impl Collected {
+    fn new() -> Collected {
+        let mut manifest = SafeWriter::new(Vec::new());
+        manifest
+            .write_row([
+                "sequence",
+                "letter_id",
+                "file",
+                "first_page",
+                "page_count",
+                "postal_zone",
+                "postcode",
+                "country",
+            ])
+            .expect("in memory");
+        Collected {
+            manifest,
+            per_postcode: BTreeMap::new(),
+            files: Vec::new(),
+            pages: 0,
+            claimed: Vec::new(),
         }
-        let Some(next) = in_flight.pop_front() else {
-            break;
-        };
-        let done = next.await.map_err(|e| DropError::Inconsistent {
-            batch_id: batch.batch_id.clone(),
-            message: format!("a render thread failed: {e}"),
-        })??;
-        let PartDone {
+    }
+
+    /// Adds a part's letters to the manifests.
+    fn add(&mut self, placed: Placed) {
+        let Placed {
+            attempt,
             job,
             entry,
-            pages: part_pages,
-            records,
-        } = done;
-        if u64::from(part_pages) != job.jobs.len() as u64 {
-            return Err(DropError::Inconsistent {
-                batch_id: batch.batch_id.clone(),
-                message: format!(
-                    "{} has {part_pages} pages for {} letters",
-                    job.name,
-                    job.jobs.len()
-                ),
-            });
-        }
-        files.push(entry);
+            pages,
+        } = placed;
         for (i, letter) in job.jobs.iter().enumerate() {
-            manifest
+            self.manifest
                 .write_row([
                     letter.sequence.to_string(),
                     letter.letter_id.clone(),
@@ -336,15 +324,284 @@ async fn build(
                     .and_then(|l| l.strip_prefix(&postcode))
                     .map(|p| p.trim().to_string())
                     .unwrap_or_default();
-                per_postcode.entry(postcode).or_insert((place, 0)).1 += 1;
+                self.per_postcode.entry(postcode).or_insert((place, 0)).1 += 1;
             }
         }
-        pages += u64::from(part_pages);
-        bar.inc(u64::from(part_pages));
-        db.store_part(&batch.batch_id, &records).await?;
-        tracing::debug!(batch = %batch.batch_id, file = %job.name, letters = job.jobs.len(), "part written");
+        self.pages += u64::from(pages);
+        if let Some(attempt) = attempt {
+            self.claimed.push((job.name.clone(), attempt));
+        }
+        self.files.push(entry);
+    }
+
+    /// Renames each part's winning render into place and removes every other render (of a
+    /// claim whose lease ran out).
+    fn adopt_claimed_files(&self, dir: &Path) -> Result<(), DropError> {
+        for (name, attempt) in &self.claimed {
+            let from = dir.join(attempt_file_name(name, *attempt));
+            fs::rename(&from, dir.join(name)).map_err(io(&from))?;
+        }
+        for entry in fs::read_dir(dir).map_err(io(dir))? {
+            let path = entry.map_err(io(dir))?.path();
+            if path.extension().is_some_and(|x| x == "part") {
+                fs::remove_file(&path).map_err(io(&path))?;
+            }
+        }
+        sync_dir(dir)
+    }
+}
+
+/// A render thread's part, checked to have a page per letter.
+async fn joined(
+    handle: tokio::task::JoinHandle<Result<PartDone, DropError>>,
+    batch: &BatchRow,
+) -> Result<PartDone, DropError> {
+    let done = handle.await.map_err(|e| DropError::Inconsistent {
+        batch_id: batch.batch_id.clone(),
+        message: format!("a render thread failed: {e}"),
+    })??;
+    if u64::from(done.pages) != done.job.jobs.len() as u64 {
+        return Err(DropError::Inconsistent {
+            batch_id: batch.batch_id.clone(),
+            message: format!(
+                "{} has {} pages for {} letters",
+                done.job.name,
+                done.pages,
+                done.job.jobs.len()
+            ),
+        });
+    }
+    Ok(done)
+}
+
+/// Reports a part rendered under `claim` done. `None` when the lease had run out and another
+/// worker took the part over: this render's file is removed and its codes never stored.
+async fn report_done(
+    db: &Db,
+    dir: &Path,
+    claim: &PartClaim,
+    done: PartDone,
+) -> Result<Option<Placed>, DropError> {
+    let stored = db
+        .complete_part(
+            claim,
+            &done.records,
+            done.entry.bytes,
+            &done.entry.sha256,
+            done.pages,
+        )
+        .await?;
+    if !stored {
+        tracing::warn!(batch = %claim.batch_id, part = claim.part, "the part's lease ran out while it was rendered; another worker renders it");
+        let file = dir.join(&done.job.file);
+        fs::remove_file(&file).map_err(io(&file))?;
+        return Ok(None);
+    }
+    Ok(Some(Placed {
+        attempt: Some(claim.attempt),
+        job: done.job,
+        entry: done.entry,
+        pages: done.pages,
+    }))
+}
+
+/// The part and letters of a claim.
+fn claim_range(claim: &PartClaim) -> (u32, i64, i64) {
+    (
+        u32::try_from(claim.part).unwrap_or(u32::MAX),
+        claim.first_sequence,
+        claim.last_sequence,
+    )
+}
+
+/// Waits until another worker has done part `part`, taking it over (and rendering it here)
+/// if that worker's lease runs out first.
+async fn wait_for_part(
+    db: &Db,
+    shared: &Arc<RenderShared>,
+    batch: &BatchRow,
+    claims: &Claims,
+    part: u32,
+    from: i64,
+    to: i64,
+) -> Result<Placed, DropError> {
+    loop {
+        let status = db
+            .part_status(&batch.batch_id, i64::from(part), Utc::now())
+            .await?
+            .ok_or_else(|| DropError::Inconsistent {
+                batch_id: batch.batch_id.clone(),
+                message: format!("part {part} is not planned"),
+            })?;
+        if status.state == PartState::Done {
+            let job = read_part(db, batch, part, from, to, None).await?;
+            let entry = FileEntry {
+                name: job.name.clone(),
+                bytes: status.bytes.unwrap_or_default().max(0) as u64,
+                sha256: status.sha256.clone().unwrap_or_default(),
+            };
+            return Ok(Placed {
+                attempt: Some(status.attempt),
+                entry,
+                pages: u32::try_from(status.pages.unwrap_or_default()).unwrap_or_default(),
+                job,
+            });
+        }
+        if status.state == PartState::Planned || status.lease_expired {
+            if let Some(claim) = db
+                .claim_part(
+                    &batch.batch_id,
+                    i64::from(part),
+                    &claims.worker,
+                    claims.lease,
+                )
+                .await?
+            {
+                tracing::warn!(batch = %batch.batch_id, part, "taking over a part whose worker's lease ran out");
+                let job = read_part(db, batch, part, from, to, Some(&claim)).await?;
+                let renderer = Arc::clone(shared);
+                let handle = tokio::task::spawn_blocking(move || render_and_write(job, &renderer));
+                let done = joined(handle, batch).await?;
+                if let Some(placed) = report_done(db, &shared.dir, &claim, done).await? {
+                    return Ok(placed);
+                }
+                continue;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// What every render thread shares.
+struct RenderShared {
+    dir: PathBuf,
+    /// Prepared once for the batch's window and return address; shared by the threads.
+    renderer: letters::PartRenderer,
+    key: PinKey,
+    today: chrono::NaiveDate,
+    /// Parts being rendered right now (for the `pause-rendering` test hook).
+    rendering: AtomicUsize,
+}
+
+/// Builds every file of the batch in `dir`, storing the letters' code digests part by part.
+///
+/// Parts are rendered on up to `render_threads` threads at once, each writing its own file;
+/// this task alone talks to the database and writes the manifests, taking the parts in order,
+/// so that the drop is the same whatever the number of threads (apart from the random codes).
+///
+/// On PostgreSQL the parts are planned in the database and rendered by claim: this run claims
+/// each in turn, and a part that a `pinbrev worker` holds is waited for (and taken over if
+/// the worker's lease runs out). Each render writes a file of its own claim; the winners are
+/// renamed into place once every part is done.
+async fn build(
+    db: &Db,
+    settings: &Settings,
+    key: &PinKey,
+    batch: &BatchRow,
+    dir: &Path,
+) -> Result<(), DropError> {
+    if dir.exists() {
+        fs::remove_dir_all(dir).map_err(io(dir))?;
+    }
+    crate::files::create_private_dir(dir).map_err(io(dir))?;
+    let shared = Arc::new(RenderShared::new(settings, key, batch, dir)?);
+    let per_file = i64::from(settings.max_letters_per_file.max(1));
+    let threads = settings.render_threads().max(1);
+    let by_claim = db.renders_by_claim();
+    let claims = Claims {
+        worker: worker_name("batch"),
+        lease: settings.part_lease(),
+    };
+    if by_claim {
+        db.plan_parts(&batch.batch_id, batch.letter_count, per_file)
+            .await?;
+        hold("after-plan");
+    }
+    let mut collected = Collected::new();
+    let bar = crate::progress::bar(
+        batch.letter_count as u64,
+        "letters",
+        crate::progress::Unit::Items,
+    );
+    let mut in_flight = VecDeque::new();
+    let mut from = 1;
+    let mut part = 0;
+    loop {
+        // Keep every thread busy, but no more parts in memory than threads.
+        while in_flight.len() < threads && from <= batch.letter_count {
+            part += 1;
+            let to = (from + per_file - 1).min(batch.letter_count);
+            let claim = match by_claim {
+                true => {
+                    db.claim_part(
+                        &batch.batch_id,
+                        i64::from(part),
+                        &claims.worker,
+                        claims.lease,
+                    )
+                    .await?
+                }
+                false => None,
+            };
+            if by_claim && claim.is_none() {
+                in_flight.push_back(Slot::Elsewhere { part, from, to });
+            } else {
+                let job = read_part(db, batch, part, from, to, claim.as_ref()).await?;
+                let shared = Arc::clone(&shared);
+                let handle = tokio::task::spawn_blocking(move || render_and_write(job, &shared));
+                in_flight.push_back(Slot::Here { handle, claim });
+            }
+            from = to + 1;
+        }
+        let Some(next) = in_flight.pop_front() else {
+            break;
+        };
+        let placed = match next {
+            Slot::Here {
+                handle,
+                claim: None,
+            } => {
+                let done = joined(handle, batch).await?;
+                db.store_part(&batch.batch_id, &done.records).await?;
+                Placed {
+                    attempt: None,
+                    job: done.job,
+                    entry: done.entry,
+                    pages: done.pages,
+                }
+            }
+            Slot::Here {
+                handle,
+                claim: Some(claim),
+            } => {
+                let done = joined(handle, batch).await?;
+                match report_done(db, dir, &claim, done).await? {
+                    Some(placed) => placed,
+                    None => {
+                        let (part, from, to) = claim_range(&claim);
+                        wait_for_part(db, &shared, batch, &claims, part, from, to).await?
+                    }
+                }
+            }
+            Slot::Elsewhere { part, from, to } => {
+                wait_for_part(db, &shared, batch, &claims, part, from, to).await?
+            }
+        };
+        bar.inc(u64::from(placed.pages));
+        tracing::debug!(batch = %batch.batch_id, file = %placed.job.name, letters = placed.job.jobs.len(), "part written");
+        collected.add(placed);
         failpoint("after-part");
     }
+    if by_claim {
+        collected.adopt_claimed_files(dir)?;
+    }
+    let Collected {
+        manifest,
+        per_postcode,
+        mut files,
+        pages,
+        ..
+    } = collected;
     bar.finish_and_clear();
     files.push(write_file(
         &dir.join("manifest.csv"),
@@ -388,6 +645,7 @@ async fn read_part(
     part: u32,
     from: i64,
     to: i64,
+    claim: Option<&PartClaim>,
 ) -> Result<PartJob, DropError> {
     let jobs = db.batch_letters(&batch.batch_id, from, to).await?;
     if jobs.len() as i64 != to - from + 1 {
@@ -418,8 +676,13 @@ async fn read_part(
                 })?,
         );
     }
+    let name = part_file_name(i64::from(part));
     Ok(PartJob {
-        name: part_file_name(i64::from(part)),
+        file: match claim {
+            Some(claim) => attempt_file_name(&name, claim.attempt),
+            None => name.clone(),
+        },
+        name,
         jobs,
         addresses,
         languages,
@@ -451,7 +714,8 @@ fn render_and_write(job: PartJob, shared: &RenderShared) -> Result<PartDone, Dro
     drop(inputs);
     shared.rendering.fetch_sub(1, Ordering::SeqCst);
     let rendered = rendered?;
-    let entry = write_file(&shared.dir.join(&job.name), &rendered.pdf)?;
+    let mut entry = write_file(&shared.dir.join(&job.file), &rendered.pdf)?;
+    entry.name = job.name.clone();
     let pages = rendered.pages;
     drop(rendered);
     release_freed_memory();
@@ -474,6 +738,26 @@ fn render_and_write(job: PartJob, shared: &RenderShared) -> Result<PartDone, Dro
         pages,
         records,
     })
+}
+
+impl RenderShared {
+    fn new(
+        settings: &Settings,
+        key: &PinKey,
+        batch: &BatchRow,
+        dir: &Path,
+    ) -> Result<RenderShared, DropError> {
+        Ok(RenderShared {
+            dir: dir.to_path_buf(),
+            renderer: letters::PartRenderer::new(
+                &settings.window(&batch.vendor),
+                &settings.return_address,
+            )?,
+            key: key.clone(),
+            today: Utc::now().with_timezone(&Oslo).date_naive(),
+            rendering: AtomicUsize::new(0),
+        })
+    }
 }
 
 /// Renames the complete build folder into place and writes `READY` last.
@@ -584,6 +868,20 @@ fn failpoint(name: &str) {
     if failpoint_set(name) {
         eprintln!("failpoint {name}: aborting");
         std::process::abort();
+    }
+}
+
+/// Test hook: with `PINBREV_FAILPOINT=NAME`, says so on stderr and waits here until the file
+/// named by `PINBREV_FAILPOINT_RELEASE` exists.
+fn hold(name: &str) {
+    if !failpoint_set(name) {
+        return;
+    }
+    if let Some(release) = std::env::var_os("PINBREV_FAILPOINT_RELEASE") {
+        eprintln!("failpoint {name}: waiting");
+        while !Path::new(&release).exists() {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 }
 

@@ -1,0 +1,19 @@
+-- The parts of a batch rendered by `pinbrev worker` processes: one row per part file, claimed
+-- under a lease (`FOR UPDATE SKIP LOCKED`). `attempt` counts the claims: a worker may only
+-- report the part done under the claim it holds, so one whose lease ran out cannot overwrite a
+-- newer render. As ../0007_batch_parts.sql on SQLite.
+CREATE TABLE batch_parts (
+    batch_id        TEXT COLLATE "C" NOT NULL REFERENCES batches (batch_id),
+    part            BIGINT  NOT NULL,
+    first_sequence  BIGINT  NOT NULL,
+    last_sequence   BIGINT  NOT NULL,
+    state           TEXT COLLATE "C" NOT NULL CONSTRAINT batch_parts_state_check
+                        CHECK (state IN ('planned', 'claimed', 'done')),
+    attempt         BIGINT  NOT NULL DEFAULT 0,
+    claimed_by      TEXT COLLATE "C",
+    lease_until     TEXT COLLATE "C",
+    bytes           BIGINT,
+    sha256          TEXT COLLATE "C",
+    pages           BIGINT,
+    PRIMARY KEY (batch_id, part)
+);
