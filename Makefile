@@ -5,7 +5,10 @@ N ?= 100000
 ENGINE ?= sqlite
 DEMO := demo
 BIN := target/release/pinbrev
-DEMO_ENV := PINBREV_DB=sqlite://$(DEMO)/pinbrev.db
+# The demo's database: an SQLite file in $(DEMO), or with ENGINE=postgres a database on a throwaway
+# server on loopback in $(DEMO_PG) (tools/pg.sh; stop it with tools/pg.sh stop $(DEMO_PG)).
+DEMO_PG := /tmp/pinbrev-demo-pg
+DEMO_ENV = PINBREV_DB=$$(cat $(DEMO)/db-url)
 FIX := fixtures
 
 .PHONY: all build deps test lint demo fixtures bench vectors clean
@@ -45,6 +48,11 @@ lint:
 ## The main job — the nightly run — on the shipped fixtures, into ./demo.
 demo: build
 	rm -rf $(DEMO) && mkdir -p $(DEMO)/inbox $(DEMO)/receipts
+	@if [ "$(ENGINE)" = postgres ]; then \
+	  tools/pg.sh stop $(DEMO_PG); url=$$(tools/pg.sh start $(DEMO_PG)) || exit 1; \
+	  echo "$${url%/*}/pinbrev_demo" > $(DEMO)/db-url; \
+	else echo "sqlite://$(DEMO)/pinbrev.db" > $(DEMO)/db-url; fi
+	@echo "== the database: $$(cat $(DEMO)/db-url)"
 	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > $(DEMO)/pin.key && chmod 600 $(DEMO)/pin.key
 	printf 'allow_synthetic = true   # the fixtures use synthetic test numbers (month + 80)\npin_key_file = "$(DEMO)/pin.key"\n' > $(DEMO)/pinbrev.toml
 	@echo "== postal codes: Posten's register sample (with categories) over the shipped list"
@@ -58,9 +66,10 @@ demo: build
 	@echo
 	@echo "The drop for the print vendor is $$(ls -d $(DEMO)/outbox/B*/): open letters-0001.pdf (one"
 	@echo "letter per page); manifest.csv, postcodes.csv and batch.json are beside it, and READY marks it complete."
-	@echo "The night's input files were moved to $(DEMO)/inbox/done/. The database is $(DEMO)/pinbrev.db; for example:"
-	@echo "  $(BIN) --db sqlite://$(DEMO)/pinbrev.db --config $(DEMO)/pinbrev.toml status WEB-20261123-0001"
-	@echo "  $(BIN) --db sqlite://$(DEMO)/pinbrev.db --config $(DEMO)/pinbrev.toml orders list --status rejected --format json"
+	@echo "The night's input files were moved to $(DEMO)/inbox/done/. The database is $$(cat $(DEMO)/db-url); for example:"
+	@echo "  $(BIN) --db $$(cat $(DEMO)/db-url) --config $(DEMO)/pinbrev.toml status WEB-20261123-0001"
+	@echo "  $(BIN) --db $$(cat $(DEMO)/db-url) --config $(DEMO)/pinbrev.toml orders list --status rejected --format json"
+	@if [ "$(ENGINE)" = postgres ]; then echo "The PostgreSQL server keeps running for that; stop it with: tools/pg.sh stop $(DEMO_PG)"; fi
 
 ## Large synthetic data sets for the benchmarks: make fixtures N=100000 (into bench-data/).
 fixtures:
@@ -80,4 +89,5 @@ vectors:
 
 clean:
 	rm -rf $(DEMO) bench-data
+	tools/pg.sh stop $(DEMO_PG)
 	$(CARGO) clean
