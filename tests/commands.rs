@@ -221,3 +221,50 @@ fn settings_file_and_bad_settings() {
         missing.stderr
     );
 }
+
+/// The commands that only read never create a database: they say there is none, and how to
+/// name one, and exit 1.
+#[test]
+fn read_only_commands_never_create_a_database() {
+    let w = Work::sqlite();
+    for args in [
+        vec!["status", "WEB-1"],
+        vec!["orders", "list"],
+        vec!["report"],
+        vec![
+            "pin", "verify", "--letter", "L", "--index", "1", "--pin", "12345",
+        ],
+        vec!["backup", "copy.db"],
+    ] {
+        let r = w.run(&args);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+        let expected = format!(
+            "no database at {} — pass --db or set PINBREV_DB",
+            w.path("pinbrev.db").display()
+        );
+        assert_eq!(
+            r.stderr.matches(&expected).count(),
+            1,
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(
+            !w.path("pinbrev.db").exists(),
+            "{args:?} created the database"
+        );
+    }
+    // A command that writes creates it, as the contract says.
+    w.ok(&["purge", "--dry-run"]);
+    assert!(w.path("pinbrev.db").exists());
+    w.ok(&["orders", "list"]);
+}
+
+/// `--version` names the commit the binary was built from.
+#[test]
+fn version_names_the_commit() {
+    let w = Work::sqlite();
+    let r = w.ok(&["--version"]);
+    let re =
+        regex::Regex::new(r"^pinbrev \d+\.\d+\.\d+ \(commit ([0-9a-f]{12}|unknown)\)$").unwrap();
+    assert!(re.is_match(r.stdout.trim()), "{}", r.stdout);
+}

@@ -751,7 +751,7 @@ fn files_with_no_usable_line_are_unusable_as_a_whole() {
 #[test]
 fn fifos_and_other_non_regular_files_are_refused_at_once() {
     let w = Work::new();
-    w.ok(&["orders", "list"]);
+    w.create_database();
     let fifo = w.path("fifo.csv");
     mkfifo(&fifo);
     let fifo = fifo.display().to_string();
@@ -981,7 +981,7 @@ fn a_database_in_a_missing_folder_is_exit_1_and_says_so() {
 #[test]
 fn a_database_migrated_by_a_newer_pinbrev_says_so_once() {
     let w = Work::new();
-    w.ok(&["orders", "list"]);
+    w.create_database();
     let checksum = match w.engine() {
         common::Engine::Sqlite => "x'00'",
         common::Engine::Postgres => "'\\x00'::bytea",

@@ -160,7 +160,7 @@ fn check_state_cases(mut run: impl FnMut(&str) -> Result<(), String>) {
 #[test]
 fn state_columns_take_only_the_contracts_codes() {
     let w = Work::sqlite();
-    w.ok(&["orders", "list"]);
+    w.create_database();
     check_state_cases(|sql| w.try_sql(sql).map(|_| ()));
 }
 
@@ -190,7 +190,7 @@ async fn fresh_postgres_database(name: &str) -> sqlx::PgConnection {
 #[test]
 fn postgres_schema_matches_sqlite_and_checks_the_same_codes() {
     let w = Work::sqlite();
-    w.ok(&["orders", "list"]);
+    w.create_database();
     let sqlite_columns = w.sql(
         "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
          WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations' \
@@ -244,6 +244,15 @@ fn a_new_postgres_database_is_created_and_migrated_on_first_use() {
     let w = Work::sqlite();
     let name = common::unique_name("created");
     let url = common::postgres_database_url(&name);
+    // A command that only reads does not create it.
+    let r = w.run(&["--db", &url, "orders", "list"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no database at postgres://"),
+        "{}",
+        r.stderr
+    );
+    w.ok(&["--db", &url, "purge", "--dry-run"]);
     let r = w.ok(&["--db", &url, "orders", "list", "--format", "json"]);
     assert_eq!(r.stdout.trim(), "[]", "{}", r.stderr);
     let rt = tokio::runtime::Builder::new_current_thread()

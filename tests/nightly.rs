@@ -110,7 +110,7 @@ fn an_unusable_file_is_set_aside_and_the_night_exits_3() {
 fn a_second_nightly_while_one_holds_the_lock_exits_4_and_changes_nothing() {
     let w = Work::new();
     w.inbox_with_fixtures();
-    w.ok(&["orders", "list"]); // creates the database
+    w.create_database();
     let held = w.hold_night_lock();
     let before = counts(&w);
     let r = w.run(&NIGHTLY);

@@ -588,6 +588,7 @@ fn no_national_id_or_address_in_any_format() {
 #[test]
 fn an_empty_database_reports_nothing_in_every_format() {
     let w = Work::new();
+    w.create_database();
     let v = report_json(&w, &[]);
     assert_eq!(v["sla"]["orders"], 0);
     assert_eq!(v["sla_breaches"], json!([]));

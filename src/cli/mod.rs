@@ -44,7 +44,12 @@ impl From<Exit> for ExitCode {
 
 /// pinbrev: MinID PIN-code letters, from orders to the print vendor's drop.
 #[derive(Debug, Parser)]
-#[command(name = "pinbrev", version, about, max_term_width = 100)]
+#[command(
+    name = "pinbrev",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("PINBREV_COMMIT"), ")"),
+    about,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// Database URL.
     #[arg(
@@ -146,6 +151,11 @@ impl Context {
     pub async fn db(&self) -> anyhow::Result<Db> {
         Ok(Db::open(&self.db_url).await?)
     }
+
+    /// The database, for a command that only reads it: never created here.
+    pub async fn existing_db(&self) -> anyhow::Result<Db> {
+        Ok(Db::open_existing(&self.db_url).await?)
+    }
 }
 
 /// Runs the parsed command line.
@@ -183,7 +193,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             if file.exists() {
                 anyhow::bail!("{} exists; name a new file for the backup", file.display());
             }
-            let db = ctx.db().await?;
+            let db = ctx.existing_db().await?;
             db.backup_into(&file).await?;
             db.close().await;
             std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;

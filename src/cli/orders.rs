@@ -56,7 +56,10 @@ fn parse_reason(s: &str) -> Result<RejectReason, String> {
 }
 
 pub async fn run(ctx: &Context, cmd: OrdersCommand) -> anyhow::Result<Exit> {
-    let db = ctx.db().await?;
+    let db = match cmd {
+        OrdersCommand::List { .. } => ctx.existing_db().await?,
+        _ => ctx.db().await?,
+    };
     let exit = match cmd {
         OrdersCommand::Ingest { files } => {
             let mut exit = Exit::Done;

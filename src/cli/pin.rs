@@ -27,7 +27,7 @@ pub struct VerifyArgs {
 pub async fn run(ctx: &Context, cmd: PinCommand) -> anyhow::Result<Exit> {
     let PinCommand::Verify(args) = cmd;
     let key = crate::pin::load_key(&ctx.settings)?;
-    let db = ctx.db().await?;
+    let db = ctx.existing_db().await?;
     let letter = db.letter(&args.letter).await?;
     db.close().await;
     let Some(letter) = letter else {

@@ -35,7 +35,7 @@ fn long_help() -> String {
 }
 
 pub async fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<Exit> {
-    let db = ctx.db().await?;
+    let db = ctx.existing_db().await?;
     let now = Utc::now();
     let since = args.since.unwrap_or_else(|| report::default_since(now));
     let report = report::generate(&db, since, now).await?;

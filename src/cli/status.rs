@@ -97,7 +97,7 @@ async fn describe(db: &Db, o: &OrderRow, others: Vec<OtherOrder>) -> anyhow::Res
 }
 
 pub async fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<Exit> {
-    let db = ctx.db().await?;
+    let db = ctx.existing_db().await?;
     let found = match (&args.order_id, &args.national_id) {
         (Some(id), _) => match db.order(id).await? {
             Some(o) => Some(describe(&db, &o, Vec::new()).await?),

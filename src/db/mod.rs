@@ -136,6 +136,8 @@ pub enum DbError {
     Open { url: String, source: sqlx::Error },
     #[error("database URL {0:?} is not supported: use sqlite://PATH or postgres://USER@HOST/DB")]
     Unsupported(String),
+    #[error("no database at {0} — pass --db or set PINBREV_DB")]
+    Missing(String),
     #[error("cannot migrate database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("the database folder {folder} does not exist; create it, or give --db (PINBREV_DB) a path in an existing folder")]
@@ -272,6 +274,44 @@ impl Db {
     /// The database, for messages (a PostgreSQL URL without its password).
     pub fn describe_self(&self) -> String {
         Db::describe(&self.url).display().to_string()
+    }
+
+    /// Opens the database at `url` only if it exists ([`DbError::Missing`] otherwise): the
+    /// commands that only read never create one.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    pub async fn open_existing(url: &str) -> Result<Db, DbError> {
+        let exists = match Engine::of(url) {
+            Engine::Sqlite => {
+                let normalized = if url.starts_with("sqlite:") {
+                    url.to_string()
+                } else {
+                    format!("sqlite://{url}")
+                };
+                match SqliteConnectOptions::from_str(&normalized) {
+                    Ok(options) => {
+                        let file = options.get_filename();
+                        check_folder(file)?;
+                        file.as_os_str() == ":memory:" || file.exists()
+                    }
+                    // Db::open names what is wrong with the URL.
+                    Err(_) => true,
+                }
+            }
+            Engine::Postgres => {
+                use sqlx::migrate::MigrateDatabase;
+                sqlx::any::install_default_drivers();
+                sqlx::Postgres::database_exists(url)
+                    .await
+                    .map_err(|source| DbError::Open {
+                        url: without_password(url),
+                        source,
+                    })?
+            }
+        };
+        if !exists {
+            return Err(DbError::Missing(Db::describe(url).display().to_string()));
+        }
+        Db::open(url).await
     }
 
     /// The engine this database runs on.

@@ -259,6 +259,12 @@ impl Work {
         c
     }
 
+    /// Creates the work's database (migrated, empty) with a command that writes: the commands
+    /// that only read never create one.
+    pub fn create_database(&self) {
+        self.ok(&["purge", "--dry-run"]);
+    }
+
     /// Runs the binary with these arguments.
     pub fn run(&self, args: &[&str]) -> Run {
         self.run_with(args, &[])
