@@ -39,8 +39,12 @@ pub struct Settings {
     pub retention_days: u32,
     /// The sender's return address, printed on one line above the recipient's address.
     pub return_address: String,
-    /// Per-vendor settings; a vendor not listed gets the defaults (DIN 5008 form B window).
+    /// Per-vendor settings. Once any vendor is listed, `batch create` refuses a vendor that is
+    /// not (unless `allow_unknown_vendors`); with none listed, every vendor gets the defaults
+    /// (DIN 5008 form B window).
     pub vendors: BTreeMap<String, VendorSettings>,
+    /// Let a vendor not listed in `vendors` have the default window.
+    pub allow_unknown_vendors: bool,
 }
 
 impl Default for Settings {
@@ -56,6 +60,7 @@ impl Default for Settings {
             retention_days: 90,
             return_address: "Digitaliseringsdirektoratet, Postboks 1382 Vika, 0114 OSLO".into(),
             vendors: BTreeMap::new(),
+            allow_unknown_vendors: false,
         }
     }
 }
@@ -154,6 +159,24 @@ impl Settings {
         chrono::Duration::seconds(i64::from(self.part_lease_seconds.max(1)))
     }
 
+    /// Checks that a batch may be made for `vendor`: one listed in `vendors`, or any vendor
+    /// when none is listed or `allow_unknown_vendors` is set. The error lists the vendors there
+    /// are.
+    pub fn check_vendor(&self, vendor: &str) -> Result<(), String> {
+        if self.vendors.is_empty()
+            || self.allow_unknown_vendors
+            || self.vendors.contains_key(vendor)
+        {
+            return Ok(());
+        }
+        let known: Vec<&str> = self.vendors.keys().map(String::as_str).collect();
+        Err(format!(
+            "vendor {} is not in the settings; the configured vendors are: {} (set allow_unknown_vendors = true to give an unlisted vendor the default window)",
+            crate::free_text::quote(vendor),
+            known.join(", ")
+        ))
+    }
+
     /// The envelope window of a vendor.
     pub fn window(&self, vendor: &str) -> Window {
         self.vendors
@@ -182,6 +205,7 @@ impl Settings {
             "pin_key_file",
             "retention_days",
             "return_address",
+            "allow_unknown_vendors",
         ]
     }
 }

@@ -1071,3 +1071,43 @@ fn render_workers_share_a_batch_and_a_killed_workers_part_is_taken_over() {
         r.stderr
     );
 }
+
+/// Once the settings list vendors, a batch for another vendor is refused, naming the ones there
+/// are, and nothing is batched; `allow_unknown_vendors` lets it have the default window.
+#[test]
+fn a_vendor_not_in_the_settings_is_refused_when_vendors_are_listed() {
+    let w = Work::new();
+    w.load_fixtures();
+    std::fs::write(
+        w.path("pinbrev.toml"),
+        "allow_synthetic = true\n\
+         [vendors.printco.window]\nleft_mm = 20\ntop_mm = 45\nwidth_mm = 85\nheight_mm = 45\nreturn_zone_mm = 17.7\n\
+         [vendors.postnord.window]\nleft_mm = 20\ntop_mm = 45\nwidth_mm = 85\nheight_mm = 45\nreturn_zone_mm = 17.7\n",
+    )
+    .unwrap();
+    let validated = w.sql("SELECT COUNT(*) FROM orders WHERE status = 'validated'");
+    let r = w.run(&[
+        "batch", "create", "--vendor", "printko", "--outbox", "outbox",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "vendor \"printko\" is not in the settings; the configured vendors are: postnord, printco"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        w.sql("SELECT COUNT(*) FROM orders WHERE status = 'validated'"),
+        validated
+    );
+    assert_eq!(w.sql("SELECT COUNT(*) FROM batches")[0][0], "0");
+    let allowed = w.run_with(
+        &[
+            "batch", "create", "--vendor", "printko", "--outbox", "outbox",
+        ],
+        &[("PINBREV_ALLOW_UNKNOWN_VENDORS", "true")],
+    );
+    assert_eq!(allowed.code, 0, "{}", allowed.stderr);
+    assert_eq!(w.sql("SELECT vendor FROM batches")[0][0], "printko");
+}

@@ -60,6 +60,8 @@ pub enum DropError {
     Conflict { path: PathBuf, batch_id: String },
     #[error("batch {batch_id}: {message}")]
     Inconsistent { batch_id: String, message: String },
+    #[error("{0}")]
+    UnknownVendor(String),
 }
 
 impl DropError {
@@ -123,6 +125,9 @@ pub async fn create(
     vendor: &str,
     outbox: &Path,
 ) -> Result<Vec<Published>, DropError> {
+    settings
+        .check_vendor(vendor)
+        .map_err(DropError::UnknownVendor)?;
     crate::files::create_private_dir(outbox).map_err(io(outbox))?;
     // Stored with the batch, so a run from another working directory resumes it in place.
     let outbox = &outbox.canonicalize().map_err(io(outbox))?;

@@ -55,24 +55,34 @@ pub fn postgres_database_url(name: &str) -> String {
 }
 
 /// Runs SQL on the test server's own database (to create and drop the tests' databases).
-/// Tries a few times: the server refuses to copy its template database while another test's
-/// `CREATE DATABASE` is copying it ("source database is being accessed by other users").
+/// Panics with the server's error if it still fails after a few tries: the server refuses to
+/// copy its template database while another test's `CREATE DATABASE` is copying it ("source
+/// database is being accessed by other users").
 pub fn postgres_admin(sql: &str) {
+    if let Err(e) = try_postgres_admin(sql) {
+        panic!("{sql}: {e}");
+    }
+}
+
+/// [`postgres_admin`], returning the last error.
+pub fn try_postgres_admin(sql: &str) -> Result<(), String> {
     block_on(async {
-        let mut admin = sqlx::PgConnection::connect(&postgres_url())
-            .await
-            .expect("connect to the PostgreSQL of the tests");
-        let mut tries = 0;
-        loop {
-            match sqlx::query(sql).execute(&mut admin).await {
-                Ok(_) => return,
-                Err(e) if tries < 20 && e.to_string().contains("accessed by other users") => {
-                    tries += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let mut last = String::new();
+        for _ in 0..20 {
+            let attempt = async {
+                let mut admin = sqlx::PgConnection::connect(&postgres_url()).await?;
+                sqlx::query(sql).execute(&mut admin).await.map(|_| ())
+            };
+            match attempt.await {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    last = e.to_string();
+                    eprintln!("{sql}: {last}; trying again");
+                    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
                 }
-                Err(e) => panic!("{sql}: {e}"),
             }
         }
+        Err(last)
     })
 }
 
@@ -102,7 +112,12 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 impl Drop for Work {
     fn drop(&mut self) {
         if let Some(name) = &self.pg_name {
-            postgres_admin(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            // The test's outcome is decided; a database left behind goes with the server.
+            if let Err(e) =
+                try_postgres_admin(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            {
+                eprintln!("database {name} not dropped: {e}");
+            }
         }
     }
 }
