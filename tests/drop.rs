@@ -1111,3 +1111,87 @@ fn a_vendor_not_in_the_settings_is_refused_when_vendors_are_listed() {
     assert_eq!(allowed.code, 0, "{}", allowed.stderr);
     assert_eq!(w.sql("SELECT vendor FROM batches")[0][0], "printko");
 }
+
+/// PostgreSQL: a worker that outlives its lease cannot report its part. Worker A claims part 1
+/// and stalls past its lease; worker B takes the part over and renders everything; A's late
+/// report is refused, its file removed, and the published drop holds B's render, whose codes
+/// verify.
+#[test]
+fn a_worker_whose_lease_ran_out_cannot_report_its_part() {
+    let w = Work::postgres();
+    w.load_fixtures();
+    let validated: usize = w.sql("SELECT COUNT(*) FROM orders WHERE status = 'validated'")[0][0]
+        .parse()
+        .unwrap();
+    let go_batch = w.path("go-batch").display().to_string();
+    let go_a = w.path("go-a").display().to_string();
+    let settings = [
+        ("PINBREV_MAX_LETTERS_PER_FILE", "3"),
+        ("PINBREV_RENDER_THREADS", "1"),
+        ("PINBREV_PART_LEASE_SECONDS", "1"),
+    ];
+    let mut env = settings.to_vec();
+    env.extend([
+        ("PINBREV_FAILPOINT", "after-plan"),
+        ("PINBREV_FAILPOINT_RELEASE", go_batch.as_str()),
+    ]);
+    let (batch, batch_stderr) = spawn_until(
+        &w,
+        &[
+            "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+        ],
+        &env,
+        "failpoint after-plan: waiting",
+    );
+    let mut env = settings.to_vec();
+    env.extend([
+        ("PINBREV_FAILPOINT", "worker-after-claim"),
+        ("PINBREV_FAILPOINT_RELEASE", go_a.as_str()),
+    ]);
+    let (a, a_stderr) = spawn_until(
+        &w,
+        &["worker", "--outbox", "outbox", "--until-idle"],
+        &env,
+        "failpoint worker-after-claim: waiting",
+    );
+    // A's lease runs out; B takes its part over with every other one.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let b = w.run_with(&["worker", "--outbox", "outbox", "--until-idle"], &settings);
+    assert_eq!(b.code, 0, "{}", b.stderr);
+    let parts = validated.div_ceil(3);
+    assert!(
+        b.stdout.contains(&format!(
+            "worker: {parts} parts rendered ({validated} letters)"
+        )),
+        "{}",
+        b.stdout
+    );
+    // A goes on, renders part 1 under its old claim, and is refused.
+    std::fs::write(&go_a, "go").unwrap();
+    let out = a.wait_with_output().unwrap();
+    drop(a_stderr);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("worker: 0 parts rendered (0 letters); 1 parts' leases ran out"),
+        "{stdout}"
+    );
+    // The planning run finds every part done and publishes B's renders.
+    std::fs::write(&go_batch, "go").unwrap();
+    let out = batch.wait_with_output().unwrap();
+    drop(batch_stderr);
+    assert!(out.status.success(), "{out:?}");
+    finished_state(&w, validated);
+    let first = w.sql("SELECT attempt, claimed_by FROM batch_parts WHERE part = 1");
+    assert_eq!(first[0][0], "2", "{first:?}");
+    assert!(first[0][1].starts_with("worker@"), "{first:?}");
+    let dir = only_batch_dir(&w.path("outbox"));
+    assert!(
+        !std::fs::read_dir(&dir).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".part")),
+        "a render of a lost claim is in the drop"
+    );
+}
