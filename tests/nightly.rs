@@ -416,6 +416,12 @@ fn config_show_hides_secrets_and_completions_and_man_page_are_generated() {
         "{}",
         shipped.stdout
     );
+    // Decimals as written, not as the nearest 32-bit float's full expansion.
+    assert!(
+        shipped.stdout.contains("\nreturn_zone_mm = 17.7\n"),
+        "{}",
+        shipped.stdout
+    );
     let bash = w.ok(&["completions", "bash"]);
     assert!(bash.stdout.contains("_pinbrev") && bash.stdout.contains("nightly"));
     let man = w.ok(&["man"]);

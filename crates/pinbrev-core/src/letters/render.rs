@@ -62,12 +62,24 @@ const MATRIX_EDGE_MM: f32 = 1.5;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Window {
+    #[serde(serialize_with = "as_written")]
     pub left_mm: f32,
+    #[serde(serialize_with = "as_written")]
     pub top_mm: f32,
+    #[serde(serialize_with = "as_written")]
     pub width_mm: f32,
+    #[serde(serialize_with = "as_written")]
     pub height_mm: f32,
     /// Height of the return-address zone at the window's top.
+    #[serde(serialize_with = "as_written")]
     pub return_zone_mm: f32,
+}
+
+/// Writes a length as the shortest decimal that reads back as it (`17.7`), not as the wider
+/// number the 32-bit value is exactly (`17.700000762939453`), so that `config show` prints what
+/// was written.
+fn as_written<S: serde::Serializer>(mm: &f32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(mm.to_string().parse().unwrap_or(f64::from(*mm)))
 }
 
 impl Default for Window {
