@@ -975,6 +975,26 @@ fn spawn_until(
     panic!("{args:?} never said {until:?}: {seen:?}");
 }
 
+/// [`spawn_until`] with `settings` and the test hook `failpoint`: the child says it waits there,
+/// and goes on once the file `release` exists.
+fn spawn_held(
+    w: &Work,
+    args: &[&str],
+    settings: &[(&str, &str)],
+    failpoint: &str,
+    release: &str,
+) -> (
+    std::process::Child,
+    std::io::Lines<std::io::BufReader<std::process::ChildStderr>>,
+) {
+    let mut env = settings.to_vec();
+    env.extend([
+        ("PINBREV_FAILPOINT", failpoint),
+        ("PINBREV_FAILPOINT_RELEASE", release),
+    ]);
+    spawn_until(w, args, &env, &format!("failpoint {failpoint}: waiting"))
+}
+
 /// PostgreSQL: workers share the night's parts. One worker is killed holding a part; another
 /// renders the rest; the planning run takes the dead worker's part over once its lease runs
 /// out, and publishes a complete drop whose codes verify.
@@ -995,30 +1015,22 @@ fn render_workers_share_a_batch_and_a_killed_workers_part_is_taken_over() {
         ("PINBREV_PART_LEASE_SECONDS", "2"),
     ];
     // The run that plans the batch waits once its parts are planned.
-    let mut env = settings.to_vec();
-    env.extend([
-        ("PINBREV_FAILPOINT", "after-plan"),
-        ("PINBREV_FAILPOINT_RELEASE", release_text.as_str()),
-    ]);
-    let (batch, batch_stderr) = spawn_until(
+    let (batch, batch_stderr) = spawn_held(
         &w,
         &[
             "batch", "create", "--vendor", "printco", "--outbox", "outbox",
         ],
-        &env,
-        "failpoint after-plan: waiting",
+        &settings,
+        "after-plan",
+        &release_text,
     );
     // Worker A claims a part and is killed holding it.
-    let mut env = settings.to_vec();
-    env.extend([
-        ("PINBREV_FAILPOINT", "worker-after-claim"),
-        ("PINBREV_FAILPOINT_RELEASE", never.as_str()),
-    ]);
-    let (mut a, a_stderr) = spawn_until(
+    let (mut a, a_stderr) = spawn_held(
         &w,
         &["worker", "--outbox", "outbox"],
-        &env,
-        "failpoint worker-after-claim: waiting",
+        &settings,
+        "worker-after-claim",
+        &never,
     );
     a.kill().unwrap(); // SIGKILL
     let status = a.wait().unwrap();
@@ -1130,29 +1142,21 @@ fn a_worker_whose_lease_ran_out_cannot_report_its_part() {
         ("PINBREV_RENDER_THREADS", "1"),
         ("PINBREV_PART_LEASE_SECONDS", "1"),
     ];
-    let mut env = settings.to_vec();
-    env.extend([
-        ("PINBREV_FAILPOINT", "after-plan"),
-        ("PINBREV_FAILPOINT_RELEASE", go_batch.as_str()),
-    ]);
-    let (batch, batch_stderr) = spawn_until(
+    let (batch, batch_stderr) = spawn_held(
         &w,
         &[
             "batch", "create", "--vendor", "printco", "--outbox", "outbox",
         ],
-        &env,
-        "failpoint after-plan: waiting",
+        &settings,
+        "after-plan",
+        &go_batch,
     );
-    let mut env = settings.to_vec();
-    env.extend([
-        ("PINBREV_FAILPOINT", "worker-after-claim"),
-        ("PINBREV_FAILPOINT_RELEASE", go_a.as_str()),
-    ]);
-    let (a, a_stderr) = spawn_until(
+    let (a, a_stderr) = spawn_held(
         &w,
         &["worker", "--outbox", "outbox", "--until-idle"],
-        &env,
-        "failpoint worker-after-claim: waiting",
+        &settings,
+        "worker-after-claim",
+        &go_a,
     );
     // A's lease runs out; B takes its part over with every other one.
     std::thread::sleep(std::time::Duration::from_millis(1500));

@@ -410,6 +410,22 @@ async fn report_done(
     }))
 }
 
+/// Renders a claimed part on a render thread and reports it done; `None` when the claim's
+/// lease ran out first (see [`report_done`]).
+async fn render_claimed(
+    db: &Db,
+    shared: &Arc<RenderShared>,
+    batch: &BatchRow,
+    claim: &PartClaim,
+) -> Result<Option<Placed>, DropError> {
+    let (part, from, to) = claim_range(claim);
+    let job = read_part(db, batch, part, from, to, Some(claim)).await?;
+    let renderer = Arc::clone(shared);
+    let handle = tokio::task::spawn_blocking(move || render_and_write(job, &renderer));
+    let done = joined(handle, batch).await?;
+    report_done(db, &shared.dir, claim, done).await
+}
+
 /// The part and letters of a claim.
 fn claim_range(claim: &PartClaim) -> (u32, i64, i64) {
     (
@@ -463,11 +479,7 @@ async fn wait_for_part(
                 .await?
             {
                 tracing::warn!(batch = %batch.batch_id, part, "taking over a part whose worker's lease ran out");
-                let job = read_part(db, batch, part, from, to, Some(&claim)).await?;
-                let renderer = Arc::clone(shared);
-                let handle = tokio::task::spawn_blocking(move || render_and_write(job, &renderer));
-                let done = joined(handle, batch).await?;
-                if let Some(placed) = report_done(db, &shared.dir, &claim, done).await? {
+                if let Some(placed) = render_claimed(db, shared, batch, &claim).await? {
                     return Ok(placed);
                 }
                 continue;

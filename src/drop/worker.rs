@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{hold, read_part, render_and_write, report_done, worker_name, DropError, RenderShared};
+use super::{hold, render_claimed, worker_name, DropError, RenderShared};
 use crate::db::Db;
 use crate::pin::PinKey;
 use crate::settings::Settings;
@@ -87,17 +87,12 @@ pub async fn work(
                 shared
             }
         };
-        let (part, from, to) = super::claim_range(&claim);
-        let job = read_part(db, &batch, part, from, to, Some(&claim)).await?;
-        let letters = job.jobs.len() as u64;
-        let renderer = Arc::clone(&shared);
-        let handle = tokio::task::spawn_blocking(move || render_and_write(job, &renderer));
-        let rendered = super::joined(handle, &batch).await?;
-        match report_done(db, &dir, &claim, rendered).await? {
-            Some(_) => {
+        match render_claimed(db, &shared, &batch, &claim).await? {
+            Some(placed) => {
+                let letters = placed.job.jobs.len() as u64;
                 done.parts += 1;
                 done.letters += letters;
-                tracing::info!(batch = %batch.batch_id, part, letters, "part rendered");
+                tracing::info!(batch = %batch.batch_id, part = claim.part, letters, "part rendered");
             }
             None => done.lost += 1,
         }
