@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use pinbrev::cli::{self, Cli, Exit, LogFormat};
+use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -44,8 +45,15 @@ fn init_logging(cli: &Cli) {
     };
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(format!("pinbrev={default},warn")));
+    // At -vv each step's span reports, when it closes, how long it was busy and how long it waited.
+    let spans = if cli.verbose >= 2 {
+        FmtSpan::CLOSE
+    } else {
+        FmtSpan::NONE
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_span_events(spans)
         .with_writer(std::io::stderr);
     match cli.log_format {
         LogFormat::Json => builder.json().init(),

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Europe::Oslo;
 use serde::Serialize;
 
-use crate::db::{Db, DbError, OrderRow, Table, Tx};
+use crate::db::{Db, DbError, ReceivedOrder, Table, Tx};
 use crate::freg::Person;
 use crate::letters::Window;
 use crate::orders::OrderStatus;
@@ -127,11 +127,13 @@ impl<'a> Validator<'a> {
         if !reopened {
             return Ok(Reissue::NotAllowed);
         }
-        let order = self
-            .db
-            .order_in(&mut tx, order_id)
-            .await?
-            .expect("the order was just moved");
+        let order = ReceivedOrder::from(
+            &self
+                .db
+                .order_in(&mut tx, order_id)
+                .await?
+                .expect("the order was just moved"),
+        );
         let mut outcomes = self
             .decide_page(&mut tx, std::slice::from_ref(&order))
             .await?;
@@ -148,7 +150,7 @@ impl<'a> Validator<'a> {
     async fn decide_page<'o>(
         &self,
         tx: &mut Tx,
-        page: &'o [OrderRow],
+        page: &'o [ReceivedOrder],
     ) -> Result<Vec<(&'o str, ValidationOutcome)>, DbError> {
         let orders: Vec<OrderFacts<'_>> = page
             .iter()

@@ -41,10 +41,9 @@ pub use events::EventRow;
 pub use letters::{LetterJob, LetterRef, PartRecord};
 pub use operations::PartFile;
 pub use orders::{move_order, InsertOutcome, OrderFilter, OrderRow};
-use orders::{order_row, ORDER_COLUMNS};
 pub use parts::{attempt_file_name, PartClaim, PartStatus};
 pub use receipts::ReceiptOutcome;
-pub use validation::{OrderCounts, PeopleFound};
+pub use validation::{OrderCounts, PeopleFound, ReceivedOrder};
 
 /// Rows per multi-row statement: few statements, well under SQLite's limit of bound parameters
 /// (32,766). The statement of a full chunk is prepared once and kept; a shorter last chunk's is not.
@@ -450,7 +449,8 @@ async fn open_sqlite(url: &str) -> Result<AnyPool, DbError> {
                      PRAGMA busy_timeout = 30000; \
                      PRAGMA foreign_keys = ON; \
                      PRAGMA cache_size = -32768; \
-                     PRAGMA wal_autocheckpoint = 10000;",
+                     PRAGMA wal_autocheckpoint = 10000; \
+                     PRAGMA temp_store = MEMORY;",
                 )
                 .await
                 .map(|_| ())

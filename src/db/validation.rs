@@ -7,9 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::builder::QueryBuilder;
-use super::{
-    all_changed, ctx, json_list, now, Db, DbError, OrderRow, Tx, ORDER_COLUMNS, ROWS_PER_STATEMENT,
-};
+use super::{all_changed, col, ctx, json_list, now, Db, DbError, OrderRow, Tx, ROWS_PER_STATEMENT};
 use pinbrev_core::free_text;
 use pinbrev_core::letter::LetterState;
 use pinbrev_core::order::{timestamp, OrderStatus};
@@ -24,6 +22,29 @@ pub struct PeopleFound {
     pub records: Vec<(i64, String)>,
 }
 
+/// An order waiting for validation, as the rules read it.
+#[derive(Debug, Clone)]
+pub struct ReceivedOrder {
+    pub order_id: String,
+    /// The identity number as ordered.
+    pub national_id: String,
+    /// The language asked for, if any.
+    pub language: Option<String>,
+    /// When it was ordered (the page's position).
+    pub ordered_at: String,
+}
+
+impl From<&OrderRow> for ReceivedOrder {
+    fn from(o: &OrderRow) -> Self {
+        ReceivedOrder {
+            order_id: o.order_id.clone(),
+            national_id: o.national_id.clone(),
+            language: o.language.clone(),
+            ordered_at: o.ordered_at.clone(),
+        }
+    }
+}
+
 /// A page's people's orders and letters, counted per identifier.
 #[derive(Debug, Default)]
 pub struct OrderCounts {
@@ -35,19 +56,21 @@ pub struct OrderCounts {
 
 impl Db {
     /// The next `limit` orders still `received`, oldest first (`ordered_at`, then order_id),
-    /// after the given position, read inside the write transaction that will record them.
+    /// after the given position, read inside the write transaction that will record them: only
+    /// what the rules read (a page's rows cross from SQLite's thread one by one, column by column).
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn received_orders_in(
         &self,
         tx: &mut Tx,
         after: Option<(&str, &str)>,
         limit: i64,
-    ) -> Result<Vec<OrderRow>, DbError> {
+    ) -> Result<Vec<ReceivedOrder>, DbError> {
         let (at, id) = after.unwrap_or(("", ""));
-        let rows = sqlx::query(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE status = $1 AND (ordered_at > $2 OR (ordered_at = $2 AND order_id > $3)) \
-             ORDER BY ordered_at, order_id LIMIT $4"
-        ))
+        let rows = sqlx::query(
+            "SELECT order_id, national_id, language, ordered_at FROM orders \
+             WHERE status = $1 AND (ordered_at > $2 OR (ordered_at = $2 AND order_id > $3)) \
+             ORDER BY ordered_at, order_id LIMIT $4",
+        )
         .bind(OrderStatus::Received.code())
         .bind(at)
         .bind(id)
@@ -55,7 +78,16 @@ impl Db {
         .fetch_all(&mut **tx)
         .await
         .map_err(ctx("reading received orders"))?;
-        rows.iter().map(super::order_row).collect()
+        rows.iter()
+            .map(|r| {
+                Ok(ReceivedOrder {
+                    order_id: col(r, 0)?,
+                    national_id: col(r, 1)?,
+                    language: col(r, 2)?,
+                    ordered_at: col(r, 3)?,
+                })
+            })
+            .collect()
     }
 
     /// The people behind `national_ids` (identifiers as ordered, already valid): who has or had
@@ -109,32 +141,35 @@ impl Db {
         // busy night (PostgreSQL then scanned every validated order once per page).
         let in_list = self.engine.in_list();
         let rows = sqlx::query(&format!(
-            "SELECT ids.value, (SELECT COUNT(*) FROM orders o \
-             WHERE o.person_national_id = ids.value AND o.status IN ($2, $3, $4)) \
+            "SELECT ids.value, \
+             (SELECT COUNT(*) FROM orders o \
+              WHERE o.person_national_id = ids.value AND o.status IN ($2, $3, $4)), \
+             (SELECT COUNT(*) FROM orders o JOIN letters l ON l.order_id = o.order_id \
+              WHERE o.person_national_id = ids.value AND l.state <> $5 AND l.created_at >= $6) \
              FROM {in_list} AS ids"
         ))
         .bind(&numbers)
         .bind(validated)
         .bind(batched)
         .bind(printed)
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(ctx("counting people's orders"))?;
-        count_into(&mut facts.active_orders, rows, "counting people's orders")?;
-
-        let in_list = self.engine.in_list();
-        let rows = sqlx::query(&format!(
-            "SELECT ids.value, (SELECT COUNT(*) FROM orders o JOIN letters l ON l.order_id = o.order_id \
-             WHERE o.person_national_id = ids.value AND l.state <> $2 AND l.created_at >= $3) \
-             FROM {in_list} AS ids"
-        ))
-        .bind(&numbers)
         .bind(LetterState::Failed.code())
         .bind(timestamp(letters_since))
         .fetch_all(&mut **tx)
         .await
-        .map_err(ctx("counting people's letters"))?;
-        count_into(&mut facts.recent_letters, rows, "counting people's letters")?;
+        .map_err(ctx("counting people's orders and letters"))?;
+        for r in rows {
+            let read = || ctx("counting people's orders and letters");
+            let number: String = r.try_get(0).map_err(read())?;
+            for (into, column) in [
+                (&mut facts.active_orders, 1),
+                (&mut facts.recent_letters, 2),
+            ] {
+                let count: i64 = r.try_get(column).map_err(read())?;
+                if count > 0 {
+                    *into.entry(number.clone()).or_default() += count;
+                }
+            }
+        }
         Ok(facts)
     }
 
@@ -226,19 +261,4 @@ impl Db {
         }
         Ok(())
     }
-}
-
-fn count_into(
-    into: &mut HashMap<String, i64>,
-    rows: Vec<sqlx::any::AnyRow>,
-    context: &'static str,
-) -> Result<(), DbError> {
-    for r in rows {
-        let number: String = r.try_get(0).map_err(ctx(context))?;
-        let count: i64 = r.try_get(1).map_err(ctx(context))?;
-        if count > 0 {
-            *into.entry(number).or_default() += count;
-        }
-    }
-    Ok(())
 }
