@@ -26,5 +26,5 @@ pub mod validation;
 // The core's modules, under the names the rest of pinbrev has always used.
 pub use pinbrev_core::{
     address, code_enum, codes, countries, free_text, freg, holidays, input_error, letter, letters,
-    national_id, parallel,
+    local_time, national_id, parallel, wording,
 };

@@ -58,8 +58,18 @@ fn init_logging(cli: &Cli) {
     match cli.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder
+            .with_timer(OsloTime)
             .with_target(false)
             .with_ansi(std::io::stderr().is_terminal())
             .init(),
+    }
+}
+
+/// Text log lines carry the time in Oslo, as the operators read every other time.
+struct OsloTime;
+
+impl tracing_subscriber::fmt::time::FormatTime for OsloTime {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        write!(w, "{}", pinbrev::local_time::seconds(chrono::Utc::now()))
     }
 }

@@ -536,7 +536,11 @@ fn move_into(file: &Path, sub: &str) -> Result<PathBuf, String> {
 
 /// The human summary, for stderr.
 pub fn human(s: &Summary) -> String {
-    let mut out = Vec::new();
+    use crate::wording::count;
+    let mut out = vec![format!(
+        "night started {}",
+        crate::local_time::show(&s.started_at)
+    )];
     let files = |f: &Files| {
         let mut text = format!(
             "{} read, {} skipped as seen before, {} unusable",
@@ -553,17 +557,17 @@ pub fn human(s: &Summary) -> String {
         text
     };
     out.push(format!(
-        "register: {}; {} people loaded, {} line errors",
+        "register: {}; {} loaded, {}",
         files(&s.register.files),
-        s.register.people_loaded,
-        s.register.line_errors
+        count(s.register.people_loaded, "person", "people"),
+        count(s.register.line_errors, "line error", "line errors")
     ));
     out.push(format!(
-        "orders: {}; {} new, {} already known, {} row errors",
+        "orders: {}; {} new, {} already known, {}",
         files(&s.orders.files),
         s.orders.new,
         s.orders.already_known,
-        s.orders.row_errors
+        count(s.orders.row_errors, "row error", "row errors")
     ));
     let statuses: Vec<String> = s
         .validation
@@ -572,8 +576,8 @@ pub fn human(s: &Summary) -> String {
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
     out.push(format!(
-        "validation: {} orders ({})",
-        s.validation.orders,
+        "validation: {} ({})",
+        count(s.validation.orders, "order", "orders"),
         statuses.join(", ")
     ));
     if s.batch.batch_ids.is_empty() {
@@ -586,18 +590,18 @@ pub fn human(s: &Summary) -> String {
             .map(|d| d.display().to_string())
             .collect();
         out.push(format!(
-            "batch: {} letters, {} pages in {}",
-            s.batch.letters,
-            s.batch.pages,
+            "batch: {}, {} in {}",
+            count(s.batch.letters, "letter", "letters"),
+            count(s.batch.pages, "page", "pages"),
             dirs.join(", ")
         ));
     }
     out.push(format!(
-        "receipts: {}; {} applied, {} already known, {} row errors",
+        "receipts: {}; {} applied, {} already known, {}",
         files(&s.receipts.files),
         s.receipts.applied,
         s.receipts.already_known,
-        s.receipts.row_errors
+        count(s.receipts.row_errors, "row error", "row errors")
     ));
     out.push(format!(
         "purge: {} PDFs deleted, {} kept (letters not posted yet), {} orders pseudonymised",

@@ -268,3 +268,87 @@ fn version_names_the_commit() {
         regex::Regex::new(r"^pinbrev \d+\.\d+\.\d+ \(commit ([0-9a-f]{12}|unknown)\)$").unwrap();
     assert!(re.is_match(r.stdout.trim()), "{}", r.stdout);
 }
+
+/// What a person reads shows Oslo time to the minute with its offset; JSON and CSV keep RFC 3339.
+/// SUP-20261123-0001 was ordered at 14:02:11 Oslo time (the file has no offset).
+#[test]
+fn people_read_oslo_time_and_machines_read_rfc_3339() {
+    let w = Work::new();
+    w.load_fixtures();
+    let text = w.ok(&["status", "SUP-20261123-0001"]);
+    assert!(
+        text.stdout
+            .contains("ordered at   2026-11-23 14:02 +01:00\n"),
+        "{}",
+        text.stdout
+    );
+    // Every event line starts with a local time, never a UTC stamp with microseconds.
+    let local = regex::Regex::new(r"^  \d{4}-\d\d-\d\d \d\d:\d\d \+0[12]:00  ").unwrap();
+    let events: Vec<&str> = text
+        .stdout
+        .lines()
+        .skip_while(|l| *l != "events")
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .collect();
+    assert!(!events.is_empty(), "{}", text.stdout);
+    assert!(events.iter().all(|l| local.is_match(l)), "{events:?}");
+
+    let json = w.ok(&["status", "SUP-20261123-0001", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["ordered_at"], "2026-11-23T13:02:11.000000Z");
+
+    let table = w.ok(&["orders", "list"]);
+    let row = table
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("SUP-20261123-0001 "))
+        .expect("the order is listed");
+    assert!(row.contains("2026-11-23 14:02 +01:00"), "{row}");
+    let csv = w.ok(&["orders", "list", "--format", "csv"]);
+    assert!(
+        csv.stdout.lines().any(|l| l.starts_with("SUP-20261123-0001,")
+            && l.contains(",2026-11-23T13:02:11.000000Z,")),
+        "{}",
+        csv.stdout
+    );
+
+    let report = w.ok(&["report", "--since", "2026-11-23"]);
+    assert!(
+        report
+            .stdout
+            .starts_with("Report on orders placed since 2026-11-23 00:00 +01:00 (generated "),
+        "{}",
+        report.stdout
+    );
+    assert!(!report.stdout.contains(".000000Z"), "{}", report.stdout);
+
+    // Text log lines start with the time in Oslo, to the second.
+    let logged = w.run(&["-vv", "orders", "validate"]);
+    let first = logged.stderr.lines().next().unwrap_or_default();
+    let stamp = regex::Regex::new(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0[12]:00 ").unwrap();
+    assert!(stamp.is_match(first), "{}", logged.stderr);
+}
+
+/// An error is printed once, names what is wrong and says what to do next.
+#[test]
+fn a_missing_database_folder_is_one_error_that_says_what_to_do() {
+    let w = Work::sqlite();
+    let db = format!("sqlite://{}", w.path("nowhere/pinbrev.db").display());
+    for args in [vec!["orders", "validate"], vec!["status", "WEB-1"]] {
+        let mut all = vec!["--db", db.as_str()];
+        all.extend(&args);
+        let r = w.run(&all);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+        let lines: Vec<&str> = r.stderr.lines().filter(|l| !l.is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{args:?}: {}", r.stderr);
+        assert!(
+            lines[0].starts_with("error: ")
+                && lines[0].contains(&w.path("nowhere").display().to_string())
+                && lines[0].contains("create it, or give --db"),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(!w.path("nowhere").exists());
+    }
+}

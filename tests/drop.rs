@@ -1177,7 +1177,7 @@ fn a_worker_whose_lease_ran_out_cannot_report_its_part() {
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
-        stdout.contains("worker: 0 parts rendered (0 letters); 1 parts' leases ran out"),
+        stdout.contains("worker: 0 parts rendered (0 letters); 1 part's lease ran out before it was done"),
         "{stdout}"
     );
     // The planning run finds every part done and publishes B's renders.

@@ -439,7 +439,7 @@ fn a_50_mb_field_is_never_echoed_whole() {
     );
     assert!(
         r.stdout
-            .contains("2 new orders, 0 already known, 1 row errors"),
+            .contains("2 new orders, 0 already known, 1 row error"),
         "{}",
         r.stdout
     );
@@ -482,7 +482,7 @@ fn a_50_mb_field_is_never_echoed_whole() {
         "{}",
         &r.stderr[..r.stderr.len().min(500)]
     );
-    assert!(r.stdout.contains("1 people loaded"), "{}", r.stdout);
+    assert!(r.stdout.contains("1 person loaded"), "{}", r.stdout);
     assert!(
         one(&w, "SELECT MAX(LENGTH(message)) FROM input_errors")
             .parse::<usize>()

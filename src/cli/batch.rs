@@ -1,5 +1,6 @@
 //! `pinbrev batch create --vendor NAME --outbox DIR`: PIN codes, letters and the vendor drop.
 
+use crate::wording::count;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
@@ -37,17 +38,20 @@ pub async fn run(ctx: &Context, cmd: BatchCommand) -> anyhow::Result<Exit> {
         Ok(published) => {
             for p in &published {
                 println!(
-                    "{}batch {} for {}: {} letters, {} pages, {} files ({} bytes) in {}{}",
+                    "{}batch {} for {}: {}, {}, {} ({}) in {}{}",
                     if p.resumed { "resumed " } else { "" },
                     p.batch_id,
                     p.vendor,
-                    p.letters,
-                    p.pages,
-                    p.files,
-                    p.bytes,
+                    count(p.letters, "letter", "letters"),
+                    count(p.pages, "page", "pages"),
+                    count(p.files, "file", "files"),
+                    humansize::format_size(p.bytes, humansize::DECIMAL),
                     p.dir.display(),
                     if p.superseded > 0 {
-                        format!("; {} earlier letters superseded", p.superseded)
+                        format!(
+                            "; {} superseded",
+                            count(p.superseded, "earlier letter", "earlier letters")
+                        )
                     } else {
                         String::new()
                     }

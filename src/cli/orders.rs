@@ -1,5 +1,6 @@
 //! `pinbrev orders ingest|validate|list`.
 
+use crate::wording::count;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
@@ -70,11 +71,11 @@ pub async fn run(ctx: &Context, cmd: OrdersCommand) -> anyhow::Result<Exit> {
                             eprintln!("row error: {e}");
                         }
                         println!(
-                            "{}: {} new orders, {} already known, {} row errors",
+                            "{}: {}, {} already known, {}",
                             report.file,
-                            report.new,
+                            count(report.new, "new order", "new orders"),
                             report.already_known,
-                            report.row_errors.len()
+                            count(report.row_errors.len(), "row error", "row errors")
                         );
                     }
                     Err(IngestError::File(e)) => {
@@ -98,8 +99,8 @@ pub async fn run(ctx: &Context, cmd: OrdersCommand) -> anyhow::Result<Exit> {
                 .map(|(s, n)| format!("{s} {n}"))
                 .collect();
             println!(
-                "validated {} orders: {}",
-                report.orders,
+                "validated {}: {}",
+                count(report.orders, "order", "orders"),
                 if statuses.is_empty() {
                     "none waiting".into()
                 } else {
@@ -233,7 +234,11 @@ fn list(rows: &[OrderRow], format: ListFormat) -> anyhow::Result<()> {
                 l.status.code().to_string(),
                 opt(l.reason),
                 l.national_id.clone(),
-                l.ordered_at.to_string(),
+                if format == ListFormat::Table {
+                    crate::local_time::show(l.ordered_at)
+                } else {
+                    l.ordered_at.to_string()
+                },
                 l.channel.to_string(),
                 opt(l.language),
                 opt(l.postal_zone),

@@ -1,5 +1,6 @@
 //! `pinbrev postcodes import FILE`: replace the postal-code list with Posten's register file.
 
+use crate::wording::count;
 use std::path::PathBuf;
 
 use clap::Subcommand;
@@ -22,11 +23,11 @@ pub async fn run(ctx: &Context, cmd: PostcodesCommand) -> anyhow::Result<Exit> {
                 eprintln!("line error: {e}");
             }
             println!(
-                "{}: {} postal codes loaded ({} with a category), {} line errors; the list was replaced",
+                "{}: {} loaded ({} with a category), {}; the list was replaced",
                 file.display(),
-                report.loaded,
+                count(report.loaded, "postal code", "postal codes"),
                 report.with_category,
-                report.line_errors.len()
+                count(report.line_errors.len(), "line error", "line errors")
             );
             Exit::Done
         }

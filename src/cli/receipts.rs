@@ -1,5 +1,6 @@
 //! `pinbrev receipts ingest FILE...`: the print vendor's receipts.
 
+use crate::wording::count;
 use std::path::PathBuf;
 
 use clap::Subcommand;
@@ -27,12 +28,12 @@ pub async fn run(ctx: &Context, cmd: ReceiptsCommand) -> anyhow::Result<Exit> {
                     eprintln!("row error: {e}");
                 }
                 println!(
-                    "{}: {} applied, {} recorded without change, {} already known, {} row errors",
+                    "{}: {} applied, {} recorded without change, {} already known, {}",
                     r.file,
                     r.applied,
                     r.recorded,
                     r.already_known,
-                    r.row_errors.len()
+                    count(r.row_errors.len(), "row error", "row errors")
                 );
             }
             Err(ReceiptError::File(e)) => {

@@ -1,5 +1,6 @@
 //! `pinbrev register import FILE...`: load Folkeregister extracts.
 
+use crate::wording::count;
 use std::path::PathBuf;
 
 use clap::Subcommand;
@@ -28,11 +29,11 @@ pub async fn run(ctx: &Context, cmd: RegisterCommand) -> anyhow::Result<Exit> {
                     eprintln!("line error: {e}");
                 }
                 println!(
-                    "{}: {} people loaded ({} replaced an earlier document), {} line errors",
+                    "{}: {} loaded ({} replaced an earlier document), {}",
                     file.display(),
-                    report.loaded,
+                    count(report.loaded, "person", "people"),
                     report.replaced,
-                    report.line_errors.len()
+                    count(report.line_errors.len(), "line error", "line errors")
                 );
             }
             Err(e @ (ImportError::Read { .. } | ImportError::NoUsableLine { .. })) => {

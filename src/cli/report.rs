@@ -5,6 +5,7 @@ use clap::Args;
 
 use super::output::{self, ListFormat};
 use super::{Context, Exit};
+use crate::local_time;
 use crate::report::{self, Counts, Report, CSV_HEADERS, CSV_LAYOUT, SLA_WORKING_DAYS};
 
 #[derive(Debug, Args)]
@@ -80,7 +81,8 @@ fn section(title: &str, len: usize) -> bool {
 fn table(r: &Report) -> std::io::Result<()> {
     println!(
         "Report on orders placed since {} (generated {})",
-        r.since, r.generated_at
+        local_time::show(&r.since),
+        local_time::show(&r.generated_at)
     );
     println!();
     counts("Orders by status", "status", &r.by_status)?;
@@ -105,9 +107,9 @@ fn table(r: &Report) -> std::io::Result<()> {
                 vec![
                     b.order_id.clone(),
                     b.status.code().to_string(),
-                    b.ordered_at.clone(),
+                    local_time::show(&b.ordered_at),
                     b.deadline_day.to_string(),
-                    or_dash(&b.posted_at),
+                    local_time::show_or_dash(b.posted_at.as_deref()),
                     b.working_days_late.to_string(),
                 ]
             })
@@ -134,7 +136,7 @@ fn table(r: &Report) -> std::io::Result<()> {
                     h.order_id.clone(),
                     h.national_id.clone(),
                     or_dash(&h.reason),
-                    or_dash(&h.held_since),
+                    local_time::show_or_dash(h.held_since.as_deref()),
                 ]
             })
             .collect();
@@ -150,7 +152,7 @@ fn table(r: &Report) -> std::io::Result<()> {
                     x.order_id.clone(),
                     or_dash(&x.letter_id),
                     x.national_id.clone(),
-                    or_dash(&x.returned_at),
+                    local_time::show_or_dash(x.returned_at.as_deref()),
                     or_dash(&x.reason),
                 ]
             })
@@ -185,7 +187,7 @@ fn table(r: &Report) -> std::io::Result<()> {
                         .collect();
                     vec![
                         b.batch_id.clone(),
-                        b.created_at.clone(),
+                        local_time::show(&b.created_at),
                         b.state.clone(),
                         b.letters.to_string(),
                         by.join(", "),

@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::output::{self, ItemFormat};
 use super::{Context, Exit};
 use crate::db::{Db, EventRow, OrderRow};
+use crate::local_time;
 use crate::national_id::{compact, mask};
 use crate::orders::OrderStatus;
 
@@ -151,7 +152,7 @@ fn print_text(s: &Status) {
         _ => println!("reason       -"),
     }
     println!("national id  {}", s.national_id);
-    println!("ordered at   {}", s.ordered_at);
+    println!("ordered at   {}", local_time::show(&s.ordered_at));
     println!("channel      {}", s.channel);
     println!("language     {}", dash(&s.language));
     println!(
@@ -174,7 +175,7 @@ fn print_text(s: &Status) {
     for e in &s.events {
         println!(
             "  {}  {:<10} {:<10} {}",
-            e.at,
+            local_time::show(&e.at),
             e.actor,
             e.event,
             e.detail.as_deref().unwrap_or("")
@@ -183,7 +184,12 @@ fn print_text(s: &Status) {
     if !s.other_orders.is_empty() {
         println!("other orders of this person");
         for o in &s.other_orders {
-            println!("  {}  {}  {}", o.order_id, o.status, o.ordered_at);
+            println!(
+                "  {}  {}  {}",
+                o.order_id,
+                o.status,
+                local_time::show(&o.ordered_at)
+            );
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `pinbrev worker --outbox DIR`: renders parts of the batches the nightly run plans on
 //! PostgreSQL, claimed under a lease (see `drop::worker`).
 
+use crate::wording::count;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -34,13 +35,14 @@ pub async fn run(ctx: &Context, args: WorkerArgs) -> anyhow::Result<Exit> {
     db.close().await;
     let done = result?;
     println!(
-        "worker: {} parts rendered ({} letters){}",
-        done.parts,
-        done.letters,
+        "worker: {} rendered ({}){}",
+        count(done.parts, "part", "parts"),
+        count(done.letters, "letter", "letters"),
         if done.lost > 0 {
             format!(
-                "; {} parts' leases ran out before they were done",
-                done.lost
+                "; {} ran out before {} done",
+                count(done.lost, "part's lease", "parts' leases"),
+                if done.lost == 1 { "it was" } else { "they were" }
             )
         } else {
             String::new()

@@ -4,7 +4,8 @@
 //!
 //! It holds identity numbers ([`national_id`]), Norwegian holidays ([`holidays`]), countries for
 //! addresses abroad ([`countries`]), masking of free text ([`free_text`]), the enums with text
-//! codes ([`codes`]), an order's types ([`order`]), the Folkeregister's person documents
+//! codes ([`codes`]), an order's types ([`order`]), times and counts as people read them ([`local_time`],
+//! [`wording`]), the Folkeregister's person documents
 //! ([`freg`]), input files' line errors ([`input_error`]) and CPU work on every core
 //! ([`parallel`]).
 
@@ -17,6 +18,7 @@ pub mod holidays;
 pub mod input_error;
 pub mod letter;
 pub mod letters;
+pub mod local_time;
 pub mod national_id;
 pub mod order;
 pub mod parallel;
@@ -24,3 +26,4 @@ pub mod pin;
 pub mod postcodes;
 pub mod report;
 pub mod validation;
+pub mod wording;
