@@ -307,8 +307,10 @@ fn people_read_oslo_time_and_machines_read_rfc_3339() {
     assert!(row.contains("2026-11-23 14:02 +01:00"), "{row}");
     let csv = w.ok(&["orders", "list", "--format", "csv"]);
     assert!(
-        csv.stdout.lines().any(|l| l.starts_with("SUP-20261123-0001,")
-            && l.contains(",2026-11-23T13:02:11.000000Z,")),
+        csv.stdout
+            .lines()
+            .any(|l| l.starts_with("SUP-20261123-0001,")
+                && l.contains(",2026-11-23T13:02:11.000000Z,")),
         "{}",
         csv.stdout
     );
@@ -351,4 +353,96 @@ fn a_missing_database_folder_is_one_error_that_says_what_to_do() {
         );
         assert!(!w.path("nowhere").exists());
     }
+}
+
+/// Tables fit the terminal: `COLUMNS` (or the tty's width) below 100 leaves out the columns a
+/// listing can do without and wraps what may wrap, never an id; piped, every column at full
+/// width on one line per row. `--limit` keeps the most recent orders, `--since` the newer ones.
+#[test]
+fn tables_fit_the_terminal_and_lists_can_be_limited() {
+    let w = Work::new();
+    w.load_fixtures();
+    let piped = w.ok(&["orders", "list", "--status", "validated"]);
+    assert_eq!(piped.stdout.lines().count(), 31);
+    assert!(piped.stdout.lines().next().unwrap().ends_with("country"));
+
+    let narrow = w.run_with(
+        &["orders", "list", "--status", "validated"],
+        &[("COLUMNS", "80")],
+    );
+    assert_eq!(narrow.code, 0, "{}", narrow.stderr);
+    let header = narrow.stdout.lines().next().unwrap();
+    assert!(
+        header.starts_with("order_id")
+            && !header.contains("channel")
+            && !header.contains("country"),
+        "{header}"
+    );
+    assert!(
+        narrow.stdout.lines().all(|l| l.chars().count() <= 80),
+        "{}",
+        narrow.stdout
+    );
+    // Every order id of the piped listing is whole in the narrow one.
+    for row in piped.stdout.lines().skip(1) {
+        let id = row.split_whitespace().next().unwrap();
+        assert!(narrow.stdout.contains(id), "{id} is cut: {}", narrow.stdout);
+    }
+
+    let limited = w.ok(&["orders", "list", "--limit", "3", "--format", "json"]);
+    let all = w.ok(&["orders", "list", "--format", "json"]);
+    let ids = |r: &common::Run| -> Vec<String> {
+        serde_json::from_str::<Vec<serde_json::Value>>(&r.stdout)
+            .unwrap()
+            .iter()
+            .map(|o| o["order_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let every = ids(&all);
+    assert_eq!(ids(&limited), every[every.len() - 3..].to_vec());
+
+    let since = w.ok(&[
+        "orders",
+        "list",
+        "--since",
+        "2026-11-24",
+        "--format",
+        "json",
+    ]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&since.stdout).unwrap();
+    assert!(!rows.is_empty() && rows.len() < every.len());
+    // Midnight in Oslo is 23:00 UTC the day before.
+    assert!(rows
+        .iter()
+        .all(|o| o["ordered_at"].as_str().unwrap() >= "2026-11-23T23:00:00"));
+}
+
+/// On a terminal a table goes through `$PAGER`; piped it does not.
+#[test]
+fn long_lists_on_a_terminal_go_through_the_pager() {
+    let w = Work::new();
+    w.load_fixtures();
+    let paged = w.path("paged.txt");
+    let pager = format!("cat > {}", paged.display());
+    let bin = assert_cmd::cargo::cargo_bin("pinbrev");
+    let mut c = std::process::Command::new("script");
+    // `script` runs the command on a pseudo-terminal, as an operator's shell would.
+    let command = format!("stty cols 250; {} orders list", bin.display());
+    c.args(["-qec", &command, "/dev/null"])
+        .current_dir(w.path("."))
+        .env("PAGER", &pager);
+    for (k, v) in w.cmd().get_envs() {
+        if let Some(v) = v {
+            c.env(k, v);
+        }
+    }
+    let out = c.output().expect("script (util-linux) runs");
+    assert!(out.status.success(), "{out:?}");
+    let text = std::fs::read_to_string(&paged).expect("the pager was given the table");
+    assert!(text.starts_with("order_id"), "{text}");
+    assert_eq!(text.lines().count(), 67, "{text}");
+    // Piped, no pager.
+    std::fs::remove_file(&paged).unwrap();
+    w.run_with(&["orders", "list"], &[("PAGER", &pager)]);
+    assert!(!paged.exists());
 }

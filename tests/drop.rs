@@ -775,7 +775,7 @@ fn receipts_move_orders_on_idempotently_and_name_unknown_letters() {
     let next = w.ok(&[
         "batch", "create", "--vendor", "printco", "--outbox", "outbox",
     ]);
-    assert!(next.stdout.contains(": 1 letters"), "{}", next.stdout);
+    assert!(next.stdout.contains(": 1 letter,"), "{}", next.stdout);
     let broken = w.run(&["receipts", "ingest", "missing.csv"]);
     assert_eq!(broken.code, 3);
 }
@@ -831,7 +831,7 @@ fn reissue_makes_new_codes_and_the_old_ones_stop_working() {
         "batch", "create", "--vendor", "printco", "--outbox", "outbox",
     ]);
     assert!(
-        next.stdout.contains("1 earlier letters superseded"),
+        next.stdout.contains("1 earlier letter superseded"),
         "{}",
         next.stdout
     );
@@ -1177,7 +1177,9 @@ fn a_worker_whose_lease_ran_out_cannot_report_its_part() {
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
-        stdout.contains("worker: 0 parts rendered (0 letters); 1 part's lease ran out before it was done"),
+        stdout.contains(
+            "worker: 0 parts rendered (0 letters); 1 part's lease ran out before it was done"
+        ),
         "{stdout}"
     );
     // The planning run finds every part done and publishes B's renders.

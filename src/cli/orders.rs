@@ -44,8 +44,20 @@ pub struct ListArgs {
     /// Only orders with this reason code.
     #[arg(long, value_parser = parse_reason)]
     reason: Option<RejectReason>,
+    /// Only orders placed at or after this: a date YYYY-MM-DD (midnight in Europe/Oslo) or an
+    /// RFC 3339 time.
+    #[arg(long, value_name = "WHEN", value_parser = parse_since)]
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    /// At most N orders: the most recent N, listed oldest first.
+    #[arg(long, value_name = "N")]
+    limit: Option<u32>,
+    /// Output format: an aligned table fitted to the terminal, or JSON or CSV with RFC 3339 times.
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     format: ListFormat,
+}
+
+fn parse_since(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    pinbrev_core::report::parse_since(s)
 }
 
 fn parse_status(s: &str) -> Result<OrderStatus, String> {
@@ -169,6 +181,8 @@ pub async fn run(ctx: &Context, cmd: OrdersCommand) -> anyhow::Result<Exit> {
             let filter = OrderFilter {
                 status: args.status,
                 reason: args.reason.map(|r| r.code().to_string()),
+                since: args.since.map(pinbrev_core::order::timestamp),
+                limit: args.limit.map(i64::from),
             };
             list(&db.list_orders(&filter).await?, args.format)?;
             Exit::Done
@@ -248,6 +262,14 @@ fn list(rows: &[OrderRow], format: ListFormat) -> anyhow::Result<()> {
         .collect();
     match format {
         ListFormat::Csv => output::csv(&HEADERS, &cells),
-        _ => Ok(output::table(&HEADERS, &cells)?),
+        // The columns a narrow terminal can do without: the order's own id and status first.
+        _ => Ok(output::pager::show(&output::fitted_table(
+            &HEADERS,
+            &cells,
+            &output::Fit {
+                droppable: &["channel", "language", "postal_zone", "country"],
+                wrappable: &["reason", "ordered_at"],
+            },
+        ))?),
     }
 }

@@ -172,8 +172,10 @@ fn table(r: &Report) -> std::io::Result<()> {
     if section("Vendors", r.vendors.len()) {
         for v in &r.vendors {
             println!(
-                "vendor {}: {} batches, {} letters",
-                v.vendor, v.batch_count, v.letters
+                "vendor {}: {}, {}",
+                v.vendor,
+                crate::wording::count(v.batch_count, "batch", "batches"),
+                crate::wording::count(v.letters, "letter", "letters")
             );
             let rows: Vec<Vec<String>> = v
                 .batches

@@ -42,7 +42,11 @@ pub async fn run(ctx: &Context, args: WorkerArgs) -> anyhow::Result<Exit> {
             format!(
                 "; {} ran out before {} done",
                 count(done.lost, "part's lease", "parts' leases"),
-                if done.lost == 1 { "it was" } else { "they were" }
+                if done.lost == 1 {
+                    "it was"
+                } else {
+                    "they were"
+                }
             )
         } else {
             String::new()

@@ -48,6 +48,10 @@ pub struct OrderRow {
 pub struct OrderFilter {
     pub status: Option<OrderStatus>,
     pub reason: Option<String>,
+    /// Only orders placed at or after this time (stored form, RFC 3339 UTC).
+    pub since: Option<String>,
+    /// At most this many: the most recent ones.
+    pub limit: Option<i64>,
 }
 
 pub(super) const ORDER_COLUMNS: &str =
@@ -207,12 +211,27 @@ impl Db {
         if let Some(r) = &filter.reason {
             qb.push(" AND reason = ").push_bind(r.clone());
         }
-        qb.push(" ORDER BY ordered_at, order_id");
-        let rows = qb
+        if let Some(since) = &filter.since {
+            qb.push(" AND ordered_at >= ").push_bind(since.clone());
+        }
+        match filter.limit {
+            // The most recent `limit`, listed oldest first like the rest.
+            Some(limit) => {
+                qb.push(" ORDER BY ordered_at DESC, order_id DESC LIMIT ")
+                    .push_bind(limit);
+            }
+            None => {
+                qb.push(" ORDER BY ordered_at, order_id");
+            }
+        }
+        let mut rows = qb
             .build()
             .fetch_all(&self.pool)
             .await
             .map_err(ctx("listing orders"))?;
+        if filter.limit.is_some() {
+            rows.reverse();
+        }
         rows.iter().map(order_row).collect()
     }
 
