@@ -83,6 +83,30 @@ pub enum SettingsError {
     },
 }
 
+/// Where a setting's value came from, for `config show`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Nobody set it.
+    Default,
+    /// The settings file.
+    File(PathBuf),
+    /// An environment variable.
+    Env(String),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Default => write!(f, "default"),
+            Origin::File(p) => write!(f, "file {}", p.display()),
+            Origin::Env(var) => write!(f, "environment {var}"),
+        }
+    }
+}
+
+/// Each top-level setting's origin, by key.
+pub type Origins = BTreeMap<String, Origin>;
+
 /// The default file looked for in the working directory.
 pub const DEFAULT_FILE: &str = "pinbrev.toml";
 
@@ -90,6 +114,11 @@ impl Settings {
     /// Loads the settings: the given file (which must exist), else `pinbrev.toml` if present,
     /// else the defaults; then the `PINBREV_*` environment overrides.
     pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
+        Ok(Self::load_with_origins(file)?.0)
+    }
+
+    /// [`Settings::load`], with where each top-level value came from.
+    pub fn load_with_origins(file: Option<&Path>) -> Result<(Settings, Origins), SettingsError> {
         let env: Vec<(String, String)> = std::env::vars()
             .filter(|(k, _)| k.starts_with("PINBREV_"))
             .collect();
@@ -99,7 +128,7 @@ impl Settings {
     fn load_with_env(
         file: Option<&Path>,
         env: &[(String, String)],
-    ) -> Result<Settings, SettingsError> {
+    ) -> Result<(Settings, Origins), SettingsError> {
         let (path, text) = match file {
             Some(p) => (p.to_path_buf(), Some(read(p)?)),
             None if Path::new(DEFAULT_FILE).is_file() => {
@@ -117,6 +146,18 @@ impl Settings {
             None => toml::Table::new(),
         };
         let defaults = toml::Table::try_from(Settings::default()).expect("defaults serialize");
+        let mut origins: Origins = defaults
+            .keys()
+            .chain(table.keys())
+            .map(|k| {
+                let origin = if table.contains_key(k) {
+                    Origin::File(path.clone())
+                } else {
+                    Origin::Default
+                };
+                (k.clone(), origin)
+            })
+            .collect();
         for key in Self::keys() {
             let var = format!("PINBREV_{}", key.to_ascii_uppercase());
             let Some((_, value)) = env.iter().find(|(k, _)| *k == var) else {
@@ -137,6 +178,7 @@ impl Settings {
                 message,
             })?;
             table.insert((*key).to_string(), parsed);
+            origins.insert((*key).to_string(), Origin::Env(var.clone()));
         }
         let settings = Settings::deserialize(table).map_err(|e| SettingsError::Parse {
             path: path.clone(),
@@ -151,7 +193,7 @@ impl Settings {
                     message: format!("vendors.{name}.window: {message}"),
                 })?;
         }
-        Ok(settings)
+        Ok((settings, origins))
     }
 
     /// How long a render worker's claim on a part lasts.
@@ -254,7 +296,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("p.toml");
         std::fs::write(&f, "min_age = 15\nallow_synthetic = false\n").unwrap();
-        let s = Settings::load_with_env(
+        let (s, origins) = Settings::load_with_env(
             Some(&f),
             &env(&[
                 ("PINBREV_ALLOW_SYNTHETIC", "true"),
@@ -266,6 +308,12 @@ mod tests {
         assert!(s.allow_synthetic);
         assert_eq!(s.max_letters_per_file, 10);
         assert_eq!(s.retention_days, 90);
+        assert_eq!(origins["min_age"], Origin::File(f.clone()));
+        assert_eq!(
+            origins["allow_synthetic"],
+            Origin::Env("PINBREV_ALLOW_SYNTHETIC".into())
+        );
+        assert_eq!(origins["retention_days"], Origin::Default);
     }
 
     #[test]
@@ -273,7 +321,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("p.toml");
         std::fs::write(&f, "[vendors.printco.window]\nleft_mm = 22\ntop_mm = 50\nwidth_mm = 90\nheight_mm = 45\nreturn_zone_mm = 15\n").unwrap();
-        let s = Settings::load_with_env(Some(&f), &[]).unwrap();
+        let (s, _) = Settings::load_with_env(Some(&f), &[]).unwrap();
         assert_eq!(s.window("printco").left_mm, 22.0);
         assert_eq!(s.window("other"), Window::default());
         std::fs::write(&f, "[vendors.bad.window]\nleft_mm = 2\ntop_mm = 50\nwidth_mm = 90\nheight_mm = 45\nreturn_zone_mm = 15\n").unwrap();

@@ -396,10 +396,21 @@ fn config_show_hides_secrets_and_completions_and_man_page_are_generated() {
     )
     .unwrap();
     let r = w.ok(&["config", "show"]);
-    assert!(r.stdout.contains("min_age = 15"), "{}", r.stdout);
+    // Each value says where it came from: the file, the environment or the default.
     assert!(
-        r.stdout.contains("allow_synthetic = true"),
+        r.stdout.contains("\nmin_age = 15  # file pinbrev.toml\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("\nallow_synthetic = true  # environment PINBREV_ALLOW_SYNTHETIC\n"),
         "the environment override shows: {}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("\nretention_days = 90  # default\n"),
+        "{}",
         r.stdout
     );
     assert!(
@@ -412,7 +423,7 @@ fn config_show_hides_secrets_and_completions_and_man_page_are_generated() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/pinbrev.toml.example");
     let shipped = w.ok(&["--config", &example.display().to_string(), "config", "show"]);
     assert!(
-        shipped.stdout.contains("[vendors.printco.window]"),
+        shipped.stdout.contains("[vendors.printco.window]  # file "),
         "{}",
         shipped.stdout
     );

@@ -21,8 +21,35 @@ pub fn show(ctx: &Context, cmd: ConfigCommand) -> anyhow::Result<Exit> {
         _ => format!("NOT SET: batch create and pin verify need {KEY_ENV} or pin_key_file"),
     };
     println!("# PIN key: {key}");
-    print!("{}", toml::to_string_pretty(&ctx.settings)?);
+    print!(
+        "{}",
+        with_origins(&toml::to_string_pretty(&ctx.settings)?, &ctx.origins)
+    );
     Ok(Exit::Done)
+}
+
+/// The settings' TOML with each top-level value's origin as a comment at the end of its line,
+/// and each table's (`[vendors.NAME]`) on its header.
+fn with_origins(toml: &str, origins: &crate::settings::Origins) -> String {
+    let mut out = String::new();
+    let mut in_table = false;
+    for line in toml.lines() {
+        out.push_str(line);
+        if let Some(header) = line.strip_prefix('[') {
+            in_table = true;
+            let key = header.trim_end_matches(']').split('.').next().unwrap_or("");
+            if let Some(origin) = origins.get(key) {
+                out.push_str(&format!("  # {origin}"));
+            }
+        } else if !in_table {
+            let key = line.split(" = ").next().unwrap_or("");
+            if let Some(origin) = origins.get(key) {
+                out.push_str(&format!("  # {origin}"));
+            }
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// Shell completions on stdout.

@@ -144,6 +144,8 @@ pub struct Context {
     pub settings: Settings,
     /// Where the settings came from, for `config show`.
     pub settings_source: String,
+    /// Where each top-level setting came from, for `config show`.
+    pub origins: crate::settings::Origins,
 }
 
 impl Context {
@@ -160,7 +162,7 @@ impl Context {
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
-    let settings = Settings::load(cli.config.as_deref())?;
+    let (settings, origins) = Settings::load_with_origins(cli.config.as_deref())?;
     let settings_source = match &cli.config {
         Some(p) => p.display().to_string(),
         None if std::path::Path::new(crate::settings::DEFAULT_FILE).is_file() => {
@@ -171,6 +173,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     let ctx = Context {
         db_url: cli.db,
         settings,
+        origins,
         settings_source,
     };
     match cli.command {
