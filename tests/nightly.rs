@@ -435,6 +435,40 @@ fn config_show_hides_secrets_and_completions_and_man_page_are_generated() {
     );
     let bash = w.ok(&["completions", "bash"]);
     assert!(bash.stdout.contains("_pinbrev") && bash.stdout.contains("nightly"));
+    // One page per command, each with the sections an operator looks for; every command that
+    // does something has examples in its --help and on its page.
+    let pages = w.ok(&["man", "--dir", "man"]);
+    assert!(
+        pages.stdout.contains("man pages written to man"),
+        "{}",
+        pages.stdout
+    );
+    for name in [
+        "pinbrev",
+        "pinbrev-nightly",
+        "pinbrev-batch-create",
+        "pinbrev-orders-list",
+        "pinbrev-status",
+        "pinbrev-report",
+        "pinbrev-worker",
+    ] {
+        let page = std::fs::read_to_string(w.path(&format!("man/{name}.1")))
+            .unwrap_or_else(|e| panic!("{name}.1: {e}"));
+        for section in [".SH \"EXIT STATUS\"", ".SH ENVIRONMENT", ".SH FILES"] {
+            assert!(page.contains(section), "{name}.1 has no {section}");
+        }
+        assert!(page.contains("PINBREV_PIN_KEY") && page.contains("PINBREV_DB"));
+        if name != "pinbrev" {
+            assert!(page.contains(".SH EXAMPLES"), "{name}.1 has no examples");
+            let args: Vec<&str> = name.split('-').skip(1).chain(["--help"]).collect();
+            let help = w.ok(&args);
+            assert!(
+                help.stdout.contains("\nExamples:\n  pinbrev "),
+                "{args:?}: {}",
+                help.stdout
+            );
+        }
+    }
     let man = w.ok(&["man"]);
     assert!(
         man.stdout.starts_with(".ie") || man.stdout.contains(".TH pinbrev"),

@@ -15,6 +15,9 @@ pub enum BatchCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  pinbrev batch create --vendor printco --outbox /srv/pinbrev/outbox\n  PINBREV_PIN_KEY_FILE=/etc/pinbrev/pin.key pinbrev batch create --vendor printco --outbox out"
+)]
 pub struct CreateArgs {
     /// The print vendor (its envelope window comes from the settings' [vendors.NAME]).
     #[arg(long)]

@@ -14,6 +14,9 @@ pub enum IdCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  pinbrev id check \"$NATIONAL_ID\"\n  pinbrev id check --format json < numbers.txt"
+)]
 pub struct CheckArgs {
     /// Numbers to check (spaces and one '.'/'-' between the groups are allowed).
     #[arg(required = true)]

@@ -120,14 +120,27 @@ pub enum Command {
     #[command(subcommand)]
     Config(config::ConfigCommand),
     /// A consistent copy of the database into a new file (never copy the live file).
+    #[command(
+        after_help = "Examples:\n  pinbrev backup /var/backups/pinbrev-2026-11-24.db\n  pinbrev --db postgres://pinbrev@db/pinbrev backup pinbrev.dump"
+    )]
     Backup {
         /// The backup file to create; it must not exist.
         file: PathBuf,
     },
     /// Shell completions on stdout (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Examples:\n  pinbrev completions bash > /etc/bash_completion.d/pinbrev\n  pinbrev completions zsh > ~/.zfunc/_pinbrev"
+    )]
     Completions { shell: clap_complete::Shell },
-    /// The man page (roff) on stdout.
-    Man,
+    /// The man page (roff) on stdout, or with --dir one page per command written there.
+    #[command(
+        after_help = "Examples:\n  pinbrev man | man -l -\n  pinbrev man --dir /usr/local/share/man/man1"
+    )]
+    Man {
+        /// Write pinbrev.1 and a page per subcommand (pinbrev-batch-create.1 …) into DIR.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Who is running an operator command, for the event log.
@@ -191,7 +204,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Worker(a) => worker::run(&ctx, a).await,
         Command::Config(c) => config::show(&ctx, c),
         Command::Completions { shell } => config::completions(shell),
-        Command::Man => config::man(),
+        Command::Man { dir } => config::man(dir.as_deref()),
         Command::Backup { file } => {
             if file.exists() {
                 anyhow::bail!("{} exists; name a new file for the backup", file.display());

@@ -8,6 +8,9 @@ use super::{Context, Exit};
 use crate::nightly::{self, Folders, NightlyError};
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  pinbrev nightly --inbox /srv/pinbrev/inbox --outbox /srv/pinbrev/outbox --receipts /srv/pinbrev/receipts --vendor printco\n  pinbrev -q --log-format json nightly --inbox in --outbox out --receipts rc --vendor printco"
+)]
 pub struct NightlyArgs {
     /// The night's files: every *.jsonl a register extract (read first), every *.csv an order file.
     #[arg(long)]

@@ -17,15 +17,22 @@ use crate::validation::{Reissue, Validator};
 #[derive(Debug, Subcommand)]
 pub enum OrdersCommand {
     /// Ingest order CSV files.
+    #[command(
+        after_help = "Examples:\n  pinbrev orders ingest orders-2026-11-23-web.csv orders-2026-11-23-support.csv"
+    )]
     Ingest {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
     /// Resolve and validate every `received` order, oldest first.
+    #[command(after_help = "Examples:\n  pinbrev orders validate")]
     Validate,
     /// List orders.
     List(ListArgs),
     /// Cancel an order not yet posted; a letter already made for it stops being valid.
+    #[command(
+        after_help = "Examples:\n  pinbrev orders cancel WEB-20261123-0001 --reason \"the customer called\""
+    )]
     Cancel {
         order_id: String,
         /// Why (kept in the order's history).
@@ -33,10 +40,14 @@ pub enum OrdersCommand {
         reason: String,
     },
     /// A new letter with new codes for a posted or returned order (made by the next batch).
+    #[command(after_help = "Examples:\n  pinbrev orders reissue WEB-20261123-0001")]
     Reissue { order_id: String },
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  pinbrev orders list --status held\n  pinbrev orders list --since 2026-11-23 --limit 50\n  pinbrev orders list --reason duplicate --format csv > duplicates.csv"
+)]
 pub struct ListArgs {
     /// Only orders in this status.
     #[arg(long, value_parser = parse_status)]

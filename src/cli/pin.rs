@@ -13,6 +13,9 @@ pub enum PinCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  pinbrev pin verify --letter L20261124-000001 --index 3 --pin 48213"
+)]
 pub struct VerifyArgs {
     #[arg(long)]
     letter: String,

@@ -11,6 +11,7 @@ use crate::postcodes::{import_file, PostcodeFileError};
 #[derive(Debug, Subcommand)]
 pub enum PostcodesCommand {
     /// Replace the postal-code list from Posten's register file (tab-separated, Windows-1252 or UTF-8).
+    #[command(after_help = "Examples:\n  pinbrev postcodes import Postnummerregister-ansi.txt")]
     Import { file: PathBuf },
 }
 

@@ -6,6 +6,7 @@ use super::output::{self, ItemFormat};
 use super::{Context, Exit};
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  pinbrev purge --dry-run\n  pinbrev purge")]
 pub struct PurgeArgs {
     /// Only list what would be deleted or pseudonymised.
     #[arg(long)]

@@ -11,6 +11,7 @@ use crate::receipts::{ingest_file, ReceiptError};
 #[derive(Debug, Subcommand)]
 pub enum ReceiptsCommand {
     /// Ingest vendor receipts (CSV: batch_id,letter_id,event,occurred_at,detail).
+    #[command(after_help = "Examples:\n  pinbrev receipts ingest receipts/printco-2026-11-24.csv")]
     Ingest {
         #[arg(required = true)]
         files: Vec<PathBuf>,

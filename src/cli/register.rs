@@ -11,6 +11,9 @@ use crate::register::{import_file, ImportError};
 #[derive(Debug, Subcommand)]
 pub enum RegisterCommand {
     /// Load Folkeregister person documents (JSON Lines); a later document replaces the earlier.
+    #[command(
+        after_help = "Examples:\n  pinbrev register import freg-2026-11-23.jsonl\n  pinbrev register import inbox/*.jsonl"
+    )]
     Import {
         /// Extract files, read in the order given.
         #[arg(required = true)]

@@ -9,7 +9,10 @@ use crate::local_time;
 use crate::report::{self, Counts, Report, CSV_HEADERS, CSV_LAYOUT, SLA_WORKING_DAYS};
 
 #[derive(Debug, Args)]
-#[command(after_long_help = long_help())]
+#[command(
+    after_long_help = long_help(),
+    after_help = EXAMPLES
+)]
 pub struct ReportArgs {
     /// Orders placed at or after this: a date YYYY-MM-DD (midnight in Europe/Oslo) or an
     /// RFC 3339 time [default: 30 days ago]
@@ -31,9 +34,12 @@ fn long_help() -> String {
          {SLA_WORKING_DAYS}rd working day after D; working days are Monday to Friday except \
          Norwegian public holidays. The posting time is the vendor's posted receipt. Rejected, \
          duplicate, cancelled and held orders have no deadline.\n\n\
-         National ids are masked; no address is ever shown.\n\n{CSV_LAYOUT}"
+         National ids are masked; no address is ever shown.\n\n{CSV_LAYOUT}\n\n{EXAMPLES}"
     )
 }
+
+const EXAMPLES: &str =
+    "Examples:\n  pinbrev report\n  pinbrev report --since 2026-11-01 --format csv > november.csv";
 
 pub async fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<Exit> {
     let db = ctx.existing_db().await?;

@@ -12,6 +12,9 @@ use crate::orders::OrderStatus;
 
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("which").required(true))]
+#[command(
+    after_help = "Examples:\n  pinbrev status WEB-20261123-0001\n  pinbrev status --national-id \"$NATIONAL_ID\" --format json"
+)]
 pub struct StatusArgs {
     /// The order id.
     #[arg(group = "which")]

@@ -10,6 +10,9 @@ use super::{Context, Exit};
 use crate::drop;
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  pinbrev --db postgres://pinbrev@db/pinbrev worker --outbox /srv/pinbrev/outbox\n  pinbrev worker --outbox out --until-idle"
+)]
 pub struct WorkerArgs {
     /// The outbox the nightly run writes its drops to, as this machine mounts it: parts are
     /// rendered into OUTBOX/.building-<batch_id>/.
