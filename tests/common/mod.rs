@@ -154,22 +154,9 @@ impl Run {
 
 impl Work {
     pub fn new() -> Work {
-        let dir = tempfile::tempdir().expect("temp dir");
         match engine() {
-            Engine::Sqlite => Work {
-                db_url: format!("sqlite://{}", dir.path().join("pinbrev.db").display()),
-                dir,
-                pg_name: None,
-            },
-            Engine::Postgres => {
-                let name = unique_name("t");
-                postgres_admin(&format!("CREATE DATABASE {name}"));
-                Work {
-                    db_url: postgres_database_url(&name),
-                    dir,
-                    pg_name: Some(name),
-                }
-            }
+            Engine::Sqlite => Work::sqlite(),
+            Engine::Postgres => Work::postgres(),
         }
     }
 
