@@ -18,13 +18,16 @@ all: build
 build:
 	$(CARGO) build --release --locked
 
-## The independent PDF readers the tests check letters with (Debian packages).
-PDF_TOOLS := pdftotext pdffonts pdfinfo pdftoppm qpdf dmtxread
+## The tools the tests use, as `command:Debian package`: independent PDF readers to check the
+## letters with, systemd-analyze for the service unit, and a headless browser for the HTML report.
+TEST_TOOLS := pdftotext:poppler-utils pdffonts:poppler-utils pdfinfo:poppler-utils \
+  pdftoppm:poppler-utils qpdf:qpdf dmtxread:dmtx-utils systemd-analyze:systemd chromium:chromium
 deps:
-	@missing=""; for t in $(PDF_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	@missing=""; for t in $(TEST_TOOLS); do command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \
 	if [ -n "$$missing" ]; then \
-	  echo "installing poppler-utils qpdf dmtx-utils (missing:$$missing)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils qpdf dmtx-utils; \
+	  missing=$$(echo $$missing | tr ' ' '\n' | sort -u | tr '\n' ' '); \
+	  echo "installing $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
 ## Everything CI checks: formatting, lints, unit, property and integration tests; then the

@@ -11,7 +11,7 @@ use pinbrev::address::{AddressBlock, PostalZone};
 use pinbrev::letters::{LetterInput, PartRenderer, Window};
 use pinbrev::orders::Language;
 
-const RETURN_ADDRESS: &str = "Digitaliseringsdirektoratet, Postboks 1382 Vika, 0114 OSLO";
+const RETURN_ADDRESS: &str = "Postboks 1382 Vika, 0114 OSLO";
 
 fn domestic(lines: &[&str], postcode: &str) -> AddressBlock {
     AddressBlock {

@@ -122,6 +122,31 @@ pub fn open_private_nofollow(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
+/// Writes `bytes` to `path`, readable by the owner only, whole or not at all: into a temporary
+/// file beside it (never following a link), synced, then renamed over `path`.
+pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let written = (|| {
+        let mut f = open_private_nofollow(&tmp)?;
+        f.set_len(0)?;
+        f.write_all(bytes)?;
+        f.set_permissions(fs::Permissions::from_mode(0o600))?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,5 +184,23 @@ mod tests {
         create_private_dir(&made).unwrap();
         let mode = fs::metadata(&made).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700);
+    }
+
+    #[test]
+    fn an_atomic_write_is_owner_only_and_replaces_the_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("proof.pdf");
+        fs::write(&f, b"an older, longer content").unwrap();
+        fs::set_permissions(&f, fs::Permissions::from_mode(0o644)).unwrap();
+        write_private_atomic(&f, b"new").unwrap();
+        assert_eq!(fs::read(&f).unwrap(), b"new");
+        assert_eq!(
+            fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "a temporary file was left");
+        let e = write_private_atomic(&dir.path().join("none/x.pdf"), b"x").unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
     }
 }

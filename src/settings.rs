@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::letters::Window;
+use crate::letters::{Helpdesk, Window};
 
 /// Settings of one print vendor (`[vendors.NAME]`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -37,8 +37,15 @@ pub struct Settings {
     pub pin_key_file: Option<PathBuf>,
     /// Days that letter PDFs and personal data of finished orders are kept.
     pub retention_days: u32,
-    /// The sender's return address, printed on one line above the recipient's address.
+    /// The sender's return address, printed on one line above the recipient's address. PIN
+    /// letters go in a neutral envelope: a post box, no agency name.
     pub return_address: String,
+    /// The helpdesk's web address in the letter's help paragraph.
+    pub help_web: String,
+    /// The helpdesk's number in letters to Norway.
+    pub help_phone: String,
+    /// The helpdesk's number in letters abroad: callable from outside Norway (`+47 …`).
+    pub help_phone_abroad: String,
     /// Per-vendor settings. Once any vendor is listed, `batch create` refuses a vendor that is
     /// not (unless `allow_unknown_vendors`); with none listed, every vendor gets the defaults
     /// (DIN 5008 form B window).
@@ -58,7 +65,10 @@ impl Default for Settings {
             part_lease_seconds: 120,
             pin_key_file: None,
             retention_days: 90,
-            return_address: "Digitaliseringsdirektoratet, Postboks 1382 Vika, 0114 OSLO".into(),
+            return_address: "Postboks 1382 Vika, 0114 OSLO".into(),
+            help_web: Helpdesk::default().web,
+            help_phone: Helpdesk::default().phone,
+            help_phone_abroad: Helpdesk::default().phone_abroad,
             vendors: BTreeMap::new(),
             allow_unknown_vendors: false,
         }
@@ -184,6 +194,27 @@ impl Settings {
             path: path.clone(),
             message: e.to_string(),
         })?;
+        for (key, value) in [
+            ("return_address", &settings.return_address),
+            ("help_web", &settings.help_web),
+            ("help_phone", &settings.help_phone),
+            ("help_phone_abroad", &settings.help_phone_abroad),
+        ] {
+            if value.trim().is_empty() {
+                let message = format!("{key} is empty; the letters need it");
+                return Err(match origins.get(key) {
+                    Some(Origin::Env(var)) => SettingsError::Env {
+                        var: var.clone(),
+                        value: value.clone(),
+                        message,
+                    },
+                    _ => SettingsError::Parse {
+                        path: path.clone(),
+                        message,
+                    },
+                });
+            }
+        }
         for (name, vendor) in &settings.vendors {
             vendor
                 .window
@@ -219,6 +250,15 @@ impl Settings {
         ))
     }
 
+    /// Where the letters send their readers for help.
+    pub fn helpdesk(&self) -> Helpdesk {
+        Helpdesk {
+            web: self.help_web.clone(),
+            phone: self.help_phone.clone(),
+            phone_abroad: self.help_phone_abroad.clone(),
+        }
+    }
+
     /// The envelope window of a vendor.
     pub fn window(&self, vendor: &str) -> Window {
         self.vendors
@@ -247,6 +287,9 @@ impl Settings {
             "pin_key_file",
             "retention_days",
             "return_address",
+            "help_web",
+            "help_phone",
+            "help_phone_abroad",
             "allow_unknown_vendors",
         ]
     }
@@ -329,6 +372,36 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("vendors.bad.window"), "{e}");
+    }
+
+    #[test]
+    fn the_letters_contact_details_are_settings_with_neutral_defaults() {
+        let (s, _) = Settings::load_with_env(None, &[]).unwrap();
+        assert_eq!(s.return_address, "Postboks 1382 Vika, 0114 OSLO");
+        assert!(!s.return_address.to_lowercase().contains("direktorat"));
+        assert_eq!(s.helpdesk(), Helpdesk::default());
+        let (s, origins) = Settings::load_with_env(
+            None,
+            &env(&[
+                ("PINBREV_HELP_PHONE", "22 00 00 00"),
+                ("PINBREV_HELP_PHONE_ABROAD", "+47 22 00 00 00"),
+                ("PINBREV_HELP_WEB", "example.no/help"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.helpdesk().phone_abroad, "+47 22 00 00 00");
+        assert_eq!(s.helpdesk().web, "example.no/help");
+        assert_eq!(
+            origins["help_phone"],
+            Origin::Env("PINBREV_HELP_PHONE".into())
+        );
+        let e = Settings::load_with_env(None, &env(&[("PINBREV_HELP_PHONE", " ")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("PINBREV_HELP_PHONE") && e.contains("empty"),
+            "{e}"
+        );
     }
 
     #[test]

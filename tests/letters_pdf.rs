@@ -12,7 +12,7 @@ use pinbrev::orders::Language;
 
 /// The national id of the test's orders: it must never reach the letter.
 const NATIONAL_ID: &str = "01018012345";
-const RETURN_ADDRESS: &str = "Digitaliseringsdirektoratet, Postboks 1382 Vika, 0114 OSLO";
+const RETURN_ADDRESS: &str = "Postboks 1382 Vika, 0114 OSLO";
 
 /// Runs a tool; fails (not skips) with the Debian package to install when it is missing.
 fn run(tool: &str, package: &str, args: &[&str]) -> Output {
@@ -468,11 +468,12 @@ fn the_address_sits_in_the_window_and_nothing_else_in_its_zone() {
                 "{x:?} is not inside the window's address zone"
             );
         }
-        // The address is set at 10 pt, smaller only for the over-wide line of the last letter.
+        // The address is set at 10 pt; smaller only for the over-wide line of the last letter,
+        // and for six lines, which at 10 pt would come closer than 3 mm to the window's bottom.
         let size = in_zone[0].y_max - in_zone[0].y_min;
-        let wide = lines[0].starts_with("MARGRETHE");
+        let smaller = lines[0].starts_with("MARGRETHE") || lines.len() == 6;
         assert!(
-            if wide { size < 11.0 } else { size > 11.5 },
+            if smaller { size < 11.0 } else { size > 11.5 },
             "line height {size} pt"
         );
         // The return address: one line in the return zone, inside the window.

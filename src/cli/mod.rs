@@ -11,6 +11,7 @@ use crate::settings::Settings;
 mod batch;
 mod config;
 mod id;
+mod letter;
 mod nightly;
 mod orders;
 mod output;
@@ -109,6 +110,9 @@ pub enum Command {
     /// Identity numbers.
     #[command(subcommand)]
     Id(id::IdCommand),
+    /// The letter: a proof for the vendor's approval.
+    #[command(subcommand)]
+    Letter(letter::LetterCommand),
     /// Delete letter PDFs no longer needed and personal data past retention.
     Purge(purge::PurgeArgs),
     /// The whole night's run, under a lock: register, orders, validate, batch, receipts, purge.
@@ -141,6 +145,20 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+}
+
+/// A parser for one of the contract's codes (a status, a reason, a language): parses the code
+/// into its type and offers every code to `--help`, the man pages and shell completions.
+pub(crate) fn code_values<T>(
+    all: &'static [T],
+    code: fn(T) -> &'static str,
+) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: Copy + std::str::FromStr<Err = String> + Send + Sync + 'static,
+{
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(all.iter().map(|v| code(*v)))
+        .try_map(|s| s.parse::<T>())
 }
 
 /// Who is running an operator command, for the event log.
@@ -199,6 +217,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Report(a) => report::run(&ctx, a).await,
         Command::Pin(c) => pin::run(&ctx, c).await,
         Command::Id(c) => id::run(&ctx, c),
+        Command::Letter(c) => letter::run(&ctx, c),
         Command::Purge(a) => purge::run(&ctx, a).await,
         Command::Nightly(a) => nightly::run(&ctx, a, cli.quiet).await,
         Command::Worker(a) => worker::run(&ctx, a).await,

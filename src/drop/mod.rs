@@ -766,9 +766,10 @@ impl RenderShared {
     ) -> Result<RenderShared, DropError> {
         Ok(RenderShared {
             dir: dir.to_path_buf(),
-            renderer: letters::PartRenderer::new(
+            renderer: letters::PartRenderer::with_helpdesk(
                 &settings.window(&batch.vendor),
                 &settings.return_address,
+                &settings.helpdesk(),
             )?,
             key: key.clone(),
             today: Utc::now().with_timezone(&Oslo).date_naive(),
@@ -869,13 +870,13 @@ fn sync_dir(dir: &Path) -> Result<(), DropError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
 }
 
-/// Hands memory freed after a part back to the system. A part's PDF is built whole in memory,
-/// and without this glibc keeps the freed heap, so the process grows part after part.
+/// Hands memory freed after a part back to the system. A part's PDF is built whole in memory;
+/// the allocator (mimalloc, see `main.rs`) would otherwise keep the freed pages a while, and
+/// parts rendered on several threads would add up.
 fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free heap pages; it has no preconditions.
+    // SAFETY: mi_collect only returns free memory of mimalloc's heaps; no preconditions.
     unsafe {
-        libc::malloc_trim(0);
+        libmimalloc_sys::mi_collect(true);
     }
 }
 

@@ -166,7 +166,7 @@ pub(crate) fn write_part(
     let regular_chars = regular_chars.chars();
     let bold_chars: Vec<char> = ('0'..='9').collect();
 
-    let mut doc = PdfDocument::new("MinID PIN letters");
+    let mut doc = new_document("MinID PIN letters", meta);
     let regular = doc.add_font(&face(false).parsed);
     let bold = doc.add_font(&face(true).parsed);
     let mut pages: Vec<PdfPage> = statics
@@ -202,24 +202,7 @@ pub(crate) fn write_part(
         ],
     ));
     doc.with_pages(pages);
-    let midnight = meta
-        .date
-        .and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc().timestamp())
-        .unwrap_or(0);
-    if let Ok(t) = printpdf::OffsetDateTime::from_unix_timestamp(midnight) {
-        doc.metadata.info.creation_date = t;
-        doc.metadata.info.modification_date = t;
-        doc.metadata.info.metadata_date = t;
-    }
-    doc.metadata.info.creator = "pinbrev".into();
-    doc.metadata.info.producer = format!("pinbrev {}", env!("CARGO_PKG_VERSION"));
-
-    let mut warnings = Vec::new();
-    let mut lo = doc.to_lopdf_document(&PdfSaveOptions::default(), &mut warnings);
-    drop(doc);
-    // printpdf writes 1.3 into the header; the contract asks for PDF 1.7 (which the content is).
-    lo.version = "1.7".to_string();
+    let mut lo = to_lopdf(doc);
 
     let shared = make_forms(&mut lo, statics.len(), &regular, &bold)?;
     let regular_codes = GlyphCodes::new(&regular_chars, &shared.probe[0])?;
@@ -265,6 +248,99 @@ pub(crate) fn write_part(
     let mut pdf = Vec::new();
     lo.save_to(&mut pdf).map_err(|e| e.to_string())?;
     Ok(pdf)
+}
+
+/// A document titled `title`, its dates the part's midnight (UTC), so that a part rendered
+/// again comes out the same.
+fn new_document(title: &str, meta: &PartMeta) -> PdfDocument {
+    let mut doc = PdfDocument::new(title);
+    let midnight = meta
+        .date
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp())
+        .unwrap_or(0);
+    if let Ok(t) = printpdf::OffsetDateTime::from_unix_timestamp(midnight) {
+        doc.metadata.info.creation_date = t;
+        doc.metadata.info.modification_date = t;
+        doc.metadata.info.metadata_date = t;
+    }
+    doc.metadata.info.creator = "pinbrev".into();
+    doc.metadata.info.producer = format!("pinbrev {}", env!("CARGO_PKG_VERSION"));
+    doc
+}
+
+/// printpdf's document as lopdf's, marked PDF 1.7.
+fn to_lopdf(doc: PdfDocument) -> lopdf::Document {
+    let mut warnings = Vec::new();
+    let mut lo = doc.to_lopdf_document(&PdfSaveOptions::default(), &mut warnings);
+    // printpdf writes 1.3 into the header; the contract asks for PDF 1.7 (which the content is).
+    lo.version = "1.7".to_string();
+    lo
+}
+
+/// A page drawn whole by printpdf: its text, frames and DataMatrix. For proofs, a few pages
+/// where speed does not matter.
+pub(crate) struct WholePage<'a> {
+    pub runs: Vec<&'a TextRun>,
+    pub frames: Vec<Frame>,
+    pub matrix: &'a Matrix,
+}
+
+/// Writes `pages` as one PDF, each page drawn whole.
+pub(crate) fn write_whole_pages(
+    title: &str,
+    pages: &[WholePage<'_>],
+    meta: &PartMeta,
+) -> Result<Vec<u8>, String> {
+    let mut doc = new_document(title, meta);
+    let regular = doc.add_font(&face(false).parsed);
+    let bold = doc.add_font(&face(true).parsed);
+    let pages = pages
+        .iter()
+        .map(|page| {
+            let mut ops = static_ops(
+                &StaticPage {
+                    runs: page.runs.clone(),
+                    frames: &page.frames,
+                },
+                &regular,
+                &bold,
+            );
+            ops.extend(matrix_ops(page.matrix));
+            PdfPage::new(Mm(PAGE_WIDTH_MM), Mm(PAGE_HEIGHT_MM), ops)
+        })
+        .collect();
+    doc.with_pages(pages);
+    let mut lo = to_lopdf(doc);
+    lo.compress();
+    let mut pdf = Vec::new();
+    lo.save_to(&mut pdf).map_err(|e| e.to_string())?;
+    Ok(pdf)
+}
+
+/// The DataMatrix as printpdf operations: a filled square per dark module.
+fn matrix_ops(m: &Matrix) -> Vec<Op> {
+    let mut ops = vec![Op::SaveGraphicsState, Op::SetFillColor { col: black() }];
+    for row in 0..m.rows {
+        for column in 0..m.columns {
+            if !m.bits[row * m.columns + column] {
+                continue;
+            }
+            let (l, t) = (m.x + column as f32 * m.module, m.y + row as f32 * m.module);
+            let (r, b) = (l + m.module, t + m.module);
+            ops.push(Op::DrawPolygon {
+                polygon: Polygon {
+                    rings: vec![PolygonRing {
+                        points: vec![point(l, t), point(r, t), point(r, b), point(l, b)],
+                    }],
+                    mode: PaintMode::Fill,
+                    winding_order: WindingOrder::NonZero,
+                },
+            });
+        }
+    }
+    ops.push(Op::RestoreGraphicsState);
+    ops
 }
 
 /// What the letter pages share, found or made in printpdf's document.

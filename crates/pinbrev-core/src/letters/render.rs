@@ -11,8 +11,8 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::font::{face, missing_glyphs, text_width_mm, PT_PER_MM};
 use super::pdf;
-use super::texts::{texts, Texts};
-use crate::address::{AddressBlock, MAX_LINES};
+use super::texts::{texts, Helpdesk, Texts};
+use crate::address::{AddressBlock, PostalZone, MAX_LINES};
 use crate::order::Language;
 
 /// A4 width in mm.
@@ -34,13 +34,18 @@ const FOOTER_BASELINE_MM: f32 = 287.0;
 /// Left edge of the column to the right of the window (DIN 5008's information block).
 const INFO_LEFT_MM: f32 = 125.0;
 
+/// Nothing printed comes closer than this to any edge of the envelope window: the sheet may
+/// shift in the envelope, and what moves under the envelope's edge is lost to the post office's
+/// reader (the DataMatrix with its quiet zone included).
+pub const WINDOW_MARGIN_MM: f32 = 3.0;
 /// Address text starts this far in from the window's left edge...
 pub const ADDRESS_INSET_MM: f32 = 5.0;
 /// ...and keeps this far from its right edge.
-pub const ADDRESS_RIGHT_PAD_MM: f32 = 3.0;
-/// Clearance above the first and below the last address line inside the address zone.
+pub const ADDRESS_RIGHT_PAD_MM: f32 = WINDOW_MARGIN_MM;
+/// Clearance above the first address line (below the return-address zone) and below the last
+/// (the window's bottom edge) inside the address zone.
 const ADDRESS_PAD_TOP_MM: f32 = 1.0;
-const ADDRESS_PAD_BOTTOM_MM: f32 = 0.8;
+const ADDRESS_PAD_BOTTOM_MM: f32 = WINDOW_MARGIN_MM;
 /// The address font size: the largest of these at which the block fits.
 pub const ADDRESS_SIZES_PT: [f32; 5] = [10.0, 9.5, 9.0, 8.5, 8.0];
 /// Line pitch of the address block, in ems.
@@ -56,7 +61,13 @@ const MIN_MODULE_MM: f32 = 0.33;
 /// Light modules kept free around the symbol (the standard asks for at least one).
 const QUIET_MODULES: f32 = 1.0;
 /// Clearance of the DataMatrix (with its quiet zone) from the window's top and right edges.
-const MATRIX_EDGE_MM: f32 = 1.5;
+const MATRIX_EDGE_MM: f32 = WINDOW_MARGIN_MM;
+/// A letter id of the longest form the drop makes (batch id and a six-digit sequence): a window
+/// must have room for its DataMatrix.
+pub const LONGEST_LETTER_ID: &str = "B20261124-999-999999";
+/// The return address a window's check measures the return zone with: its height, not its
+/// width, matters there (the width is checked against the configured return address).
+const RETURN_PROBE: &str = "Postboks 1382 Vika, 0114 OSLO";
 
 /// The envelope window (per vendor), in mm from the page's top-left corner.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -160,6 +171,10 @@ impl Window {
                 self.height_mm - self.return_zone_mm
             ));
         }
+        let return_run = layout_return_address(RETURN_PROBE, self)?;
+        layout_matrix(LONGEST_LETTER_ID, self, return_run.bbox().1).map_err(|detail| {
+            format!("has no room for the DataMatrix with {WINDOW_MARGIN_MM} mm of margin: {detail}")
+        })?;
         if self.info_left_mm() > 135.0 {
             return Err(format!(
                 "ends {} mm from the left; the date column needs the page right of 127 mm",
@@ -236,6 +251,8 @@ pub enum RenderError {
     PageOverflow { letter_id: String, detail: String },
     #[error("the envelope window {0}")]
     Window(String),
+    #[error("the setting {setting}: {detail}")]
+    Setting { setting: String, detail: String },
     #[error("a part needs at least one letter")]
     NoLetters,
     #[error("letters {first}…{last}: PDF serialisation failed: {detail}")]
@@ -357,7 +374,7 @@ pub(crate) fn layout_address(lines: &[String], window: &Window) -> Result<Addres
 }
 
 /// The return address on one line at the bottom of the return-address zone.
-fn layout_return_address(text: &str, window: &Window) -> Result<TextRun, String> {
+pub(crate) fn layout_return_address(text: &str, window: &Window) -> Result<TextRun, String> {
     let room = window.text_width_mm();
     for size in RETURN_SIZES_PT {
         let f = face(false);
@@ -563,7 +580,6 @@ pub(crate) fn wrap(text: &str, size: f32, bold: bool, width: f32) -> Vec<String>
 pub(crate) type Frame = (f32, f32, f32, f32);
 
 /// Everything on one letter's page.
-#[cfg(test)]
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Layout {
     pub return_address: TextRun,
@@ -746,6 +762,8 @@ pub(crate) struct CodeSlot {
 /// letter, and where the 20 codes go.
 pub(crate) struct BodyLayout {
     pub language: Language,
+    /// For letters abroad (the help text gives the number callable from abroad).
+    pub abroad: bool,
     /// The body's top, as bits (the key of a cache).
     pub top_bits: u32,
     /// Headings, texts and footer.
@@ -757,7 +775,12 @@ pub(crate) struct BodyLayout {
     pub body_bottom: f32,
 }
 
-pub(crate) fn layout_body(language: Language, top: f32) -> BodyLayout {
+pub(crate) fn layout_body(
+    language: Language,
+    abroad: bool,
+    help_text: &str,
+    top: f32,
+) -> BodyLayout {
     let t: &Texts = texts(language);
     let mut runs = Vec::new();
     let mut frames = Vec::new();
@@ -840,7 +863,7 @@ pub(crate) fn layout_body(language: Language, top: f32) -> BodyLayout {
     body.paragraph(&t.new_letter_text, BODY_SIZE, false, BODY_LEADING);
     body.gap(3.0);
     body.paragraph(&t.help_heading, 11.0, true, 5.2);
-    body.paragraph(&t.help_text, BODY_SIZE, false, BODY_LEADING);
+    body.paragraph(help_text, BODY_SIZE, false, BODY_LEADING);
     let body_bottom = body.bottom();
 
     runs.push(TextRun {
@@ -852,6 +875,7 @@ pub(crate) fn layout_body(language: Language, top: f32) -> BodyLayout {
     });
     BodyLayout {
         language,
+        abroad,
         top_bits: top.to_bits(),
         runs,
         codes,
@@ -919,18 +943,31 @@ fn layout_letter_parts(
     })
 }
 
-/// Lays out one letter. The inputs are already NFC and checked for glyphs.
-#[cfg(test)]
+/// What a page's 20 code places show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CodeText {
+    /// The letter's PIN codes. (The drop's parts write them themselves, in `pdf`.)
+    #[cfg_attr(not(test), allow(dead_code))]
+    Pins,
+    /// `XXXXX` in every place: a proof.
+    Placeholder,
+}
+
+/// Lays out one whole letter page (the drop's parts lay out only what differs per letter; this
+/// is for proofs and checks). The inputs are already NFC and checked for glyphs.
 pub(crate) fn layout_letter(
     letter: &PreparedLetter,
     window: &Window,
     return_address: &str,
+    helpdesk: &Helpdesk,
+    shown: CodeText,
 ) -> Result<Layout, RenderError> {
     let language = LanguageLayout::new(letter.language, window);
     let return_run = layout_return_address(return_address, window);
     let date = texts(letter.language).format_date(letter.date);
     let parts = layout_letter_parts(letter, &language, window, &return_run, &date)?;
-    let body = layout_body(letter.language, parts.body_top);
+    let help = texts(letter.language).help_text(helpdesk, letter.abroad);
+    let body = layout_body(letter.language, letter.abroad, &help, parts.body_top);
     if body.body_bottom > BODY_BOTTOM_MM {
         return Err(overflow(&letter.letter_id, body.body_bottom));
     }
@@ -944,7 +981,10 @@ pub(crate) fn layout_letter(
             baseline: slot.baseline,
             size: CODE_SIZE,
             bold: true,
-            text: format!("{:05}", letter.codes[slot.index]),
+            text: match shown {
+                CodeText::Pins => format!("{:05}", letter.codes[slot.index]),
+                CodeText::Placeholder => "XXXXX".to_string(),
+            },
         });
     }
     Ok(Layout {
@@ -963,6 +1003,8 @@ pub(crate) struct PreparedLetter {
     pub letter_id: String,
     pub order_id: String,
     pub language: Language,
+    /// The address is abroad.
+    pub abroad: bool,
     pub address_lines: Vec<String>,
     pub codes: [u32; 20],
     pub date: chrono::NaiveDate,
@@ -984,7 +1026,7 @@ fn glyph_check(letter_id: &str, field: &str, text: &str) -> Result<(), RenderErr
     })
 }
 
-fn prepare(letter: &LetterInput<'_>) -> Result<PreparedLetter, RenderError> {
+pub(crate) fn prepare(letter: &LetterInput<'_>) -> Result<PreparedLetter, RenderError> {
     // The letter id is named in errors, so it is checked before anything else is said about it.
     let letter_id = nfc(letter.letter_id);
     glyph_check(&letter_id, "letter id", &letter_id)?;
@@ -1013,10 +1055,18 @@ fn prepare(letter: &LetterInput<'_>) -> Result<PreparedLetter, RenderError> {
         letter_id,
         order_id,
         language: letter.language,
+        abroad: letter.address.zone == PostalZone::Abroad,
         address_lines,
         codes,
         date: letter.date,
     })
+}
+
+fn language_index(language: Language) -> usize {
+    Language::ALL
+        .iter()
+        .position(|l| *l == language)
+        .unwrap_or(0)
 }
 
 /// Renders `letters` into one PDF part, one A4 page per letter, in the given order.
@@ -1042,6 +1092,8 @@ pub struct PartRenderer {
     return_run: Result<TextRun, String>,
     /// Per language, in the order of [`Language::ALL`].
     languages: Vec<LanguageLayout>,
+    /// Per language (as `languages`): the help paragraph for letters in Norway and abroad.
+    help_texts: Vec<[String; 2]>,
 }
 
 impl std::fmt::Debug for PartRenderer {
@@ -1054,9 +1106,50 @@ impl std::fmt::Debug for PartRenderer {
 }
 
 impl PartRenderer {
-    /// Checks the window and lays out what every letter for it shares.
+    /// Checks the window and lays out what every letter for it shares, with the default
+    /// helpdesk.
     pub fn new(window: &Window, return_address: &str) -> Result<PartRenderer, RenderError> {
+        Self::with_helpdesk(window, return_address, &Helpdesk::default())
+    }
+
+    /// [`PartRenderer::new`] with the helpdesk's web address and numbers from the settings.
+    pub fn with_helpdesk(
+        window: &Window,
+        return_address: &str,
+        helpdesk: &Helpdesk,
+    ) -> Result<PartRenderer, RenderError> {
         window.check().map_err(RenderError::Window)?;
+        for (setting, value) in [
+            ("help_web", &helpdesk.web),
+            ("help_phone", &helpdesk.phone),
+            ("help_phone_abroad", &helpdesk.phone_abroad),
+        ] {
+            let detail = if value.trim().is_empty() {
+                "is empty".to_string()
+            } else {
+                let missing = missing_glyphs(value);
+                if missing.is_empty() {
+                    continue;
+                }
+                format!(
+                    "the letter's font has no glyph for {}",
+                    missing
+                        .iter()
+                        .map(|c| format!("U+{:04X}", *c as u32))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                )
+            };
+            return Err(RenderError::Setting {
+                setting: setting.into(),
+                detail,
+            });
+        }
+        let helpdesk = Helpdesk {
+            web: nfc(helpdesk.web.trim()),
+            phone: nfc(helpdesk.phone.trim()),
+            phone_abroad: nfc(helpdesk.phone_abroad.trim()),
+        };
         let return_address = nfc(return_address.trim());
         let return_missing = missing_glyphs(&return_address)
             .iter()
@@ -1077,15 +1170,19 @@ impl PartRenderer {
                 .iter()
                 .map(|l| LanguageLayout::new(*l, window))
                 .collect(),
+            help_texts: Language::ALL
+                .iter()
+                .map(|l| [false, true].map(|abroad| texts(*l).help_text(&helpdesk, abroad)))
+                .collect(),
         })
     }
 
     fn language(&self, language: Language) -> &LanguageLayout {
-        let i = Language::ALL
-            .iter()
-            .position(|l| *l == language)
-            .unwrap_or(0);
-        &self.languages[i]
+        &self.languages[language_index(language)]
+    }
+
+    fn help_text(&self, language: Language, abroad: bool) -> &str {
+        &self.help_texts[language_index(language)][usize::from(abroad)]
     }
 
     /// Renders `letters` into one PDF part, one A4 page per letter, in the given order.
@@ -1124,13 +1221,19 @@ impl PartRenderer {
                 &dates[date].2,
             )?;
             let top_bits = layout.body_top.to_bits();
-            let body = match bodies
-                .iter()
-                .position(|b| b.language == prepared.language && b.top_bits == top_bits)
-            {
+            let body = match bodies.iter().position(|b| {
+                b.language == prepared.language
+                    && b.abroad == prepared.abroad
+                    && b.top_bits == top_bits
+            }) {
                 Some(i) => i,
                 None => {
-                    bodies.push(layout_body(prepared.language, layout.body_top));
+                    bodies.push(layout_body(
+                        prepared.language,
+                        prepared.abroad,
+                        self.help_text(prepared.language, prepared.abroad),
+                        layout.body_top,
+                    ));
                     bodies.len() - 1
                 }
             };
@@ -1186,7 +1289,7 @@ mod tests {
     use super::*;
     use crate::address::PostalZone;
 
-    const RETURN: &str = "Digitaliseringsdirektoratet, Postboks 1382 Vika, 0114 OSLO";
+    const RETURN: &str = "Postboks 1382 Vika, 0114 OSLO";
 
     fn lines(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
@@ -1436,7 +1539,8 @@ mod tests {
                         "2815 GJØVIK",
                     ],
                 );
-                let l = layout_letter(&p, &window, RETURN).unwrap();
+                let l = layout_letter(&p, &window, RETURN, &Helpdesk::default(), CodeText::Pins)
+                    .unwrap();
                 assert!(
                     l.body_bottom <= BODY_BOTTOM_MM,
                     "{language}: {}",
@@ -1545,7 +1649,7 @@ mod tests {
         let r = layout_return_address(RETURN, &w).unwrap();
         assert_eq!(r.size, 7.0);
         assert!(r.bbox().3 <= w.address_top_mm() - RETURN_GAP_MM + 1e-3);
-        assert!(layout_return_address(&RETURN.repeat(2), &w).is_err());
+        assert!(layout_return_address(&RETURN.repeat(3), &w).is_err());
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub struct Texts {
     pub safety_text: String,
     pub new_letter_text: String,
     pub help_heading: String,
+    /// With `{web}` and `{phone}`: the helpdesk's address and number come from the settings
+    /// ([`Helpdesk`]).
     pub help_text: String,
     pub footer: String,
 }
@@ -56,7 +58,42 @@ pub fn texts(language: Language) -> &'static Texts {
     }
 }
 
+/// Where a letter sends its reader for help. From the settings (`help_web`, `help_phone`,
+/// `help_phone_abroad`), so that changing them needs no rebuild.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Helpdesk {
+    /// The helpdesk's web address.
+    pub web: String,
+    /// The number for letters to Norway.
+    pub phone: String,
+    /// The number for letters abroad: callable from outside Norway (`+47 …`).
+    pub phone_abroad: String,
+}
+
+impl Default for Helpdesk {
+    fn default() -> Self {
+        Helpdesk {
+            web: "minid.no/hjelp".into(),
+            phone: "800 30 300".into(),
+            phone_abroad: "+47 800 30 300".into(),
+        }
+    }
+}
+
 impl Texts {
+    /// The help paragraph with the helpdesk's web address and the number for a letter in Norway
+    /// or abroad.
+    pub fn help_text(&self, help: &Helpdesk, abroad: bool) -> String {
+        let phone = if abroad {
+            &help.phone_abroad
+        } else {
+            &help.phone
+        };
+        self.help_text
+            .replace("{web}", &help.web)
+            .replace("{phone}", phone)
+    }
+
     /// The date as written in the letter ("24. november 2026", "24 November 2026").
     pub fn format_date(&self, date: NaiveDate) -> String {
         self.date_format
@@ -116,15 +153,17 @@ mod tests {
             }
             // The facts every language must state.
             let body = t.all().join(" ");
-            for fact in [
-                "minid.no",
-                "minid.no/hjelp",
-                "800 30 300",
-                "ID-porten",
-                "MinID",
-            ] {
+            for fact in ["minid.no", "ID-porten", "MinID"] {
                 assert!(body.contains(fact), "{name}: does not mention {fact}");
             }
+            for key in ["{web}", "{phone}"] {
+                assert!(t.help_text.contains(key), "{name}: help_text lacks {key}");
+            }
+            let help = Helpdesk::default();
+            assert!(t.help_text(&help, false).contains("minid.no/hjelp og") || name == "en");
+            assert!(t.help_text(&help, false).contains(" 800 30 300"));
+            assert!(t.help_text(&help, true).contains("+47 800 30 300"));
+            assert!(!t.help_text(&help, true).contains('{'));
         }
         assert_eq!(texts(Language::Nn).heading, "PIN-kodane dine til MinID");
         assert_eq!(texts(Language::En).heading, "Your PIN codes for MinID");
