@@ -387,6 +387,65 @@ fn cancel_is_refused_once_posted_and_kills_a_letter_already_made() {
     );
 }
 
+/// What bash's completion offers after `words` (the last one being completed), with the script
+/// pinbrev generated.
+fn bash_completes(script: &Path, words: &[&str]) -> Vec<String> {
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let program = format!(
+        "source '{}'; COMP_WORDS=({}); COMP_CWORD={}; _pinbrev pinbrev '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display(),
+        quoted.join(" "),
+        words.len() - 1,
+        words[words.len() - 1],
+        words[words.len() - 2],
+    );
+    let out = common::tool("bash", &["-c", &program]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn completions_offer_statuses_reasons_formats_languages_and_configured_vendors() {
+    let w = Work::new();
+    std::fs::write(
+        w.path("pinbrev.toml"),
+        "[vendors.printco]\n[vendors.postco.window]\nleft_mm = 20\ntop_mm = 45\nwidth_mm = 85\nheight_mm = 45\nreturn_zone_mm = 17.7\n",
+    )
+    .unwrap();
+    let r = w.ok(&["completions", "bash"]);
+    let script = w.path("pinbrev.bash");
+    std::fs::write(&script, &r.stdout).unwrap();
+    let statuses = bash_completes(&script, &["pinbrev", "orders", "list", "--status", ""]);
+    assert_eq!(statuses.len(), 11, "{statuses:?}");
+    assert!(statuses.contains(&"held".to_string()) && statuses.contains(&"superseded".to_string()));
+    let reasons = bash_completes(&script, &["pinbrev", "orders", "list", "--reason", "dec"]);
+    assert_eq!(reasons, ["deceased"]);
+    let formats = bash_completes(&script, &["pinbrev", "orders", "list", "--format", ""]);
+    assert_eq!(formats, ["table", "json", "csv"]);
+    let vendors = bash_completes(&script, &["pinbrev", "batch", "create", "--vendor", ""]);
+    assert_eq!(vendors, ["postco", "printco"]);
+    let vendors = bash_completes(&script, &["pinbrev", "nightly", "--vendor", "pr"]);
+    assert_eq!(vendors, ["printco"]);
+    let languages = bash_completes(&script, &["pinbrev", "letter", "proof", "--lang", ""]);
+    assert_eq!(languages, ["nb", "nn", "en"]);
+    // A code that is not one is a usage error naming the codes there are.
+    let r = w.run(&["orders", "list", "--status", "bogus"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("possible values: received, validated"),
+        "{}",
+        r.stderr
+    );
+}
+
 #[test]
 fn config_show_hides_secrets_and_completions_and_man_page_are_generated() {
     let w = Work::new();

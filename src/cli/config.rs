@@ -4,6 +4,7 @@ use clap::{CommandFactory, Subcommand};
 
 use super::{Cli, Context, Exit};
 use crate::pin::KEY_ENV;
+use crate::settings::Settings;
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
@@ -56,14 +57,36 @@ fn with_origins(toml: &str, origins: &crate::settings::Origins) -> String {
 }
 
 /// Shell completions on stdout.
-pub fn completions(shell: clap_complete::Shell) -> anyhow::Result<Exit> {
-    clap_complete::generate(
-        shell,
-        &mut Cli::command(),
-        "pinbrev",
-        &mut std::io::stdout(),
-    );
+/// Shell completions on stdout. Codes (statuses, reasons, formats, languages) are offered by
+/// their parsers; `--vendor` offers the vendors in the settings the script is made with.
+pub fn completions(ctx: &Context, shell: clap_complete::Shell) -> anyhow::Result<Exit> {
+    let mut cli = with_vendors(Cli::command(), &ctx.settings);
+    clap_complete::generate(shell, &mut cli, "pinbrev", &mut std::io::stdout());
     Ok(Exit::Done)
+}
+
+/// The command tree with the configured vendors as the values `--vendor` offers (only offered:
+/// `allow_unknown_vendors` may let others through).
+fn with_vendors(cli: clap::Command, settings: &Settings) -> clap::Command {
+    if settings.vendors.is_empty() {
+        return cli;
+    }
+    let vendors: Vec<clap::builder::PossibleValue> = settings
+        .vendors
+        .keys()
+        .map(|v| clap::builder::PossibleValue::new(v.clone()))
+        .collect();
+    let offer = |arg: clap::Arg| {
+        let values = vendors.clone();
+        arg.value_parser(clap::builder::PossibleValuesParser::new(values))
+    };
+    cli.mut_subcommand("batch", |c| {
+        c.mut_subcommand("create", |c| c.mut_arg("vendor", offer))
+    })
+    .mut_subcommand("nightly", |c| c.mut_arg("vendor", offer))
+    .mut_subcommand("letter", |c| {
+        c.mut_subcommand("proof", |c| c.mut_arg("vendor", offer))
+    })
 }
 
 /// The man page (roff) on stdout, or every command's page written into `dir`.

@@ -222,7 +222,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Nightly(a) => nightly::run(&ctx, a, cli.quiet).await,
         Command::Worker(a) => worker::run(&ctx, a).await,
         Command::Config(c) => config::show(&ctx, c),
-        Command::Completions { shell } => config::completions(shell),
+        Command::Completions { shell } => config::completions(&ctx, shell),
         Command::Man { dir } => config::man(dir.as_deref()),
         Command::Backup { file } => {
             if file.exists() {

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use super::output::{self, ListFormat};
-use super::{Context, Exit};
+use super::{code_values, Context, Exit};
 use crate::db::{OrderFilter, OrderRow};
 use crate::free_text::quote;
 use crate::national_id::mask;
@@ -50,10 +50,10 @@ pub enum OrdersCommand {
 )]
 pub struct ListArgs {
     /// Only orders in this status.
-    #[arg(long, value_parser = parse_status)]
+    #[arg(long, value_parser = code_values(OrderStatus::ALL, OrderStatus::code))]
     status: Option<OrderStatus>,
     /// Only orders with this reason code.
-    #[arg(long, value_parser = parse_reason)]
+    #[arg(long, value_parser = code_values(RejectReason::ALL, RejectReason::code))]
     reason: Option<RejectReason>,
     /// Only orders placed at or after this: a date YYYY-MM-DD (midnight in Europe/Oslo) or an
     /// RFC 3339 time.
@@ -69,14 +69,6 @@ pub struct ListArgs {
 
 fn parse_since(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     pinbrev_core::report::parse_since(s)
-}
-
-fn parse_status(s: &str) -> Result<OrderStatus, String> {
-    s.parse()
-}
-
-fn parse_reason(s: &str) -> Result<RejectReason, String> {
-    s.parse()
 }
 
 pub async fn run(ctx: &Context, cmd: OrdersCommand) -> anyhow::Result<Exit> {
