@@ -4,9 +4,9 @@
 //! their place.
 
 use std::fs::{self, File, OpenOptions};
-use std::io;
+use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// What a directory entry is, in words, when it is not a regular file.
 pub fn not_regular_kind(file_type: &fs::FileType) -> Option<&'static str> {
@@ -122,29 +122,73 @@ pub fn open_private_nofollow(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
-/// Writes `bytes` to `path`, readable by the owner only, whole or not at all: into a temporary
-/// file beside it (never following a link), synced, then renamed over `path`.
-pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::io::Write;
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
+/// A file that could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("cannot write {path}: the folder {folder} does not exist")]
+    NoFolder { path: PathBuf, folder: PathBuf },
+    #[error("cannot write {path}: it is a folder; name a file")]
+    IsFolder { path: PathBuf },
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Writes a file an operator asked for (`report --out`, `letter proof --out`): readable by its
+/// owner only (0600, whatever the umask) and atomically — the bytes go into a new hidden file
+/// beside it, fsynced, then renamed over `path` — so a reader (a web server, a mail job) never
+/// sees half a file, and an interrupted run leaves the previous one. A file already at `path` is replaced; a symbolic link there is
+/// replaced too, never followed.
+pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    let io = |source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+        return Err(WriteError::IsFolder {
+            path: path.to_path_buf(),
+        });
+    }
+    let name = path.file_name().ok_or_else(|| WriteError::IsFolder {
+        path: path.to_path_buf(),
+    })?;
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !folder.is_dir() {
+        return Err(WriteError::NoFolder {
+            path: path.to_path_buf(),
+            folder,
+        });
+    }
+    let tmp = folder.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    // A leftover of a run killed here with the same process id.
+    let _ = fs::remove_file(&tmp);
     let written = (|| {
-        let mut f = open_private_nofollow(&tmp)?;
-        f.set_len(0)?;
-        f.write_all(bytes)?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&tmp)?;
+        // The umask may have taken bits away (even the owner's); set exactly owner-only.
         f.set_permissions(fs::Permissions::from_mode(0o600))?;
+        f.write_all(bytes)?;
         f.sync_all()?;
-        fs::rename(&tmp, path)
+        fs::rename(&tmp, path)?;
+        File::open(&folder)?.sync_all()
     })();
     if written.is_err() {
         let _ = fs::remove_file(&tmp);
     }
-    written
+    written.map_err(io)
 }
 
 #[cfg(test)]
@@ -201,6 +245,39 @@ mod tests {
         let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(left.len(), 1, "a temporary file was left");
         let e = write_private_atomic(&dir.path().join("none/x.pdf"), b"x").unwrap_err();
-        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(matches!(e, WriteError::NoFolder { .. }), "{e}");
+    }
+
+    #[test]
+    fn the_file_is_private_replaced_whole_and_no_link_is_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("report.html");
+        write_private_atomic(&out, b"first").unwrap();
+        assert_eq!(fs::read(&out).unwrap(), b"first");
+        let mode = fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        write_private_atomic(&out, b"second").unwrap();
+        assert_eq!(fs::read(&out).unwrap(), b"second");
+
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"keep").unwrap();
+        let link = dir.path().join("link.html");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        write_private_atomic(&link, b"page").unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"keep");
+        assert!(!fs::symlink_metadata(&link).unwrap().is_symlink());
+        assert_eq!(fs::read(&link).unwrap(), b"page");
+
+        // Nothing left behind.
+        let names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+
+        let e = write_private_atomic(&dir.path().join("no/such/r.html"), b"x").unwrap_err();
+        assert!(e.to_string().contains("does not exist"), "{e}");
+        let e = write_private_atomic(dir.path(), b"x").unwrap_err();
+        assert!(e.to_string().contains("is a folder"), "{e}");
     }
 }

@@ -601,3 +601,373 @@ fn an_empty_database_reports_nothing_in_every_format() {
     let csv = w.ok(&["report", "--format", "csv"]).stdout;
     assert!(csv.starts_with("section,key,name,value,"), "{csv}");
 }
+
+// --- the HTML page, in a real browser ------------------------------------------------------------
+
+/// How long one browser run may take before the test kills it and fails.
+const BROWSER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The headless browser the page is checked in: Debian's `chromium`. A missing browser fails
+/// the test, never skips it.
+fn chromium_path() -> std::path::PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([std::path::PathBuf::from("/usr/bin")])
+        .map(|dir| dir.join("chromium"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "chromium is not installed: the HTML report is checked in a real headless \
+                 browser; install Debian's `chromium` package (apt-get install chromium; \
+                 `make test` installs it)"
+            )
+        })
+}
+
+/// Runs headless chromium on a local page with these extra arguments, in its own profile
+/// inside the test's folder, killed (with every process it started) after
+/// [`BROWSER_TIMEOUT`]; returns its stdout. Its stderr (dbus complaints and the like) is only
+/// shown when it fails.
+fn chromium(w: &Work, name: &str, args: &[String], page: &std::path::Path) -> Vec<u8> {
+    use std::os::unix::process::CommandExt;
+    let out = w.path(&format!("chromium-{name}.out"));
+    let err = w.path(&format!("chromium-{name}.err"));
+    let mut cmd = std::process::Command::new(chromium_path());
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-extensions",
+        "--disable-background-networking",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+    ])
+    .arg(format!(
+        "--user-data-dir={}",
+        w.path(&format!("chromium-profile-{name}")).display()
+    ))
+    .args(args)
+    .arg(format!("file://{}", page.display()))
+    .env("HOME", w.path("."))
+    .stdin(std::process::Stdio::null())
+    .stdout(std::fs::File::create(&out).unwrap())
+    .stderr(std::fs::File::create(&err).unwrap())
+    .process_group(0);
+    let mut child = cmd.spawn().expect("chromium starts");
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > BROWSER_TIMEOUT {
+            // SAFETY: a signal to the process group this test started.
+            unsafe {
+                libc::kill(-(child.id() as i32), libc::SIGKILL);
+            }
+            let _ = child.wait();
+            panic!("chromium did not finish in {BROWSER_TIMEOUT:?} ({name})");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(
+        status.success(),
+        "chromium {name} failed ({status}): {}",
+        std::fs::read_to_string(&err).unwrap_or_default()
+    );
+    std::fs::read(&out).unwrap()
+}
+
+/// The bars of a rendered page: (series, key, status) → value, from the `data-*` attributes
+/// of every `<rect>` (attribute values unescaped).
+fn bars_in(dom: &str) -> BTreeMap<(String, String, String), i64> {
+    let rect = regex::Regex::new(r"<rect\s([^>]*)>").unwrap();
+    let attr = regex::Regex::new(r#"(data-[a-z]+)="([^"]*)""#).unwrap();
+    let unescape = |s: &str| {
+        s.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&nbsp;", "\u{a0}")
+            .replace("&amp;", "&")
+    };
+    let mut out = BTreeMap::new();
+    for r in rect.captures_iter(dom) {
+        let attrs: BTreeMap<String, String> = attr
+            .captures_iter(&r[1])
+            .map(|c| (c[1].to_string(), unescape(&c[2])))
+            .collect();
+        let Some(series) = attrs.get("data-series") else {
+            continue;
+        };
+        let key = (
+            series.clone(),
+            attrs["data-key"].clone(),
+            attrs.get("data-status").cloned().unwrap_or_default(),
+        );
+        let value = attrs["data-value"].parse().unwrap();
+        assert!(out.insert(key.clone(), value).is_none(), "{key:?} twice");
+    }
+    out
+}
+
+/// What the charts must show, from `report --format json`: the same keys as [`bars_in`],
+/// non-zero counts only.
+fn bars_from_json(v: &Value) -> BTreeMap<(String, String, String), i64> {
+    let mut want = BTreeMap::new();
+    let mut put = |series: &str, key: &str, status: &str, n: i64| {
+        if n != 0 {
+            let k = (series.to_string(), key.to_string(), status.to_string());
+            *want.entry(k).or_insert(0) += n;
+        }
+    };
+    for day in v["orders_per_day"].as_array().unwrap() {
+        let d = day["day"].as_str().unwrap();
+        for (status, n) in day["by_status"].as_object().unwrap() {
+            put("orders_per_day", d, status, n.as_i64().unwrap());
+        }
+    }
+    for (reason, n) in v["by_reason"].as_object().unwrap() {
+        put("by_reason", reason, "", n.as_i64().unwrap());
+    }
+    for day in v["sla_breaches_per_day"].as_array().unwrap() {
+        let d = day["day"].as_str().unwrap();
+        for kind in ["posted_late", "overdue"] {
+            put("sla_breaches_per_day", d, kind, day[kind].as_i64().unwrap());
+        }
+    }
+    for vendor in v["vendors"].as_array().unwrap() {
+        let name = vendor["vendor"].as_str().unwrap();
+        put(
+            "vendor_batches",
+            name,
+            "",
+            vendor["batch_count"].as_i64().unwrap(),
+        );
+        for batch in vendor["batches"].as_array().unwrap() {
+            for (status, n) in batch["by_status"].as_object().unwrap() {
+                put("vendor_letters", name, status, n.as_i64().unwrap());
+            }
+        }
+    }
+    want
+}
+
+fn bar(series: &str, key: &str, status: &str) -> (String, String, String) {
+    (series.to_string(), key.to_string(), status.to_string())
+}
+
+#[test]
+fn the_html_page_shows_the_json_numbers_in_a_real_browser() {
+    let s = scenario();
+    let w = &s.w;
+    let v = report_json(w, &["--since", "2026-01-01"]);
+    let r = w.ok(&[
+        "report",
+        "--since",
+        "2026-01-01",
+        "--format",
+        "html",
+        "--out",
+        "report.html",
+    ]);
+    assert_eq!(r.stdout, "report written to report.html\n");
+    let page = w.path("report.html");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&page).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "the page is for its owner only");
+    let html = std::fs::read_to_string(&page).expect("UTF-8");
+
+    // The JSON's new series, by hand: the days are Oslo days (E, placed at 00:30 on 20 May in
+    // Oslo, is on the 20th, not on the 19th as in UTC) and sum to the totals.
+    let per_day: BTreeMap<String, Value> = v["orders_per_day"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["day"].as_str().unwrap().to_string(),
+                d["by_status"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        per_day["2026-03-30"],
+        json!({"rejected": 1, "held": 1, "batched": 1, "posted": 3, "returned": 1})
+    );
+    assert_eq!(per_day["2026-05-08"], json!({"posted": 1}));
+    assert!(!per_day.contains_key("2026-05-19"));
+    assert_eq!(
+        per_day["2026-05-20"],
+        json!({"duplicate": 1, "printed": 1, "posted": 1})
+    );
+    let mut summed: BTreeMap<String, i64> = BTreeMap::new();
+    for counts in per_day.values() {
+        for (status, n) in counts.as_object().unwrap() {
+            *summed.entry(status.clone()).or_default() += n.as_i64().unwrap();
+        }
+    }
+    assert_eq!(summed, nonzero(&v["by_status"]));
+    assert_eq!(
+        v["sla_breaches_per_day"],
+        json!([
+            {"day": "2026-04-07", "posted_late": 1, "overdue": 1},
+            {"day": "2026-05-13", "posted_late": 1, "overdue": 0},
+            {"day": "2026-05-26", "posted_late": 0, "overdue": 1}
+        ])
+    );
+
+    // The page as the browser built it: every chart's numbers are the JSON's.
+    let dom = String::from_utf8(chromium(w, "dom", &["--dump-dom".to_string()], &page))
+        .expect("UTF-8 DOM");
+    assert!(dom.contains("<h1>PIN-code letters: report</h1>"), "{dom}");
+    let shown = bars_in(&dom);
+    let want = bars_from_json(&v);
+    assert_eq!(shown, want);
+    for (series, at_least) in [
+        ("orders_per_day", 10),
+        ("by_reason", 17),
+        ("sla_breaches_per_day", 4),
+        ("vendor_letters", 6),
+        ("vendor_batches", 2),
+    ] {
+        let n = shown.keys().filter(|(s, _, _)| s == series).count();
+        assert!(n >= at_least, "{series}: {n} bars");
+    }
+    assert_eq!(shown[&bar("orders_per_day", "2026-03-30", "posted")], 3);
+    assert_eq!(shown[&bar("by_reason", "postcode_category", "")], 4);
+    assert_eq!(
+        shown[&bar("sla_breaches_per_day", "2026-04-07", "overdue")],
+        1
+    );
+    assert_eq!(shown[&bar("vendor_letters", "printco", "failed")], 1);
+    assert_eq!(shown[&bar("vendor_letters", "printco", "batched")], 22);
+    assert_eq!(shown[&bar("vendor_batches", "postco", "")], 1);
+    // The period and the moment, in Oslo time.
+    assert!(
+        dom.contains("since 2026-01-01 00:00 +01:00"),
+        "no period in the page"
+    );
+    let generated = regex::Regex::new(r"generated \d{4}-\d\d-\d\d \d\d:\d\d \+0[12]:00").unwrap();
+    assert!(generated.is_match(&dom), "no generation time");
+
+    // Self-contained, and nothing personal: no script, no URL, no national id (not even
+    // masked), no address.
+    let lower = html.to_lowercase();
+    for banned in [
+        "<script", "http:", "https:", "src=", "href=", "url(", "@import",
+    ] {
+        assert!(!lower.contains(banned), "{banned} in the page");
+    }
+    assert_no_eleven_digits(&html);
+    assert!(!html.contains("*****"), "a masked national id in the page");
+    for id in w.sql("SELECT national_id FROM orders WHERE length(national_id) = 11") {
+        assert!(!html.contains(&id[0]), "{}***** in the page", &id[0][..6]);
+    }
+    for row in w.sql("SELECT address FROM orders WHERE address IS NOT NULL") {
+        let block: Value = serde_json::from_str(&row[0]).unwrap();
+        for line in block["lines"].as_array().unwrap() {
+            let line = line.as_str().unwrap();
+            assert!(!html.contains(line), "address line {line:?} in the page");
+        }
+    }
+
+    // It renders: a screenshot of the size asked for, and not a blank page.
+    let shot = w.path("report.png");
+    chromium(
+        w,
+        "shot",
+        &[
+            format!("--screenshot={}", shot.display()),
+            "--window-size=1280,2000".to_string(),
+            "--hide-scrollbars".to_string(),
+        ],
+        &page,
+    );
+    let png = std::fs::read(&shot).expect("chromium wrote the screenshot");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+    let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+    let height = u32::from_be_bytes(png[20..24].try_into().unwrap());
+    assert_eq!((width, height), (1280, 2000));
+    assert!(
+        png.len() > 40_000,
+        "a screenshot of {} bytes: blank?",
+        png.len()
+    );
+}
+
+#[test]
+fn html_needs_out_and_out_writes_every_format() {
+    let w = Work::new();
+    w.create_database();
+    let bad = w.run(&["report", "--format", "html"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("--out <FILE>"), "{}", bad.stderr);
+    assert_eq!(bad.stdout, "");
+    let bad = w.run(&["report", "--format", "json", "--out", ""]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+
+    // --out works with every format: the file is what stdout would have had, owner-only
+    // whatever the umask, and replaced whole on the next run.
+    for (format, file, starts) in [
+        ("json", "r.json", "{"),
+        ("csv", "r.csv", "section,key,name,value,"),
+        ("table", "r.txt", "Report on orders placed since "),
+        ("html", "r.html", "<!DOCTYPE html>"),
+    ] {
+        std::fs::write(
+            w.path(file),
+            "an older report, much longer than the new one".repeat(500),
+        )
+        .unwrap();
+        let r = w.run_with_umask("000", &["report", "--format", format, "--out", file]);
+        assert_eq!(r.code, 0, "{format}: {}", r.stderr);
+        assert_eq!(r.stdout, format!("report written to {file}\n"));
+        let text = std::fs::read_to_string(w.path(file)).unwrap();
+        assert!(text.starts_with(starts), "{format}: {text}");
+        assert!(!text.contains("an older report"));
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(w.path(file)).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600, "{format}");
+    }
+    let from_file: Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("r.json")).unwrap()).unwrap();
+    let from_stdout = report_json(&w, &[]);
+    assert_eq!(from_file["by_status"], from_stdout["by_status"]);
+    assert_eq!(from_file["orders_per_day"], json!([]));
+    assert_eq!(from_file["sla_breaches_per_day"], json!([]));
+    let names: Vec<String> = std::fs::read_dir(w.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+
+    let r = w.run(&[
+        "report",
+        "--format",
+        "html",
+        "--out",
+        "no/such/folder/r.html",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("does not exist"), "{}", r.stderr);
+
+    // An empty period: a page that says so, without charts, and the browser renders it.
+    let html = std::fs::read_to_string(w.path("r.html")).unwrap();
+    assert!(html.contains("There were no orders in this period."));
+    assert!(!html.contains("<svg"));
+    let dom = String::from_utf8(chromium(
+        &w,
+        "empty",
+        &["--dump-dom".to_string()],
+        &w.path("r.html"),
+    ))
+    .unwrap();
+    assert!(
+        dom.contains("There were no orders in this period."),
+        "{dom}"
+    );
+    assert!(bars_in(&dom).is_empty());
+}

@@ -61,8 +61,7 @@ pub fn run(ctx: &Context, cmd: LetterCommand) -> anyhow::Result<Exit> {
             .collect();
         PathBuf::from(format!("proof-{vendor}-{}.pdf", args.lang.code()))
     });
-    crate::files::write_private_atomic(&out, &proof.pdf)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    crate::files::write_private_atomic(&out, &proof.pdf)?;
     let samples = proof::sample_addresses(&window).len();
     println!(
         "proof for {} ({}): {} sample letters with XXXXX for the codes, then the same with the \

@@ -1,12 +1,28 @@
-//! `pinbrev report [--since DATE] [--format table|json|csv]`.
+//! `pinbrev report [--since DATE] [--format table|json|csv|html] [--out FILE]`.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use clap::Args;
+use clap::{Args, ValueEnum};
 
-use super::output::{self, ListFormat};
+use super::output::{self, Fit};
 use super::{Context, Exit};
 use crate::local_time;
 use crate::report::{self, Counts, Report, CSV_HEADERS, CSV_LAYOUT, SLA_WORKING_DAYS};
+
+/// `--format` of `report`: the listing formats and the HTML page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Sections for reading.
+    Table,
+    /// One JSON document.
+    Json,
+    /// One flat table (layout in --help).
+    Csv,
+    /// One self-contained HTML page with charts (needs --out).
+    Html,
+}
 
 #[derive(Debug, Args)]
 #[command(
@@ -18,10 +34,27 @@ pub struct ReportArgs {
     /// RFC 3339 time [default: 30 days ago]
     #[arg(long, value_name = "DATE", value_parser = report::parse_since)]
     since: Option<DateTime<Utc>>,
-    /// table: sections for reading; json: one JSON document; csv: one flat table (layout in
-    /// --help)
-    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
-    format: ListFormat,
+    /// Output format (html needs --out)
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    format: ReportFormat,
+    /// Write the report to FILE instead of stdout (required for --format html): readable by
+    /// the owner only, replaced atomically; stdout then says where it went
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_if_eq("format", "html"),
+        value_parser = out_path
+    )]
+    out: Option<PathBuf>,
+}
+
+/// `--out`: a path, not an empty one.
+fn out_path(s: &str) -> Result<PathBuf, String> {
+    if s.is_empty() {
+        Err("name a file".to_string())
+    } else {
+        Ok(PathBuf::from(s))
+    }
 }
 
 /// What `report --help` says after the options: the rules, then the CSV layout.
@@ -34,12 +67,19 @@ fn long_help() -> String {
          {SLA_WORKING_DAYS}rd working day after D; working days are Monday to Friday except \
          Norwegian public holidays. The posting time is the vendor's posted receipt. Rejected, \
          duplicate, cancelled and held orders have no deadline.\n\n\
-         National ids are masked; no address is ever shown.\n\n{CSV_LAYOUT}\n\n{EXAMPLES}"
+         JSON also has orders_per_day (per day of ordering in Europe/Oslo, by status) and \
+         sla_breaches_per_day (per deadline day: posted_late, overdue).\n\n\
+         --format html --out FILE writes one self-contained page (inline SVG charts, no script, \
+         nothing loaded from the network) with the orders per day by status, the orders by \
+         reason, the SLA breaches per deadline day and the letters and batches per vendor. \
+         --out works with every format.\n\n\
+         National ids are masked (the HTML page has none at all); no address is ever shown.\n\n\
+         {CSV_LAYOUT}\n\n{EXAMPLES}"
     )
 }
 
-const EXAMPLES: &str =
-    "Examples:\n  pinbrev report\n  pinbrev report --since 2026-11-01 --format csv > november.csv";
+const EXAMPLES: &str = "Examples:\n  pinbrev report\n  pinbrev report --since 2026-11-01 --format csv > november.csv\n  \
+     pinbrev report --since 2026-11-01 --format html --out november.html";
 
 pub async fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<Exit> {
     let db = ctx.existing_db().await?;
@@ -47,11 +87,39 @@ pub async fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<Exit> {
     let since = args.since.unwrap_or_else(|| report::default_since(now));
     let report = report::generate(&db, since, now).await?;
     db.close().await;
-    match args.format {
-        ListFormat::Json => output::json(&report)?,
-        ListFormat::Csv => output::csv(&CSV_HEADERS, &report::csv_rows(&report))?,
-        ListFormat::Table => table(&report)?,
-    }
+    let Some(path) = &args.out else {
+        // --format html always has --out (clap makes sure).
+        match args.format {
+            ReportFormat::Json => output::json(&report)?,
+            ReportFormat::Csv => output::csv(&CSV_HEADERS, &report::csv_rows(&report))?,
+            ReportFormat::Table => table(&report, &mut Sink::Stdout)?,
+            ReportFormat::Html => anyhow::bail!("--format html needs --out FILE"),
+        }
+        return Ok(Exit::Done);
+    };
+    let text = match args.format {
+        ReportFormat::Json => {
+            let mut json = serde_json::to_string_pretty(&report)?;
+            json.push('\n');
+            json
+        }
+        ReportFormat::Csv => {
+            let mut w = crate::csv_output::SafeWriter::new(Vec::new());
+            w.write_row(CSV_HEADERS)?;
+            for row in report::csv_rows(&report) {
+                w.write_row(row)?;
+            }
+            String::from_utf8(w.into_inner()?)?
+        }
+        ReportFormat::Table => {
+            let mut text = String::new();
+            table(&report, &mut Sink::Text(&mut text))?;
+            text
+        }
+        ReportFormat::Html => report::report_html::page(&report),
+    };
+    crate::files::write_private_atomic(path, text.as_bytes())?;
+    println!("report written to {}", path.display());
     Ok(Exit::Done)
 }
 
@@ -59,7 +127,7 @@ fn or_dash(v: &Option<String>) -> String {
     v.clone().unwrap_or_else(|| "-".into())
 }
 
-fn counts(title: &str, header: &str, counts: &Counts) -> std::io::Result<()> {
+fn counts(out: &mut Sink<'_>, title: &str, header: &str, counts: &Counts) -> anyhow::Result<()> {
     let rows: Vec<Vec<String>> = counts
         .0
         .iter()
@@ -67,45 +135,49 @@ fn counts(title: &str, header: &str, counts: &Counts) -> std::io::Result<()> {
         .map(|(name, n)| vec![name.clone(), n.to_string()])
         .collect();
     let total: i64 = counts.0.iter().map(|(_, n)| n).sum();
-    println!("{title} ({total} orders)");
+    writeln!(out, "{title} ({total} orders)")?;
     if rows.is_empty() {
-        println!("  none");
+        out.write_str("  none\n")?;
         return Ok(());
     }
-    output::table(&[header, "orders"], &rows)
+    out.table(&[header, "orders"], &rows)
 }
 
-fn section(title: &str, len: usize) -> bool {
-    println!();
-    println!("{title} ({len})");
+fn section(out: &mut Sink<'_>, title: &str, len: usize) -> anyhow::Result<bool> {
+    writeln!(out)?;
+    writeln!(out, "{title} ({len})")?;
     if len == 0 {
-        println!("  none");
+        out.write_str("  none\n")?;
     }
-    len > 0
+    Ok(len > 0)
 }
 
-fn table(r: &Report) -> std::io::Result<()> {
-    println!(
+/// The report as sections for reading.
+fn table(r: &Report, out: &mut Sink<'_>) -> anyhow::Result<()> {
+    writeln!(
+        out,
         "Report on orders placed since {} (generated {})",
         local_time::show(&r.since),
         local_time::show(&r.generated_at)
-    );
-    println!();
-    counts("Orders by status", "status", &r.by_status)?;
-    println!();
-    counts("Orders by reason", "reason", &r.by_reason)?;
+    )?;
+    writeln!(out)?;
+    counts(out, "Orders by status", "status", &r.by_status)?;
+    writeln!(out)?;
+    counts(out, "Orders by reason", "reason", &r.by_reason)?;
 
     let s = &r.sla;
-    println!();
-    println!(
+    writeln!(out)?;
+    writeln!(
+        out,
         "Delivery deadline: posted by the end of the {SLA_WORKING_DAYS}rd working day after the day of ordering ({}, Norwegian public holidays)",
         s.time_zone
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "{} orders judged: {} posted in time, {} posted late, {} overdue, {} not yet due",
         s.orders, s.posted_in_time, s.posted_late, s.overdue, s.not_yet_due
-    );
-    if section("SLA breaches", r.sla_breaches.len()) {
+    )?;
+    if section(out, "SLA breaches", r.sla_breaches.len())? {
         let rows: Vec<Vec<String>> = r
             .sla_breaches
             .iter()
@@ -120,7 +192,7 @@ fn table(r: &Report) -> std::io::Result<()> {
                 ]
             })
             .collect();
-        output::table(
+        out.table(
             &[
                 "order_id",
                 "status",
@@ -133,7 +205,7 @@ fn table(r: &Report) -> std::io::Result<()> {
         )?;
     }
 
-    if section("Held, waiting for a person", r.held.len()) {
+    if section(out, "Held, waiting for a person", r.held.len())? {
         let rows: Vec<Vec<String>> = r
             .held
             .iter()
@@ -146,10 +218,10 @@ fn table(r: &Report) -> std::io::Result<()> {
                 ]
             })
             .collect();
-        output::table(&["order_id", "national_id", "reason", "held_since"], &rows)?;
+        out.table(&["order_id", "national_id", "reason", "held_since"], &rows)?;
     }
 
-    if section("Returned, waiting for a person", r.returned.len()) {
+    if section(out, "Returned, waiting for a person", r.returned.len())? {
         let rows: Vec<Vec<String>> = r
             .returned
             .iter()
@@ -163,7 +235,7 @@ fn table(r: &Report) -> std::io::Result<()> {
                 ]
             })
             .collect();
-        output::table(
+        out.table(
             &[
                 "order_id",
                 "letter_id",
@@ -175,14 +247,15 @@ fn table(r: &Report) -> std::io::Result<()> {
         )?;
     }
 
-    if section("Vendors", r.vendors.len()) {
+    if section(out, "Vendors", r.vendors.len())? {
         for v in &r.vendors {
-            println!(
+            writeln!(
+                out,
                 "vendor {}: {}, {}",
                 v.vendor,
                 crate::wording::count(v.batch_count, "batch", "batches"),
                 crate::wording::count(v.letters, "letter", "letters")
-            );
+            )?;
             let rows: Vec<Vec<String>> = v
                 .batches
                 .iter()
@@ -202,7 +275,7 @@ fn table(r: &Report) -> std::io::Result<()> {
                     ]
                 })
                 .collect();
-            output::table(
+            out.table(
                 &[
                     "batch_id",
                     "created_at",
@@ -215,4 +288,36 @@ fn table(r: &Report) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Where the table goes: straight to stdout as before, or into the text of `--out`.
+enum Sink<'a> {
+    Stdout,
+    Text(&'a mut String),
+}
+
+impl Sink<'_> {
+    /// An aligned table (see [`output::fitted_table`]).
+    fn table(&mut self, headers: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()> {
+        match self {
+            Sink::Stdout => output::table(headers, rows)?,
+            Sink::Text(text) => {
+                text.push_str(&output::fitted_table(headers, rows, &Fit::default()))
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Write for Sink<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        match self {
+            Sink::Stdout => std::io::Write::write_all(&mut std::io::stdout().lock(), s.as_bytes())
+                .map_err(|_| std::fmt::Error),
+            Sink::Text(text) => {
+                text.push_str(s);
+                Ok(())
+            }
+        }
+    }
 }

@@ -5,7 +5,9 @@ use super::builder::QueryBuilder;
 use super::{col, ctx, Db, DbError};
 use pinbrev_core::letter::{LetterState, ReceiptEvent};
 use pinbrev_core::order::OrderStatus;
-use pinbrev_core::report::{BatchLetterRow, HeldRow, ReportData, ReturnedRow, SlaOrderRow};
+use pinbrev_core::report::{
+    BatchLetterRow, HeldRow, HourStatusRow, ReportData, ReturnedRow, SlaOrderRow,
+};
 
 impl Db {
     /// The rows of a report on orders placed at or after `since` (stored timestamp form) and on
@@ -41,6 +43,28 @@ impl Db {
             .await
             .map_err(ctx("counting orders by reason"))?,
         )?;
+
+        // Orders per UTC hour and status, for the orders per day: `ordered_at` is stored as
+        // RFC 3339 in UTC (`2026-11-23T07:15:00.000000Z`), so its first 13 characters are the
+        // hour. Counted here, folded into Oslo days by the core (a month of big nights is a
+        // few thousand rows, not one per order).
+        let orders_by_hour = sqlx::query(
+            "SELECT substr(ordered_at, 1, 13), status, COUNT(*) FROM orders WHERE ordered_at >= $1 \
+             GROUP BY substr(ordered_at, 1, 13), status ORDER BY 1, 2",
+        )
+        .bind(since)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(ctx("counting orders by hour and status"))?
+        .iter()
+        .map(|r| {
+            Ok(HourStatusRow {
+                hour: col(r, 0)?,
+                status: col(r, 1)?,
+                orders: col(r, 2)?,
+            })
+        })
+        .collect::<Result<_, DbError>>()?;
 
         // Posting and return times per order: the vendor's receipts of the order's letters
         // (a failed letter never left the vendor) and the events that moved the order.
@@ -173,6 +197,7 @@ impl Db {
             held,
             returned,
             batches,
+            orders_by_hour,
         })
     }
 }

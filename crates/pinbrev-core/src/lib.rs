@@ -25,5 +25,6 @@ pub mod parallel;
 pub mod pin;
 pub mod postcodes;
 pub mod report;
+pub mod report_html;
 pub mod validation;
 pub mod wording;

@@ -60,6 +60,20 @@ pub struct ReportData {
     pub returned: Vec<ReturnedRow>,
     /// Batches created since: one row per (batch, letter state, order status).
     pub batches: Vec<BatchLetterRow>,
+    /// Orders placed since, counted per hour of `ordered_at` in UTC and status (see
+    /// [`HourStatusRow`]); folded into days in Europe/Oslo by [`orders_per_day`].
+    pub orders_by_hour: Vec<HourStatusRow>,
+}
+
+/// Orders placed in one UTC hour with one status: what the store counts in SQL, so that a
+/// report on a month of big nights reads a few thousand rows instead of one per order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourStatusRow {
+    /// The first 13 characters of the stored `ordered_at` (RFC 3339 in UTC):
+    /// `2026-11-23T07`.
+    pub hour: String,
+    pub status: String,
+    pub orders: i64,
 }
 
 /// An order whose deadline is judged, with the times it reached `posted` and `returned`.
@@ -162,6 +176,36 @@ pub struct Report {
     pub returned: Vec<ReturnedOrder>,
     /// Batches per print vendor, vendors by name.
     pub vendors: Vec<VendorBatches>,
+    /// Orders placed since, per day of ordering in Europe/Oslo (the day of `ordered_at`), by
+    /// status: only days with orders, oldest first; each day's statuses in the order of an
+    /// order's life, only those with orders. Summed over the days, it is `by_status`.
+    pub orders_per_day: Vec<DayCounts>,
+    /// The SLA breaches per *deadline day* (the day in Europe/Oslo by whose end the order
+    /// should have been posted, the breach's `deadline_day`): the day each breach happened.
+    /// Only days with breaches, oldest first. Summed over the days, `posted_late` and
+    /// `overdue` are `sla.posted_late` and `sla.overdue`.
+    pub sla_breaches_per_day: Vec<BreachDay>,
+}
+
+/// Orders placed on one day (Europe/Oslo), by status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DayCounts {
+    /// `YYYY-MM-DD`, Europe/Oslo.
+    pub day: NaiveDate,
+    /// Statuses with orders, in the order of an order's life (one this version does not know
+    /// after the others).
+    pub by_status: Counts,
+}
+
+/// SLA breaches whose deadline day is one day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BreachDay {
+    /// The deadline day, `YYYY-MM-DD`, Europe/Oslo.
+    pub day: NaiveDate,
+    /// Posted after the end of that day.
+    pub posted_late: u64,
+    /// Not posted, and that day has ended.
+    pub overdue: u64,
 }
 
 /// How the orders that are to get a letter fared against the deadline.
@@ -299,7 +343,10 @@ pub fn build(
             });
         }
     }
+    let sla_breaches_per_day = breaches_per_day(&sla_breaches);
     Ok(Report {
+        orders_per_day: orders_per_day(&data.orders_by_hour)?,
+        sla_breaches_per_day,
         since: timestamp(since),
         generated_at: timestamp(now),
         by_status: status_counts(&data.by_status),
@@ -359,6 +406,60 @@ pub fn end_of_day(day: NaiveDate) -> DateTime<Utc> {
 /// deadline (a Saturday) is 1, on the Tuesday after it 2.
 pub fn working_days_late(deadline_day: NaiveDate, at: DateTime<Utc>) -> u32 {
     working_days_between(deadline_day, next_working_day_from(oslo_day(at)))
+}
+
+/// Folds the store's counts per UTC hour and status into days in Europe/Oslo: each hour goes to
+/// the Oslo day it falls in. Oslo is always a whole number of hours ahead of UTC (+01:00 in
+/// winter, +02:00 in summer, the change on the hour), so a UTC hour never straddles two Oslo
+/// days and the fold is exact: on the last Sunday of October 22:00–22:59 UTC is 23:00 on that
+/// Sunday, 23:00 UTC already Monday; in summer the day starts at 22:00 UTC the day before.
+/// Days come out oldest first, each with its statuses in the order of an order's life.
+pub fn orders_per_day(rows: &[HourStatusRow]) -> Result<Vec<DayCounts>, ReportError> {
+    let mut days: BTreeMap<NaiveDate, Vec<(String, i64)>> = BTreeMap::new();
+    for row in rows {
+        let day = oslo_day(utc_hour(&row.hour)?);
+        let counts = days.entry(day).or_default();
+        match counts.iter_mut().find(|(s, _)| *s == row.status) {
+            Some((_, n)) => *n += row.orders,
+            None => counts.push((row.status.clone(), row.orders)),
+        }
+    }
+    Ok(days
+        .into_iter()
+        .map(|(day, rows)| {
+            let mut by_status = status_counts(&rows);
+            by_status.0.retain(|(_, n)| *n != 0);
+            DayCounts { day, by_status }
+        })
+        .collect())
+}
+
+/// The start of a UTC hour written `2026-11-23T07` (the first 13 characters of a stored time).
+fn utc_hour(hour: &str) -> Result<DateTime<Utc>, ReportError> {
+    chrono::NaiveDateTime::parse_from_str(&format!("{hour}:00:00"), "%Y-%m-%dT%H:%M:%S")
+        .map(|t| t.and_utc())
+        .map_err(|e| ReportError::BadTime {
+            what: "orders.ordered_at (its hour)".to_string(),
+            message: format!("{hour:?}: {e}"),
+        })
+}
+
+/// The breaches counted per deadline day, oldest first.
+fn breaches_per_day(breaches: &[SlaBreach]) -> Vec<BreachDay> {
+    let mut days: BTreeMap<NaiveDate, BreachDay> = BTreeMap::new();
+    for b in breaches {
+        let day = days.entry(b.deadline_day).or_insert(BreachDay {
+            day: b.deadline_day,
+            posted_late: 0,
+            overdue: 0,
+        });
+        if b.posted_at.is_some() {
+            day.posted_late += 1;
+        } else {
+            day.overdue += 1;
+        }
+    }
+    days.into_values().collect()
 }
 
 fn oslo_day(t: DateTime<Utc>) -> NaiveDate {
@@ -577,7 +678,9 @@ each row uses the columns its section names, the others are empty:
   returned,ORDER_ID,LETTER_ID,,RETURNED_AT,,,NATIONAL_ID (masked),POST_OFFICE_REASON
   vendor,VENDOR,batches|letters,COUNT
   batch,BATCH_ID,VENDOR,LETTERS,CREATED_AT,,,,STATE
-  batch_status,BATCH_ID,STATUS,LETTERS";
+  batch_status,BATCH_ID,STATUS,LETTERS
+  day,DAY,STATUS,ORDERS                      (orders per day of ordering, Europe/Oslo)
+  breach_day,DAY,posted_late|overdue,ORDERS  (SLA breaches per deadline day)";
 
 /// The report as rows of [`CSV_HEADERS`] (see [`CSV_LAYOUT`]).
 pub fn csv_rows(report: &Report) -> Vec<Vec<String>> {
@@ -680,6 +783,20 @@ pub fn csv_rows(report: &Report) -> Vec<Vec<String>> {
                     "",
                     "",
                 ]);
+            }
+        }
+    }
+    for d in &report.orders_per_day {
+        let day = d.day.to_string();
+        for (status, n) in &d.by_status.0 {
+            row(["day", &day, status, &n.to_string(), "", "", "", "", ""]);
+        }
+    }
+    for d in &report.sla_breaches_per_day {
+        let day = d.day.to_string();
+        for (kind, n) in [("posted_late", d.posted_late), ("overdue", d.overdue)] {
+            if n > 0 {
+                row(["breach_day", &day, kind, &n.to_string(), "", "", "", "", ""]);
             }
         }
     }
@@ -942,6 +1059,177 @@ mod tests {
                 ("failed".to_string(), 1)
             ]
         );
+    }
+
+    fn hour(h: &str, status: &str, n: i64) -> HourStatusRow {
+        HourStatusRow {
+            hour: h.into(),
+            status: status.into(),
+            orders: n,
+        }
+    }
+
+    fn days(per_day: &[DayCounts]) -> Vec<(String, Vec<(String, i64)>)> {
+        per_day
+            .iter()
+            .map(|d| (d.day.to_string(), d.by_status.0.clone()))
+            .collect()
+    }
+
+    fn c(pairs: &[(&str, i64)]) -> Vec<(String, i64)> {
+        pairs.iter().map(|(s, n)| (s.to_string(), *n)).collect()
+    }
+
+    #[test]
+    fn hours_fold_into_oslo_days_across_the_october_change() {
+        // Sunday 25 October 2026: 03:00 CEST becomes 02:00 CET, a day of 25 hours, from
+        // 22:00 UTC on the 24th to 23:00 UTC on the 25th.
+        let rows = [
+            hour("2026-10-24T21", "posted", 1),    // 23:00 CEST on Saturday
+            hour("2026-10-24T22", "posted", 2),    // 00:00 CEST on Sunday
+            hour("2026-10-25T00", "posted", 4),    // 02:00 CEST, the first 02:00
+            hour("2026-10-25T01", "posted", 8),    // 02:00 CET, the second
+            hour("2026-10-25T22", "rejected", 16), // 23:00 CET on Sunday
+            hour("2026-10-25T23", "posted", 32),   // 00:00 CET on Monday
+        ];
+        assert_eq!(
+            days(&orders_per_day(&rows).unwrap()),
+            [
+                ("2026-10-24".to_string(), c(&[("posted", 1)])),
+                (
+                    "2026-10-25".to_string(),
+                    c(&[("rejected", 16), ("posted", 14)])
+                ),
+                ("2026-10-26".to_string(), c(&[("posted", 32)])),
+            ]
+        );
+    }
+
+    #[test]
+    fn hours_fold_into_oslo_days_across_the_march_change() {
+        // Sunday 29 March 2026: 02:00 CET becomes 03:00 CEST, a day of 23 hours, from
+        // 23:00 UTC on the 28th to 22:00 UTC on the 29th.
+        let rows = [
+            hour("2026-03-28T22", "validated", 1),  // 23:00 CET on Saturday
+            hour("2026-03-28T23", "validated", 2),  // 00:00 CET on Sunday
+            hour("2026-03-29T01", "held", 4),       // 03:00 CEST (02:00 never was)
+            hour("2026-03-29T21", "validated", 8),  // 23:00 CEST on Sunday
+            hour("2026-03-29T22", "validated", 16), // 00:00 CEST on Monday
+        ];
+        assert_eq!(
+            days(&orders_per_day(&rows).unwrap()),
+            [
+                ("2026-03-28".to_string(), c(&[("validated", 1)])),
+                (
+                    "2026-03-29".to_string(),
+                    c(&[("validated", 10), ("held", 4)])
+                ),
+                ("2026-03-30".to_string(), c(&[("validated", 16)])),
+            ]
+        );
+    }
+
+    #[test]
+    fn days_list_statuses_in_life_order_and_sum_to_the_totals() {
+        let rows = [
+            hour("2026-11-23T08", "posted", 3),
+            hour("2026-11-22T23", "teleported", 1), // an unknown status still counts
+            hour("2026-11-23T09", "received", 2),
+            hour("2026-11-23T09", "posted", 5),
+            hour("2026-11-20T12", "duplicate", 7),
+        ];
+        assert_eq!(
+            days(&orders_per_day(&rows).unwrap()),
+            [
+                ("2026-11-20".to_string(), c(&[("duplicate", 7)])),
+                (
+                    "2026-11-23".to_string(),
+                    c(&[("received", 2), ("posted", 8), ("teleported", 1)])
+                ),
+            ]
+        );
+        let data = ReportData {
+            by_status: vec![
+                ("posted".into(), 8),
+                ("received".into(), 2),
+                ("duplicate".into(), 7),
+                ("teleported".into(), 1),
+            ],
+            orders_by_hour: rows.to_vec(),
+            ..Default::default()
+        };
+        let r = build(data, t("2026-11-01T00:00:00Z"), t("2026-11-24T12:00:00Z")).unwrap();
+        let mut summed: BTreeMap<String, i64> = BTreeMap::new();
+        for d in &r.orders_per_day {
+            for (s, n) in &d.by_status.0 {
+                *summed.entry(s.clone()).or_default() += n;
+            }
+        }
+        for (s, n) in &r.by_status.0 {
+            assert_eq!(summed.get(s).copied().unwrap_or(0), *n, "{s}");
+        }
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            json["orders_per_day"][1],
+            serde_json::json!({"day": "2026-11-23", "by_status": {"received": 2, "posted": 8, "teleported": 1}})
+        );
+        assert!(orders_per_day(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_unreadable_hour_is_an_error() {
+        for bad in ["2026-11-23 0", "2026-11-23T24", "garbage", ""] {
+            let e = orders_per_day(&[hour(bad, "posted", 1)]).unwrap_err();
+            assert!(e.to_string().contains("ordered_at"), "{e}");
+        }
+    }
+
+    #[test]
+    fn breaches_are_counted_per_deadline_day() {
+        let mut late = sla_row("B", OrderStatus::Posted, "2026-03-30T10:00:00+02:00");
+        late.posted_event_at = Some("2026-04-08T08:00:00.000000Z".into());
+        let overdue = sla_row("C", OrderStatus::Validated, "2026-03-30T11:00:00+02:00");
+        let other = sla_row("D", OrderStatus::Printed, "2026-03-31T11:00:00+02:00");
+        let data = ReportData {
+            sla_orders: vec![late, overdue, other],
+            ..Default::default()
+        };
+        let r = build(data, t("2026-01-01T00:00:00Z"), t("2026-04-10T12:00:00Z")).unwrap();
+        assert_eq!(
+            r.sla_breaches_per_day,
+            [
+                BreachDay {
+                    day: d("2026-04-07"),
+                    posted_late: 1,
+                    overdue: 1
+                },
+                BreachDay {
+                    day: d("2026-04-08"),
+                    posted_late: 0,
+                    overdue: 1
+                },
+            ]
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            json["sla_breaches_per_day"][0],
+            serde_json::json!({"day": "2026-04-07", "posted_late": 1, "overdue": 1})
+        );
+        let rows = csv_rows(&r);
+        assert!(rows.contains(&vec![
+            "breach_day".to_string(),
+            "2026-04-08".into(),
+            "overdue".into(),
+            "1".into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new()
+        ]));
+        assert!(!rows
+            .iter()
+            .any(|r| r[0] == "breach_day" && r[1] == "2026-04-08" && r[2] == "posted_late"));
     }
 
     #[test]
