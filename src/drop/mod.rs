@@ -260,9 +260,23 @@ struct Claims {
 
 /// The name a process claims parts under: its role, host and process id.
 fn worker_name(role: &str) -> String {
-    let host = fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into());
+    // uname(2), not /proc/sys/kernel/hostname: the systemd unit hides /proc/sys (ProcSubset=pid).
+    // SAFETY: uname fills the zeroed struct it is given; its fields are NUL-terminated.
+    let host = unsafe {
+        let mut names: libc::utsname = std::mem::zeroed();
+        if libc::uname(&mut names) == 0 {
+            std::ffi::CStr::from_ptr(names.nodename.as_ptr())
+                .to_string_lossy()
+                .into_owned()
+        } else {
+            String::new()
+        }
+    };
+    let host = if host.is_empty() {
+        "localhost".into()
+    } else {
+        host
+    };
     format!("{role}@{host}:{}", std::process::id())
 }
 
