@@ -8,6 +8,7 @@ pub mod cli;
 pub mod csv_input;
 pub mod csv_output;
 pub mod db;
+pub mod diagnostics;
 pub mod drop;
 pub mod files;
 pub mod lock;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use pinbrev::cli::{self, Cli, Exit, LogFormat};
+use pinbrev::diagnostics;
 use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::EnvFilter;
 
@@ -20,7 +21,10 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     init_logging(&cli);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -28,17 +32,46 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start: {e}");
+            diagnostics::error(&format!("cannot start: {e}"));
             return Exit::Failed.into();
         }
     };
     match runtime.block_on(cli::run(cli)) {
         Ok(exit) => exit.into(),
         Err(e) => {
-            eprintln!("error: {}", pinbrev::national_id::redact(&format!("{e:#}")));
+            diagnostics::error(&format!("{e:#}"));
             Exit::Failed.into()
         }
     }
+}
+
+/// A command line clap cannot parse (exit 2), or `--help`/`--version` (exit 0, on stdout). With
+/// `--log-format json` on the line, the error is one JSON line like every other on stderr.
+fn usage_error(e: clap::Error) -> ExitCode {
+    let json = {
+        let args: Vec<String> = std::env::args().collect();
+        args.iter().any(|a| a == "--log-format=json")
+            || args
+                .windows(2)
+                .any(|w| w[0] == "--log-format" && w[1] == "json")
+    };
+    if !e.use_stderr() || !json {
+        e.exit();
+    }
+    diagnostics::set_json(true);
+    let message = e.render().to_string();
+    let message = message
+        .trim_end()
+        .strip_prefix("error: ")
+        .unwrap_or(message.trim_end());
+    diagnostics::error_with(
+        message,
+        &diagnostics::Fields {
+            code: Some("usage".into()),
+            ..Default::default()
+        },
+    );
+    ExitCode::from(2)
 }
 
 fn init_logging(cli: &Cli) {
@@ -60,8 +93,11 @@ fn init_logging(cli: &Cli) {
         .with_env_filter(filter)
         .with_span_events(spans)
         .with_writer(std::io::stderr);
+    diagnostics::set_json(cli.log_format == LogFormat::Json);
     match cli.log_format {
-        LogFormat::Json => builder.json().init(),
+        // Fields beside the message at the top of each object, as the lines of
+        // `diagnostics` have them.
+        LogFormat::Json => builder.json().flatten_event(true).init(),
         LogFormat::Text => builder
             .with_timer(OsloTime)
             .with_target(false)

@@ -273,7 +273,7 @@ async fn steps(
         &mut g.files,
         |file| async move { register::import_file(db, &file).await },
         |r| {
-            log_errors(&r.line_errors);
+            log_errors("line error", &r.line_errors);
             g.people_loaded += r.loaded;
             g.line_errors += r.line_errors.len() as u64;
         },
@@ -289,7 +289,7 @@ async fn steps(
         &mut o.files,
         |file| async move { orders::ingest_file(db, &file).await },
         |r| {
-            log_errors(&r.row_errors);
+            log_errors("row error", &r.row_errors);
             o.new += r.new;
             o.already_known += r.already_known;
             o.row_errors += r.row_errors.len() as u64;
@@ -334,7 +334,7 @@ async fn steps(
         &mut r.files,
         |file| async move { receipts::ingest_file(db, &file).await },
         |report| {
-            log_errors(&report.row_errors);
+            log_errors("row error", &report.row_errors);
             r.applied += report.applied;
             r.recorded += report.recorded;
             r.already_known += report.already_known;
@@ -426,9 +426,9 @@ where
     Ok(())
 }
 
-fn log_errors(errors: &[crate::input_error::InputError]) {
+fn log_errors(kind: &str, errors: &[crate::input_error::InputError]) {
     for e in errors {
-        tracing::warn!("{e}");
+        crate::diagnostics::input_error(kind, e);
     }
 }
 

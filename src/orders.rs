@@ -41,7 +41,7 @@ const REQUIRED: [&str; 3] = ["order_id", "national_id", "ordered_at"];
 fn order_of(name: &str, row: Result<CsvRow, InputError>) -> Result<NewOrder, InputError> {
     let row = row?;
     parse_row(&row).map_err(|(field, code, message)| {
-        InputError::row(name, row.line, Some(field), code, message)
+        InputError::row(name, row.line, Some(field), code, message).with_order(row.get("order_id"))
     })
 }
 
@@ -165,16 +165,19 @@ pub async fn ingest_file(db: &Db, file: &Path) -> Result<IngestReport, IngestErr
                 match outcome {
                     InsertOutcome::Inserted => report.new += 1,
                     InsertOutcome::SameContent => report.already_known += 1,
-                    InsertOutcome::Conflict => report.row_errors.push(InputError::row(
-                        &name,
-                        order.line,
-                        Some("order_id"),
-                        "order_id_conflict",
-                        format!(
-                            "order {} was ingested before with different content",
-                            order.order_id
-                        ),
-                    )),
+                    InsertOutcome::Conflict => report.row_errors.push(
+                        InputError::row(
+                            &name,
+                            order.line,
+                            Some("order_id"),
+                            "order_id_conflict",
+                            format!(
+                                "order {} was ingested before with different content",
+                                order.order_id
+                            ),
+                        )
+                        .with_order(&order.order_id.to_string()),
+                    ),
                 }
             }
             chunk.clear();

@@ -1,5 +1,5 @@
 //! Progress bars for long steps, drawn on stderr only when it is a terminal and info logging is
-//! on (not with `-q`, not under cron or in a pipe).
+//! on (not with `-q`, not with JSON log lines, not under cron or in a pipe).
 
 use std::io::IsTerminal;
 
@@ -7,7 +7,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 /// A bar of `len` units labelled `what`; hidden when nobody is watching.
 pub fn bar(len: u64, what: &str, unit: Unit) -> ProgressBar {
-    if !std::io::stderr().is_terminal() || !tracing::enabled!(tracing::Level::INFO) {
+    if !std::io::stderr().is_terminal()
+        || !tracing::enabled!(tracing::Level::INFO)
+        || crate::diagnostics::is_json()
+    {
         return ProgressBar::hidden();
     }
     let template = match unit {

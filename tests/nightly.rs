@@ -446,6 +446,110 @@ fn completions_offer_statuses_reasons_formats_languages_and_configured_vendors()
     );
 }
 
+/// Every line of `stderr` as a JSON object.
+fn json_lines(stderr: &str) -> Vec<serde_json::Value> {
+    stderr
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}\n{stderr}"));
+            assert!(v.is_object(), "{l}");
+            for key in ["timestamp", "level", "message", "target"] {
+                assert!(v.get(key).is_some(), "no {key}: {l}");
+            }
+            v
+        })
+        .collect()
+}
+
+#[test]
+fn with_json_logs_every_stderr_line_is_json_with_its_fields_apart() {
+    let w = Work::new();
+    w.inbox_with_fixtures();
+    let args: Vec<&str> = ["--log-format", "json", "-v"]
+        .into_iter()
+        .chain(NIGHTLY)
+        .collect();
+    let r = w.ok(&args);
+    let lines = json_lines(&r.stderr);
+    // Row errors: file, line, field, code and order_id as fields, not only in the message.
+    let row = lines
+        .iter()
+        .find(|l| {
+            l["file"]
+                .as_str()
+                .is_some_and(|f| f.ends_with("orders-2026-11-24-web.csv"))
+                && l["line"] == 3
+        })
+        .unwrap_or_else(|| panic!("no row error for line 3: {}", r.stderr));
+    assert_eq!(row["level"], "WARN");
+    assert_eq!(row["field"], "order_id");
+    assert!(row["code"].as_str().is_some_and(|c| !c.is_empty()), "{row}");
+    assert!(row["message"].as_str().unwrap().starts_with("row error: "));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["order_id"].is_string() && l["code"].is_string()),
+        "no row error names its order: {}",
+        r.stderr
+    );
+    // The night's summary is one object too, with the summary as a field.
+    let summary = lines
+        .iter()
+        .find(|l| l["message"] == "night summary")
+        .unwrap_or_else(|| panic!("no summary line: {}", r.stderr));
+    assert_eq!(summary["summary"], common::summary(&r.stdout));
+    assert!(summary["summary"]["batch"]["letters"].as_u64().unwrap() > 0);
+    assert!(
+        lines.iter().any(|l| l["level"] == "DEBUG"),
+        "-v logs debug lines"
+    );
+
+    // The final error of a failed command, and a usage error, are JSON lines as well.
+    let r = w.run(&[
+        "--log-format",
+        "json",
+        "orders",
+        "cancel",
+        "NO-SUCH",
+        "--reason",
+        "x",
+    ]);
+    assert_eq!(r.code, 1);
+    let lines = json_lines(&r.stderr);
+    assert_eq!(lines.len(), 1, "{}", r.stderr);
+    assert_eq!(lines[0]["level"], "ERROR");
+    assert_eq!(lines[0]["message"], "error: no order \"NO-SUCH\"");
+    let r = w.run(&[
+        "--log-format",
+        "json",
+        "orders",
+        "list",
+        "--status",
+        "bogus",
+    ]);
+    assert_eq!(r.code, 2);
+    let lines = json_lines(&r.stderr);
+    assert_eq!(lines.len(), 1, "{}", r.stderr);
+    assert_eq!(lines[0]["code"], "usage");
+    let r = w.run(&[
+        "--log-format",
+        "json",
+        "--db",
+        "sqlite://nowhere/x.db",
+        "orders",
+        "validate",
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(json_lines(&r.stderr)[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("nowhere"));
+    // Text stays text.
+    let r = w.run(&["orders", "cancel", "NO-SUCH", "--reason", "x"]);
+    assert_eq!(r.stderr.trim_end(), "error: no order \"NO-SUCH\"");
+}
+
 #[test]
 fn config_show_hides_secrets_and_completions_and_man_page_are_generated() {
     let w = Work::new();

@@ -63,7 +63,7 @@ pub async fn run(ctx: &Context, cmd: BatchCommand) -> anyhow::Result<Exit> {
             Ok(Exit::Done)
         }
         Err(e) if e.is_lock_held() => {
-            eprintln!("error: {e}");
+            crate::diagnostics::error(&e.to_string());
             Ok(Exit::Locked)
         }
         Err(e) => Err(e.into()),

@@ -102,7 +102,8 @@ pub enum Command {
     Receipts(receipts::ReceiptsCommand),
     /// One order's life, by order id or by national id.
     Status(status::StatusArgs),
-    /// Counts by status and reason, SLA breaches, orders waiting for a person, vendor batches.
+    /// Counts by status and reason, SLA breaches, orders waiting for a person, vendor batches:
+    /// as text, JSON, CSV, or an HTML page with charts.
     Report(report::ReportArgs),
     /// PIN codes.
     #[command(subcommand)]

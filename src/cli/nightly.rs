@@ -35,17 +35,26 @@ pub async fn run(ctx: &Context, args: NightlyArgs, quiet: bool) -> anyhow::Resul
     let summary = match nightly::run(&ctx.db_url, &ctx.settings, &args.vendor, &folders).await {
         Ok(s) => s,
         Err(NightlyError::Locked(e)) => {
-            eprintln!("error: {e}");
+            crate::diagnostics::error(&e.to_string());
             return Ok(Exit::Locked);
         }
         Err(NightlyError::Setup(e)) => {
-            eprintln!("error: {e}; nothing was done");
+            crate::diagnostics::error(&format!("{e}; nothing was done"));
             return Ok(Exit::Failed);
         }
     };
     println!("{}", serde_json::to_string(&summary)?);
     if !quiet || !summary.ok {
-        eprintln!("{}", nightly::human(&summary));
+        let level = if summary.ok {
+            crate::diagnostics::Level::Info
+        } else {
+            crate::diagnostics::Level::Error
+        };
+        let fields = crate::diagnostics::Fields {
+            other: vec![("summary", serde_json::to_value(&summary)?)],
+            ..Default::default()
+        };
+        crate::diagnostics::emit(level, &nightly::human(&summary), "night summary", &fields);
     }
     Ok(if summary.locked {
         Exit::Locked

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::output::{self, ListFormat};
 use super::{code_values, Context, Exit};
 use crate::db::{OrderFilter, OrderRow};
+use crate::diagnostics;
 use crate::free_text::quote;
 use crate::national_id::mask;
 use crate::orders::{ingest_file, IngestError, OrderStatus, RejectReason};
@@ -83,7 +84,7 @@ pub async fn run(ctx: &Context, cmd: OrdersCommand) -> anyhow::Result<Exit> {
                 match ingest_file(&db, file).await {
                     Ok(report) => {
                         for e in &report.row_errors {
-                            eprintln!("row error: {e}");
+                            diagnostics::input_error("row error", e);
                         }
                         println!(
                             "{}: {}, {} already known, {}",
@@ -94,11 +95,14 @@ pub async fn run(ctx: &Context, cmd: OrdersCommand) -> anyhow::Result<Exit> {
                         );
                     }
                     Err(IngestError::File(e)) => {
-                        eprintln!("error: {e}; nothing was read from this file");
+                        diagnostics::error_with(
+                            &format!("{e}; nothing was read from this file"),
+                            &diagnostics::Fields::file(file),
+                        );
                         exit = Exit::InputUnusable;
                     }
                     Err(e @ IngestError::NoUsableRow { .. }) => {
-                        eprintln!("error: {e}");
+                        diagnostics::error_with(&e.to_string(), &diagnostics::Fields::file(file));
                         exit = Exit::InputUnusable;
                     }
                     Err(IngestError::Db(e)) => return Err(e.into()),
@@ -147,11 +151,14 @@ pub async fn run(ctx: &Context, cmd: OrdersCommand) -> anyhow::Result<Exit> {
             }
             None => {
                 match db.order(&order_id).await? {
-                    Some(o) => eprintln!(
-                        "error: {order_id} is {}; only orders not yet posted can be cancelled",
-                        o.status
+                    Some(o) => diagnostics::error_with(
+                        &format!(
+                            "{order_id} is {}; only orders not yet posted can be cancelled",
+                            o.status
+                        ),
+                        &diagnostics::Fields::order(&order_id),
                     ),
-                    None => eprintln!("error: no order {}", quote(&order_id)),
+                    None => diagnostics::error(&format!("no order {}", quote(&order_id))),
                 }
                 Exit::Failed
             }
@@ -173,8 +180,13 @@ pub async fn run(ctx: &Context, cmd: OrdersCommand) -> anyhow::Result<Exit> {
                         .await?
                         .map(|o| o.status.code().to_string());
                     match status {
-                        Some(s) => eprintln!("error: {order_id} is {s}; only posted or returned orders can be reissued"),
-                        None => eprintln!("error: no order {}", quote(&order_id)),
+                        Some(s) => diagnostics::error_with(
+                            &format!(
+                                "{order_id} is {s}; only posted or returned orders can be reissued"
+                            ),
+                            &diagnostics::Fields::order(&order_id),
+                        ),
+                        None => diagnostics::error(&format!("no order {}", quote(&order_id))),
                     }
                     Exit::Failed
                 }

@@ -21,7 +21,7 @@ pub async fn run(ctx: &Context, cmd: PostcodesCommand) -> anyhow::Result<Exit> {
     let exit = match import_file(&db, &file).await {
         Ok(report) => {
             for e in &report.line_errors {
-                eprintln!("line error: {e}");
+                crate::diagnostics::input_error("line error", e);
             }
             println!(
                 "{}: {} loaded ({} with a category), {}; the list was replaced",
@@ -33,7 +33,10 @@ pub async fn run(ctx: &Context, cmd: PostcodesCommand) -> anyhow::Result<Exit> {
             Exit::Done
         }
         Err(e @ (PostcodeFileError::Read { .. } | PostcodeFileError::NoRows { .. })) => {
-            eprintln!("error: {e}");
+            crate::diagnostics::error_with(
+                &e.to_string(),
+                &crate::diagnostics::Fields::file(&file),
+            );
             Exit::InputUnusable
         }
         Err(e) => return Err(e.into()),

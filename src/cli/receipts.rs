@@ -26,7 +26,7 @@ pub async fn run(ctx: &Context, cmd: ReceiptsCommand) -> anyhow::Result<Exit> {
         match ingest_file(&db, file).await {
             Ok(r) => {
                 for e in &r.row_errors {
-                    eprintln!("row error: {e}");
+                    crate::diagnostics::input_error("row error", e);
                 }
                 println!(
                     "{}: {} applied, {} recorded without change, {} already known, {}",
@@ -38,7 +38,10 @@ pub async fn run(ctx: &Context, cmd: ReceiptsCommand) -> anyhow::Result<Exit> {
                 );
             }
             Err(ReceiptError::File(e)) => {
-                eprintln!("error: {e}; nothing was read from this file");
+                crate::diagnostics::error_with(
+                    &format!("{e}; nothing was read from this file"),
+                    &crate::diagnostics::Fields::file(file),
+                );
                 exit = Exit::InputUnusable;
             }
             Err(ReceiptError::Db(e)) => return Err(e.into()),

@@ -29,7 +29,7 @@ pub async fn run(ctx: &Context, cmd: RegisterCommand) -> anyhow::Result<Exit> {
         match import_file(&db, file).await {
             Ok(report) => {
                 for e in &report.line_errors {
-                    eprintln!("line error: {e}");
+                    crate::diagnostics::input_error("line error", e);
                 }
                 println!(
                     "{}: {} loaded ({} replaced an earlier document), {}",
@@ -40,7 +40,10 @@ pub async fn run(ctx: &Context, cmd: RegisterCommand) -> anyhow::Result<Exit> {
                 );
             }
             Err(e @ (ImportError::Read { .. } | ImportError::NoUsableLine { .. })) => {
-                eprintln!("error: {e}");
+                crate::diagnostics::error_with(
+                    &e.to_string(),
+                    &crate::diagnostics::Fields::file(file),
+                );
                 exit = Exit::InputUnusable;
             }
             Err(e) => return Err(e.into()),

@@ -106,7 +106,7 @@ pub async fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<Exit> {
         (Some(id), _) => match db.order(id).await? {
             Some(o) => Some(describe(&db, &o, Vec::new()).await?),
             None => {
-                eprintln!("error: no order {}", crate::free_text::quote(id));
+                crate::diagnostics::error(&format!("no order {}", crate::free_text::quote(id)));
                 None
             }
         },
@@ -127,7 +127,10 @@ pub async fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<Exit> {
                     Some(describe(&db, &latest, others).await?)
                 }
                 None => {
-                    eprintln!("error: no orders for national id {}", mask(&number));
+                    crate::diagnostics::error(&format!(
+                        "no orders for national id {}",
+                        mask(&number)
+                    ));
                     None
                 }
             }

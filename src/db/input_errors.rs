@@ -22,7 +22,7 @@ impl Db {
                 .bind(input)
                 .bind(&e.file)
                 .bind(e.line.map(|l| l as i64))
-                .bind(&e.field)
+                .bind(e.field.as_deref())
                 .bind(&e.code)
                 .bind(free_text::clean(&e.message))
                 .bind(&at)

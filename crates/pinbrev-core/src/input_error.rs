@@ -13,9 +13,14 @@ pub struct InputError {
     pub file: String,
     /// Physical line number (the header is line 1), when the problem has one.
     pub line: Option<u64>,
-    pub field: Option<String>,
+    /// (This and `order_id` are boxed: a row error is returned by value from every row's
+    /// parse, and this keeps it small.)
+    pub field: Option<Box<str>>,
     pub code: String,
     pub message: String,
+    /// The order the row is about, when the row names one that is well-formed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<Box<str>>,
 }
 
 impl InputError {
@@ -32,10 +37,19 @@ impl InputError {
         InputError {
             file: file.to_string(),
             line,
-            field: field.map(|f| free_text::clean_to(f, free_text::MAX_QUOTED)),
+            field: field.map(|f| free_text::clean_to(f, free_text::MAX_QUOTED).into()),
             code: code.to_string(),
             message: free_text::clean(message),
+            order_id: None,
         }
+    }
+
+    /// The error, about this order (ignored unless `order_id` is a well-formed order id).
+    pub fn with_order(mut self, order_id: &str) -> InputError {
+        if crate::order::OrderId::parse(order_id).is_ok() {
+            self.order_id = Some(order_id.into());
+        }
+        self
     }
 
     /// A row error at `line`, naming the field when there is one.
