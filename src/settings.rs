@@ -15,6 +15,10 @@ pub struct VendorSettings {
     /// The envelope window, in mm from the page's top-left corner (`[vendors.NAME.window]`
     /// with `left_mm`, `top_mm`, `width_mm`, `height_mm`, `return_zone_mm`).
     pub window: Window,
+    /// Letters abroad go to the post as a mail stream of their own: they start a part of their
+    /// own, so that no PDF part holds both domestic and abroad letters (each part keeps the
+    /// presort order).
+    pub split_abroad: bool,
 }
 
 /// Effective settings of a run.
@@ -265,6 +269,11 @@ impl Settings {
             .get(vendor)
             .map(|v| v.window)
             .unwrap_or_default()
+    }
+
+    /// Whether the vendor's letters abroad get parts of their own.
+    pub fn split_abroad(&self, vendor: &str) -> bool {
+        self.vendors.get(vendor).is_some_and(|v| v.split_abroad)
     }
 
     /// How many parts `batch create` renders at once: `render_threads`, or one per CPU core.

@@ -1201,3 +1201,75 @@ fn a_worker_whose_lease_ran_out_cannot_report_its_part() {
         "a render of a lost claim is in the drop"
     );
 }
+
+/// A vendor with `split_abroad`: the letters abroad start a part of their own, so that no PDF
+/// holds both mail streams; each part keeps the presort order, `batch.json` names each part's
+/// stream, and each PDF has the pages the manifest gives it.
+#[test]
+fn a_vendor_that_splits_gets_the_letters_abroad_in_parts_of_their_own() {
+    let w = Work::new();
+    w.load_fixtures();
+    std::fs::write(
+        w.path("pinbrev.toml"),
+        "allow_synthetic = true\nmax_letters_per_file = 4\n[vendors.printco]\nsplit_abroad = true\n",
+    )
+    .unwrap();
+    w.ok(&[
+        "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+    ]);
+    let dir = only_batch_dir(&w.path("outbox"));
+    let manifest = csv_rows(&dir.join("manifest.csv"));
+    let zone_count = |zone: &str| manifest.iter().filter(|r| r["postal_zone"] == zone).count();
+    let (domestic, abroad) = (zone_count("domestic"), zone_count("abroad"));
+    assert!(domestic > 0 && abroad > 0, "the fixtures have both streams");
+    assert_ne!(
+        domestic % 4,
+        0,
+        "the split must fall inside a part to be seen"
+    );
+    let mut files: Vec<(String, Vec<&BTreeMap<String, String>>)> = Vec::new();
+    for row in &manifest {
+        match files.last_mut() {
+            Some((name, rows)) if *name == row["file"] => rows.push(row),
+            _ => files.push((row["file"].clone(), vec![row])),
+        }
+    }
+    assert_eq!(files.len(), domestic.div_ceil(4) + abroad.div_ceil(4));
+    let batch: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("batch.json")).unwrap()).unwrap();
+    let listed: Vec<&serde_json::Value> = batch["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["name"].as_str().unwrap().starts_with("letters-"))
+        .collect();
+    assert_eq!(listed.len(), files.len());
+    for ((name, rows), entry) in files.iter().zip(listed) {
+        let zone = &rows[0]["postal_zone"];
+        assert!(
+            rows.iter().all(|r| &r["postal_zone"] == zone),
+            "{name} mixes streams"
+        );
+        assert_eq!(entry["name"], name.as_str());
+        assert_eq!(entry["postal_zone"], zone.as_str(), "{entry}");
+        assert!(rows.len() <= 4);
+        let pages: Vec<&str> = rows.iter().map(|r| r["first_page"].as_str()).collect();
+        let expected: Vec<String> = (1..=rows.len()).map(|p| p.to_string()).collect();
+        assert_eq!(pages, expected, "{name}: pages from 1");
+        let info = tool("pdfinfo", &[dir.join(name).to_str().unwrap()]);
+        let info = String::from_utf8_lossy(&info.stdout);
+        assert!(
+            info.contains(&format!("Pages:           {}\n", rows.len())),
+            "{name}: {info}"
+        );
+    }
+    // Presort order kept: domestic by postcode first, then abroad by country.
+    let keys: Vec<(u8, &str)> = manifest
+        .iter()
+        .map(|r| match r["postal_zone"].as_str() {
+            "domestic" => (0, r["postcode"].as_str()),
+            _ => (1, r["country"].as_str()),
+        })
+        .collect();
+    assert!(keys.windows(2).all(|k| k[0] <= k[1]), "{keys:?}");
+}

@@ -8,9 +8,9 @@ use sqlx::Row;
 
 use super::builder::QueryBuilder;
 use super::{code_col, col, ctx, move_order, now, Db, DbError, ROWS_PER_STATEMENT};
+use pinbrev_core::address::PostalZone;
 use pinbrev_core::letter::{
-    part_file_name, place_in_drop, supersessions, BatchState, EarlierLetter, LetterState,
-    SUPERSEDABLE,
+    part_file_name, supersessions, BatchState, EarlierLetter, LetterState, PartLayout, SUPERSEDABLE,
 };
 use pinbrev_core::order::{timestamp, OrderStatus};
 
@@ -55,7 +55,9 @@ impl Db {
 
     /// Puts every `validated` order into a new batch, in one transaction: the batch row, a
     /// pending letter per order in presorting order, and the orders `batched`. `None` when no
-    /// order is waiting. `order_key` gives each order's place in the drop.
+    /// order is waiting. `order_key` gives each order's place in the drop (domestic letters
+    /// first); `per_file` letters go to a part, and with `split_abroad` the letters abroad start
+    /// a part of their own.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn create_batch(
         &self,
@@ -65,11 +67,13 @@ impl Db {
         day: &str,
         order_key: impl Fn(&str, Option<&str>, &str) -> (u8, String, String),
         per_file: i64,
+        split_abroad: bool,
     ) -> Result<Option<BatchRow>, DbError> {
         let mut tx = self.begin_write().await?;
         // One compact sort key per order (its place in the drop, then its id, joined by NULs,
         // which no field holds), so that a night of a million orders stays small in memory.
         let mut orders: Vec<String> = Vec::new();
+        let mut domestic = 0;
         {
             let mut rows = sqlx::query(
                 "SELECT order_id, postal_zone, postcode, country FROM orders WHERE status = $1",
@@ -92,6 +96,7 @@ impl Db {
                     postcode,
                     country.unwrap_or_default(),
                 );
+                domestic += i64::from(zone == Some(PostalZone::Domestic.code()));
                 let mut key =
                     String::with_capacity(first.len() + second.len() + order_id.len() + 5);
                 for part in [&rank.to_string(), &first, &second] {
@@ -106,6 +111,11 @@ impl Db {
             return Ok(None);
         }
         orders.sort_unstable();
+        let layout = if split_abroad {
+            PartLayout::split(per_file, domestic)
+        } else {
+            PartLayout::new(per_file)
+        };
         let prefix = format!("B{day}-");
         let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM batches WHERE batch_id LIKE $1")
             .bind(format!("{prefix}%"))
@@ -141,7 +151,7 @@ impl Db {
                 let sequence = first + i as i64;
                 let order_id = key.rsplit('\0').next().unwrap_or_default();
                 // Placed at once: the parts then store their letters' codes and nothing else.
-                let (part, page) = place_in_drop(sequence, per_file);
+                let (part, page) = layout.place(sequence);
                 row.push_bind(format!("{}-{sequence:06}", batch.batch_id))
                     .push_bind(order_id)
                     .push_bind(&batch.batch_id)
@@ -204,6 +214,21 @@ impl Db {
             .await
             .map_err(ctx("changing a batch's state"))?;
         Ok(())
+    }
+
+    /// How many of a batch's letters go to addresses in Norway (they come first in the
+    /// presort order).
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    pub async fn domestic_letters(&self, batch_id: &str) -> Result<i64, DbError> {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM letters l JOIN orders o ON o.order_id = l.order_id \
+             WHERE l.batch_id = $1 AND o.postal_zone = $2",
+        )
+        .bind(batch_id)
+        .bind(PostalZone::Domestic.code())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(ctx("counting a batch's domestic letters"))
     }
 
     /// Marks a batch published: its letters' codes become valid, and every earlier letter of the

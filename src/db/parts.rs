@@ -43,16 +43,11 @@ impl Db {
         self.engine == Engine::Postgres
     }
 
-    /// Plans the parts of a batch anew, `per_file` letters to a part. Claims of an earlier plan
-    /// become void: new claims count on from the highest attempt of any earlier one.
+    /// Plans the parts of a batch anew, one per range of sequences (as [`Db::part_ranges`] reads
+    /// them). Claims of an earlier plan become void: new claims count on from the highest
+    /// attempt of any earlier one.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
-    pub async fn plan_parts(
-        &self,
-        batch_id: &str,
-        letter_count: i64,
-        per_file: i64,
-    ) -> Result<(), DbError> {
-        let per_file = per_file.max(1);
+    pub async fn plan_parts(&self, batch_id: &str, ranges: &[(i64, i64)]) -> Result<(), DbError> {
         let mut tx = self.begin_write().await?;
         let attempt: i64 = sqlx::query_scalar(
             "SELECT COALESCE(MAX(attempt), 0) FROM batch_parts WHERE batch_id = $1",
@@ -66,10 +61,7 @@ impl Db {
             .execute(&mut *tx)
             .await
             .map_err(ctx("planning a batch's parts"))?;
-        let mut first = 1;
-        let mut part = 1;
-        while first <= letter_count {
-            let last = (first + per_file - 1).min(letter_count);
+        for (part, (first, last)) in (1i64..).zip(ranges) {
             sqlx::query(
                 "INSERT INTO batch_parts (batch_id, part, first_sequence, last_sequence, state, attempt) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -83,8 +75,6 @@ impl Db {
             .execute(&mut *tx)
             .await
             .map_err(ctx("planning a batch's parts"))?;
-            first = last + 1;
-            part += 1;
         }
         tx.commit().await.map_err(ctx("committing a batch's parts"))
     }

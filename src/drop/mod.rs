@@ -30,7 +30,7 @@ use chrono_tz::Europe::Oslo;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::address::AddressBlock;
+use crate::address::{AddressBlock, PostalZone};
 use crate::csv_output::SafeWriter;
 use crate::db::{
     attempt_file_name, BatchRow, Db, DbError, LetterJob, PartClaim, PartRecord, Table,
@@ -40,7 +40,7 @@ use crate::lock::{self, LockError};
 use crate::orders::Language;
 use crate::pin::{self, PinKey};
 use crate::settings::Settings;
-use pinbrev_core::letter::{part_file_name, BatchState, PartState};
+use pinbrev_core::letter::{part_file_name, BatchState, PartLayout, PartState};
 
 /// What went wrong with a drop.
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +84,10 @@ pub struct FileEntry {
     pub name: String,
     pub bytes: u64,
     pub sha256: String,
+    /// For a part: `domestic` or `abroad` when all its letters are (always so for a vendor with
+    /// `split_abroad`); absent for a part holding both, and for the manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_zone: Option<String>,
 }
 
 /// `batch.json`.
@@ -148,6 +152,7 @@ pub async fn create(
             &day,
             presort_key,
             i64::from(settings.max_letters_per_file.max(1)),
+            settings.split_abroad(vendor),
         )
         .await?
     {
@@ -162,7 +167,7 @@ pub async fn create(
 /// Presorting: Norwegian letters by postal code, then letters abroad by country.
 fn presort_key(zone: &str, postcode: Option<&str>, country: &str) -> (u8, String, String) {
     let postcode = postcode.unwrap_or("").to_string();
-    if zone == "domestic" {
+    if zone == PostalZone::Domestic.code() {
         (0, postcode, String::new())
     } else {
         (1, country.to_string(), postcode)
@@ -335,7 +340,7 @@ impl Collected {
                     letter.country.clone(),
                 ])
                 .expect("in memory");
-            if letter.postal_zone == "domestic" {
+            if letter.postal_zone == PostalZone::Domestic.code() {
                 let postcode = letter.postcode.clone().unwrap_or_default();
                 let place = job.addresses[i]
                     .lines
@@ -350,7 +355,15 @@ impl Collected {
         if let Some(attempt) = attempt {
             self.claimed.push((job.name.clone(), attempt));
         }
-        self.files.push(entry);
+        let zone = job.jobs.first().map(|l| l.postal_zone.clone());
+        let one_stream = job
+            .jobs
+            .iter()
+            .all(|l| Some(&l.postal_zone) == zone.as_ref());
+        self.files.push(FileEntry {
+            postal_zone: zone.filter(|_| one_stream),
+            ..entry
+        });
     }
 
     /// Renames each part's winning render into place and removes every other render (of a
@@ -474,6 +487,7 @@ async fn wait_for_part(
                 name: job.name.clone(),
                 bytes: status.bytes.unwrap_or_default().max(0) as u64,
                 sha256: status.sha256.clone().unwrap_or_default(),
+                postal_zone: None,
             };
             return Ok(Placed {
                 attempt: Some(status.attempt),
@@ -536,7 +550,16 @@ async fn build(
     }
     crate::files::create_private_dir(dir).map_err(io(dir))?;
     let shared = Arc::new(RenderShared::new(settings, key, batch, dir)?);
+    // The parts as the settings say now (a resumed batch's letters move to the parts they are
+    // rendered into): `max_letters_per_file` to a part, and for a vendor that splits, the letters
+    // abroad in parts of their own.
     let per_file = i64::from(settings.max_letters_per_file.max(1));
+    let layout = if settings.split_abroad(&batch.vendor) {
+        PartLayout::split(per_file, db.domestic_letters(&batch.batch_id).await?)
+    } else {
+        PartLayout::new(per_file)
+    };
+    let ranges = layout.ranges(batch.letter_count);
     let threads = settings.render_threads().max(1);
     let by_claim = db.renders_by_claim();
     let claims = Claims {
@@ -544,8 +567,7 @@ async fn build(
         lease: settings.part_lease(),
     };
     if by_claim {
-        db.plan_parts(&batch.batch_id, batch.letter_count, per_file)
-            .await?;
+        db.plan_parts(&batch.batch_id, &ranges).await?;
         hold("after-plan");
     }
     let mut collected = Collected::new();
@@ -555,13 +577,13 @@ async fn build(
         crate::progress::Unit::Items,
     );
     let mut in_flight = VecDeque::new();
-    let mut from = 1;
-    let mut part = 0;
+    let mut parts = (1..).zip(ranges.iter().copied());
     loop {
         // Keep every thread busy, but no more parts in memory than threads.
-        while in_flight.len() < threads && from <= batch.letter_count {
-            part += 1;
-            let to = (from + per_file - 1).min(batch.letter_count);
+        while in_flight.len() < threads {
+            let Some((part, (from, to))) = parts.next() else {
+                break;
+            };
             let claim = match by_claim {
                 true => {
                     db.claim_part(
@@ -582,7 +604,6 @@ async fn build(
                 let handle = tokio::task::spawn_blocking(move || render_and_write(job, &shared));
                 in_flight.push_back(Slot::Here { handle, claim });
             }
-            from = to + 1;
         }
         let Some(next) = in_flight.pop_front() else {
             break;
@@ -877,6 +898,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<FileEntry, DropError> {
             .unwrap_or_default(),
         bytes: bytes.len() as u64,
         sha256: hex::encode(Sha256::digest(bytes)),
+        postal_zone: None,
     })
 }
 

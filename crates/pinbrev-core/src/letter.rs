@@ -131,11 +131,63 @@ pub fn supersessions(mut found: Vec<EarlierLetter>) -> Vec<Supersession> {
         .collect()
 }
 
-/// Where a letter of a batch goes in the drop: its part (from 1) and its page in that part's
-/// file (from 1), when every part holds `per_file` letters of one page each, in sequence order.
-pub fn place_in_drop(sequence: i64, per_file: i64) -> (i64, i64) {
-    let per_file = per_file.max(1);
-    ((sequence - 1) / per_file + 1, (sequence - 1) % per_file + 1)
+/// How a batch's letters (one page each, in sequence order) are cut into the drop's parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartLayout {
+    /// At most this many letters to a part (at least one).
+    pub per_file: i64,
+    /// For a vendor that posts letters abroad as a mail stream of its own: the sequence of the
+    /// last domestic letter (domestic letters come first in the presort order), after which a
+    /// new part begins, so that no part holds both.
+    pub split_after: Option<i64>,
+}
+
+impl PartLayout {
+    /// Parts of `per_file` letters, domestic and abroad together.
+    pub fn new(per_file: i64) -> PartLayout {
+        PartLayout {
+            per_file: per_file.max(1),
+            split_after: None,
+        }
+    }
+
+    /// Parts of `per_file` letters, the abroad letters (those after the first `domestic`) in
+    /// parts of their own.
+    pub fn split(per_file: i64, domestic: i64) -> PartLayout {
+        PartLayout {
+            split_after: Some(domestic.max(0)),
+            ..PartLayout::new(per_file)
+        }
+    }
+
+    /// Where a letter goes in the drop: its part (from 1) and its page in that part's file
+    /// (from 1).
+    pub fn place(&self, sequence: i64) -> (i64, i64) {
+        let per_file = self.per_file.max(1);
+        match self.split_after {
+            Some(domestic) if sequence > domestic => {
+                let (part, page) = PartLayout::new(per_file).place(sequence - domestic);
+                ((domestic + per_file - 1) / per_file + part, page)
+            }
+            _ => ((sequence - 1) / per_file + 1, (sequence - 1) % per_file + 1),
+        }
+    }
+
+    /// The parts of a batch of `letters` letters: each part's first and last sequence, in order.
+    pub fn ranges(&self, letters: i64) -> Vec<(i64, i64)> {
+        let mut ranges: Vec<(i64, i64)> = Vec::new();
+        for sequence in 1..=letters {
+            let (part, _) = self.place(sequence);
+            if part as usize == ranges.len() {
+                if let Some(last) = ranges.last_mut() {
+                    last.1 = sequence;
+                }
+            } else {
+                ranges.push((sequence, sequence));
+            }
+        }
+        ranges
+    }
 }
 
 /// The PDF file of a part of the drop.
@@ -205,12 +257,63 @@ mod tests {
 
     #[test]
     fn letters_fill_parts_in_sequence_order() {
-        assert_eq!(place_in_drop(1, 5000), (1, 1));
-        assert_eq!(place_in_drop(5000, 5000), (1, 5000));
-        assert_eq!(place_in_drop(5001, 5000), (2, 1));
-        assert_eq!(place_in_drop(12345, 5000), (3, 2345));
-        assert_eq!(place_in_drop(3, 1), (3, 1));
-        assert_eq!(place_in_drop(3, 0), (3, 1), "at least one letter to a part");
+        let place = |sequence, per_file| PartLayout::new(per_file).place(sequence);
+        assert_eq!(place(1, 5000), (1, 1));
+        assert_eq!(place(5000, 5000), (1, 5000));
+        assert_eq!(place(5001, 5000), (2, 1));
+        assert_eq!(place(12345, 5000), (3, 2345));
+        assert_eq!(place(3, 1), (3, 1));
+        assert_eq!(place(3, 0), (3, 1), "at least one letter to a part");
         assert_eq!(part_file_name(2), "letters-0002.pdf");
+        assert_eq!(
+            PartLayout::new(5000).ranges(12345),
+            [(1, 5000), (5001, 10000), (10001, 12345)]
+        );
+    }
+
+    #[test]
+    fn abroad_letters_start_a_part_of_their_own() {
+        // 7 domestic, 5 abroad, 3 to a part: 1-3, 4-6, 7 | 8-10, 11-12.
+        let l = PartLayout::split(3, 7);
+        assert_eq!(l.ranges(12), [(1, 3), (4, 6), (7, 7), (8, 10), (11, 12)]);
+        assert_eq!(l.place(7), (3, 1));
+        assert_eq!(l.place(8), (4, 1));
+        assert_eq!(l.place(12), (5, 2));
+        // A boundary that falls on a part's end changes nothing.
+        assert_eq!(
+            PartLayout::split(3, 6).ranges(8),
+            PartLayout::new(3).ranges(8)
+        );
+        // Only domestic, or only abroad, letters: one stream.
+        assert_eq!(
+            PartLayout::split(3, 8).ranges(8),
+            PartLayout::new(3).ranges(8)
+        );
+        assert_eq!(
+            PartLayout::split(3, 0).ranges(8),
+            PartLayout::new(3).ranges(8)
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parts_cover_every_letter_once_and_never_mix_streams(
+            letters in 0i64..300, per_file in 1i64..40, domestic in 0i64..300
+        ) {
+            let domestic = domestic.min(letters);
+            let l = PartLayout::split(per_file, domestic);
+            let ranges = l.ranges(letters);
+            let mut next = 1;
+            for (i, (first, last)) in ranges.iter().enumerate() {
+                proptest::prop_assert_eq!(*first, next);
+                proptest::prop_assert!(last - first < per_file);
+                proptest::prop_assert!(*last <= domestic || *first > domestic);
+                for sequence in *first..=*last {
+                    proptest::prop_assert_eq!(l.place(sequence), (i as i64 + 1, sequence - first + 1));
+                }
+                next = last + 1;
+            }
+            proptest::prop_assert_eq!(next, letters + 1);
+        }
     }
 }
