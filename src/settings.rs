@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::letter::PartLayout;
 use crate::letters::{Helpdesk, Window};
 
 /// Settings of one print vendor (`[vendors.NAME]`).
@@ -274,6 +275,16 @@ impl Settings {
     /// Whether the vendor's letters abroad get parts of their own.
     pub fn split_abroad(&self, vendor: &str) -> bool {
         self.vendors.get(vendor).is_some_and(|v| v.split_abroad)
+    }
+
+    /// How a batch for `vendor` with `domestic` letters to Norway is cut into parts:
+    /// `max_letters_per_file` to a part, and the letters abroad apart if the vendor splits.
+    pub fn part_layout(&self, vendor: &str, domestic: i64) -> PartLayout {
+        let per_file = i64::from(self.max_letters_per_file.max(1));
+        match self.split_abroad(vendor) {
+            true => PartLayout::split(per_file, domestic),
+            false => PartLayout::new(per_file),
+        }
     }
 
     /// How many parts `batch create` renders at once: `render_threads`, or one per CPU core.

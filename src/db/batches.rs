@@ -56,8 +56,7 @@ impl Db {
     /// Puts every `validated` order into a new batch, in one transaction: the batch row, a
     /// pending letter per order in presorting order, and the orders `batched`. `None` when no
     /// order is waiting. `order_key` gives each order's place in the drop (domestic letters
-    /// first); `per_file` letters go to a part, and with `split_abroad` the letters abroad start
-    /// a part of their own.
+    /// first); `parts` the layout of the parts, given how many letters are domestic.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn create_batch(
         &self,
@@ -66,8 +65,7 @@ impl Db {
         created: DateTime<Utc>,
         day: &str,
         order_key: impl Fn(&str, Option<&str>, &str) -> (u8, String, String),
-        per_file: i64,
-        split_abroad: bool,
+        parts: impl Fn(i64) -> PartLayout,
     ) -> Result<Option<BatchRow>, DbError> {
         let mut tx = self.begin_write().await?;
         // One compact sort key per order (its place in the drop, then its id, joined by NULs,
@@ -111,11 +109,7 @@ impl Db {
             return Ok(None);
         }
         orders.sort_unstable();
-        let layout = if split_abroad {
-            PartLayout::split(per_file, domestic)
-        } else {
-            PartLayout::new(per_file)
-        };
+        let layout = parts(domestic);
         let prefix = format!("B{day}-");
         let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM batches WHERE batch_id LIKE $1")
             .bind(format!("{prefix}%"))

@@ -40,7 +40,7 @@ use crate::lock::{self, LockError};
 use crate::orders::Language;
 use crate::pin::{self, PinKey};
 use crate::settings::Settings;
-use pinbrev_core::letter::{part_file_name, BatchState, PartLayout, PartState};
+use pinbrev_core::letter::{part_file_name, BatchState, PartState};
 
 /// What went wrong with a drop.
 #[derive(Debug, thiserror::Error)]
@@ -145,15 +145,9 @@ pub async fn create(
     let day = now.with_timezone(&Oslo).format("%Y%m%d").to_string();
     let outbox_text = outbox.display().to_string();
     if let Some(batch) = db
-        .create_batch(
-            vendor,
-            &outbox_text,
-            now,
-            &day,
-            presort_key,
-            i64::from(settings.max_letters_per_file.max(1)),
-            settings.split_abroad(vendor),
-        )
+        .create_batch(vendor, &outbox_text, now, &day, presort_key, |domestic| {
+            settings.part_layout(vendor, domestic)
+        })
         .await?
     {
         tracing::info!(batch = %batch.batch_id, letters = batch.letter_count, "new batch");
@@ -553,13 +547,13 @@ async fn build(
     // The parts as the settings say now (a resumed batch's letters move to the parts they are
     // rendered into): `max_letters_per_file` to a part, and for a vendor that splits, the letters
     // abroad in parts of their own.
-    let per_file = i64::from(settings.max_letters_per_file.max(1));
-    let layout = if settings.split_abroad(&batch.vendor) {
-        PartLayout::split(per_file, db.domestic_letters(&batch.batch_id).await?)
-    } else {
-        PartLayout::new(per_file)
+    let domestic = match settings.split_abroad(&batch.vendor) {
+        true => db.domestic_letters(&batch.batch_id).await?,
+        false => 0,
     };
-    let ranges = layout.ranges(batch.letter_count);
+    let ranges = settings
+        .part_layout(&batch.vendor, domestic)
+        .ranges(batch.letter_count);
     let threads = settings.render_threads().max(1);
     let by_claim = db.renders_by_claim();
     let claims = Claims {
