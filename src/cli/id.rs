@@ -21,6 +21,7 @@ pub struct CheckArgs {
     /// Numbers to check (spaces and one '.'/'-' between the groups are allowed).
     #[arg(required = true)]
     numbers: Vec<String>,
+    /// text: a line per number; json: one document for tools.
     #[arg(long, value_enum, default_value_t = ItemFormat::Text)]
     format: ItemFormat,
 }

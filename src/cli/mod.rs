@@ -136,7 +136,10 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  pinbrev completions bash > /etc/bash_completion.d/pinbrev\n  pinbrev completions zsh > ~/.zfunc/_pinbrev"
     )]
-    Completions { shell: clap_complete::Shell },
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
     /// The man page (roff) on stdout, or with --dir one page per command written there.
     #[command(
         after_help = "Examples:\n  pinbrev man | man -l -\n  pinbrev man --dir /usr/local/share/man/man1"
@@ -236,5 +239,42 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             println!("backup written to {}", file.display());
             Ok(Exit::Done)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every command and every argument a person can type has a description in `--help` (and
+    /// so in the man pages).
+    #[test]
+    fn every_command_and_argument_is_described() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", cmd.get_name());
+            if cmd.get_about().is_none() && path != " pinbrev" {
+                missing.push(format!("{path}: the command"));
+            }
+            for arg in cmd.get_arguments() {
+                let name = arg.get_id().as_str();
+                if name == "help" || name == "version" || arg.is_hide_set() {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path}: {name}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_name() != "help" {
+                    walk(sub, &path, missing);
+                }
+            }
+        }
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut missing = Vec::new();
+        walk(&cmd, "", &mut missing);
+        assert!(missing.is_empty(), "no description: {missing:#?}");
     }
 }

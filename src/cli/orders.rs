@@ -22,6 +22,7 @@ pub enum OrdersCommand {
         after_help = "Examples:\n  pinbrev orders ingest orders-2026-11-23-web.csv orders-2026-11-23-support.csv"
     )]
     Ingest {
+        /// Order CSV files (order_id,national_id,ordered_at[,channel,language]), read in turn.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -35,6 +36,7 @@ pub enum OrdersCommand {
         after_help = "Examples:\n  pinbrev orders cancel WEB-20261123-0001 --reason \"the customer called\""
     )]
     Cancel {
+        /// The order to cancel.
         order_id: String,
         /// Why (kept in the order's history).
         #[arg(long)]
@@ -42,7 +44,10 @@ pub enum OrdersCommand {
     },
     /// A new letter with new codes for a posted or returned order (made by the next batch).
     #[command(after_help = "Examples:\n  pinbrev orders reissue WEB-20261123-0001")]
-    Reissue { order_id: String },
+    Reissue {
+        /// The posted or returned order that needs new codes.
+        order_id: String,
+    },
 }
 
 #[derive(Debug, Args)]

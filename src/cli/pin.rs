@@ -14,9 +14,10 @@ pub enum PinCommand {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  pinbrev pin verify --letter L20261124-000001 --index 3 --pin 48213"
+    after_help = "Examples:\n  pinbrev pin verify --letter B20261124-001-000001 --index 3 --pin 48213"
 )]
 pub struct VerifyArgs {
+    /// The letter id printed on the letter (its reference, B…).
     #[arg(long)]
     letter: String,
     /// The code's number on the letter, 1-20.

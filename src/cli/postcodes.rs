@@ -12,7 +12,10 @@ use crate::postcodes::{import_file, PostcodeFileError};
 pub enum PostcodesCommand {
     /// Replace the postal-code list from Posten's register file (tab-separated, Windows-1252 or UTF-8).
     #[command(after_help = "Examples:\n  pinbrev postcodes import Postnummerregister-ansi.txt")]
-    Import { file: PathBuf },
+    Import {
+        /// Posten's postal-code register file (Postnummerregister).
+        file: PathBuf,
+    },
 }
 
 pub async fn run(ctx: &Context, cmd: PostcodesCommand) -> anyhow::Result<Exit> {

@@ -11,6 +11,7 @@ pub struct PurgeArgs {
     /// Only list what would be deleted or pseudonymised.
     #[arg(long)]
     dry_run: bool,
+    /// text: what was (or would be) done, in words; json: the counts for tools.
     #[arg(long, value_enum, default_value_t = ItemFormat::Text)]
     format: ItemFormat,
 }

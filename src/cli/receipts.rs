@@ -13,6 +13,7 @@ pub enum ReceiptsCommand {
     /// Ingest vendor receipts (CSV: batch_id,letter_id,event,occurred_at,detail).
     #[command(after_help = "Examples:\n  pinbrev receipts ingest receipts/printco-2026-11-24.csv")]
     Ingest {
+        /// The vendor's receipt CSV files, read in turn.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },

@@ -22,6 +22,7 @@ pub struct StatusArgs {
     /// The person's national id: shows their most recent order (and lists the others).
     #[arg(long, group = "which", value_name = "ID")]
     national_id: Option<String>,
+    /// text for reading, json for tools (national ids masked in both).
     #[arg(long, value_enum, default_value_t = ItemFormat::Text)]
     format: ItemFormat,
 }
