@@ -1204,14 +1204,16 @@ fn a_worker_whose_lease_ran_out_cannot_report_its_part() {
 
 /// A vendor with `split_abroad`: the letters abroad start a part of their own, so that no PDF
 /// holds both mail streams; each part keeps the presort order, `batch.json` names each part's
-/// stream, and each PDF has the pages the manifest gives it.
+/// stream, and each PDF has the pages the manifest gives it. The helpdesk's numbers come from
+/// the settings: letters abroad get the one callable from abroad.
 #[test]
 fn a_vendor_that_splits_gets_the_letters_abroad_in_parts_of_their_own() {
     let w = Work::new();
     w.load_fixtures();
     std::fs::write(
         w.path("pinbrev.toml"),
-        "allow_synthetic = true\nmax_letters_per_file = 4\n[vendors.printco]\nsplit_abroad = true\n",
+        "allow_synthetic = true\nmax_letters_per_file = 4\nhelp_phone = \"22 33 44 55\"\n\
+         help_phone_abroad = \"+47 22 33 44 55\"\n[vendors.printco]\nsplit_abroad = true\n",
     )
     .unwrap();
     w.ok(&[
@@ -1261,6 +1263,16 @@ fn a_vendor_that_splits_gets_the_letters_abroad_in_parts_of_their_own() {
         assert!(
             info.contains(&format!("Pages:           {}\n", rows.len())),
             "{name}: {info}"
+        );
+        let text = pdf_text(&dir.join(name)).replace('\n', " ");
+        let (this, other) = match zone.as_str() {
+            "abroad" => ("+47 22 33 44 55", "telefon 22 33 44 55"),
+            _ => ("22 33 44 55", "+47"),
+        };
+        assert_eq!(text.matches(this).count(), rows.len(), "{name}: {this}");
+        assert!(
+            !text.contains(other) && !text.contains("800 30 300"),
+            "{name}"
         );
     }
     // Presort order kept: domestic by postcode first, then abroad by country.
