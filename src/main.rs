@@ -10,11 +10,6 @@ use pinbrev::diagnostics;
 use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::EnvFilter;
 
-// Rendering and validation allocate many small, short-lived buffers per letter and per order;
-// mimalloc serves them from per-thread pages, measurably faster than the system allocator here.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     // Like other Unix tools, end quietly when the reader of stdout goes away (`| head`).
     // SAFETY: setting a signal's disposition to the default before any thread is started.

@@ -900,13 +900,15 @@ fn sync_dir(dir: &Path) -> Result<(), DropError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
 }
 
-/// Hands memory freed after a part back to the system. A part's PDF is built whole in memory;
-/// the allocator (mimalloc, see `main.rs`) would otherwise keep the freed pages a while, and
-/// parts rendered on several threads would add up.
+/// Hands memory freed after a part back to the system. A part's PDF is built whole in memory,
+/// and without this glibc keeps the freed heap, so the process grows part after part. (mimalloc
+/// as the allocator was measured too: 5-10 % faster import, ingest and validation, but a
+/// 1,000,000-letter batch peaked at 734 MB against 212 MB.)
 fn release_freed_memory() {
-    // SAFETY: mi_collect only returns free memory of mimalloc's heaps; no preconditions.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free heap pages; it has no preconditions.
     unsafe {
-        libmimalloc_sys::mi_collect(true);
+        libc::malloc_trim(0);
     }
 }
 

@@ -327,16 +327,10 @@ fn matrix_ops(m: &Matrix) -> Vec<Op> {
                 continue;
             }
             let (l, t) = (m.x + column as f32 * m.module, m.y + row as f32 * m.module);
-            let (r, b) = (l + m.module, t + m.module);
-            ops.push(Op::DrawPolygon {
-                polygon: Polygon {
-                    rings: vec![PolygonRing {
-                        points: vec![point(l, t), point(r, t), point(r, b), point(l, b)],
-                    }],
-                    mode: PaintMode::Fill,
-                    winding_order: WindingOrder::NonZero,
-                },
-            });
+            ops.push(rectangle(
+                (l, t, l + m.module, t + m.module),
+                PaintMode::Fill,
+            ));
         }
     }
     ops.push(Op::RestoreGraphicsState);
@@ -874,19 +868,24 @@ fn static_ops(page: &StaticPage<'_>, regular: &FontId, bold: &FontId) -> Vec<Op>
     }
     ops.push(Op::EndTextSection);
     ops.push(Op::SetOutlineThickness { pt: Pt(0.5) });
-    for &(l, t, r, b) in page.frames {
-        ops.push(Op::DrawPolygon {
-            polygon: Polygon {
-                rings: vec![PolygonRing {
-                    points: vec![point(l, t), point(r, t), point(r, b), point(l, b)],
-                }],
-                mode: PaintMode::Stroke,
-                winding_order: WindingOrder::NonZero,
-            },
-        });
+    for frame in page.frames {
+        ops.push(rectangle(*frame, PaintMode::Stroke));
     }
     ops.push(Op::RestoreGraphicsState);
     ops
+}
+
+/// A rectangle (left, top, right, bottom in mm from the top-left corner), stroked or filled.
+fn rectangle((l, t, r, b): Frame, mode: PaintMode) -> Op {
+    Op::DrawPolygon {
+        polygon: Polygon {
+            rings: vec![PolygonRing {
+                points: vec![point(l, t), point(r, t), point(r, b), point(l, b)],
+            }],
+            mode,
+            winding_order: WindingOrder::NonZero,
+        },
+    }
 }
 
 #[cfg(test)]
