@@ -33,7 +33,7 @@ use sha2::{Digest, Sha256};
 use crate::address::{AddressBlock, PostalZone};
 use crate::csv_output::SafeWriter;
 use crate::db::{
-    attempt_file_name, BatchRow, Db, DbError, LetterJob, PartClaim, PartRecord, Table,
+    attempt_file_name, BatchRow, Db, DbError, LetterJob, PartClaim, PartRecord, Table, TempStore,
 };
 use crate::letters::{self, LetterInput, RenderError};
 use crate::lock::{self, LockError};
@@ -136,6 +136,9 @@ pub async fn create(
     // Stored with the batch, so a run from another working directory resumes it in place.
     let outbox = &outbox.canonicalize().map_err(io(outbox))?;
     let _lock = lock::try_lock(&outbox.join(LOCK_FILE))?;
+    // A batch's statements each change up to every letter of the night: their journals go to
+    // disk, not into this process's memory.
+    db.keep_temporary_data(TempStore::Disk).await?;
     let mut published = Vec::new();
     for batch in db.unfinished_batches().await? {
         tracing::warn!(batch = %batch.batch_id, state = %batch.state, "resuming a batch an earlier run did not finish");
