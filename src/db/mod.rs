@@ -473,6 +473,10 @@ async fn open_sqlite(url: &str) -> Result<AnyPool, DbError> {
         // what a step set on it (where temporary data goes) stays set.
         .max_lifetime(None)
         .idle_timeout(None)
+        // The WAL is copied back into the database file every 100,000 pages (400 MB), not at
+        // SQLite's 1,000: a night's steps rewrite the same index pages commit after commit, and
+        // each copy writes a page once however often it changed. Validating 1,000,000 orders
+        // took 29-32 s against 37 s at 10,000 pages (three runs each, taking turns).
         .after_connect(|conn, _| {
             Box::pin(async move {
                 conn.execute(
@@ -481,7 +485,7 @@ async fn open_sqlite(url: &str) -> Result<AnyPool, DbError> {
                      PRAGMA busy_timeout = 30000; \
                      PRAGMA foreign_keys = ON; \
                      PRAGMA cache_size = -32768; \
-                     PRAGMA wal_autocheckpoint = 10000; \
+                     PRAGMA wal_autocheckpoint = 100000; \
                      PRAGMA temp_store = MEMORY;",
                 )
                 .await
