@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The benchmark behind `make bench`: for each N given, a synthetic register and order file of N
 # people, then the night's steps (register import, orders ingest, orders validate, batch create)
-# on a fresh database, each measured with /usr/bin/time (wall time, peak RSS). Prints each step
-# as it finishes, then every N side by side.
+# on a fresh database, each measured with /usr/bin/time (wall time, peak RSS), then the same night
+# as one `nightly` run on a second fresh database. Prints each step as it finishes, then every N
+# side by side.
 # Usage: tools/bench.sh N [N ...]   (from the repository root, after `cargo build --release`;
 #        PINBREV_BIN=path measures another binary)
 # ENGINE=postgres runs pinbrev on PostgreSQL: a server started here on loopback with the
@@ -43,7 +44,7 @@ step() {
   read -r s r < "$work/time"
   secs[$n,$name]=$s
   rss[$n,$name]=$r
-  printf '%-16s %8.2f s  %8d KB peak RSS   %s\n' "$name" "$s" "$r" "$(tail -n 1 "$work/out")"
+  printf '%-16s %8.2f s  %8d KB peak RSS   %s\n' "$name" "$s" "$r" "$(tail -n 1 "$work/out" | cut -c1-160)"
 }
 
 for n in "${sizes[@]}"; do
@@ -68,11 +69,25 @@ for n in "${sizes[@]}"; do
   extra[$n,total]=$(awk -v a="${secs[$n,register-import]}" -v b="${secs[$n,orders-ingest]}" \
     -v c="${secs[$n,orders-validate]}" -v d="${secs[$n,batch-create]}" 'BEGIN { printf "%.2f", a + b + c + d }')
   echo "batch: ${extra[$n,letters]} letters, ${extra[$n,rate]} letters/s, ${extra[$n,bpl]} bytes/letter of PDF"
-  echo "the whole night: ${extra[$n,total]} s"
+  echo "the four steps: ${extra[$n,total]} s"
+  # The same night as the cron job runs it: one `nightly` process, on a second fresh database,
+  # with the same two files in its inbox (it also reads receipts, here none, and purges).
+  steps_db=$PINBREV_DB
+  export PINBREV_DB="${steps_db}_nightly"
+  [ "$engine" = postgres ] || PINBREV_DB="sqlite://$run/nightly.db"
+  mkdir -p "$run/inbox" "$run/nightly-outbox" "$run/receipts"
+  ln "$run/data/register.jsonl" "$run/data/orders.csv" "$run/inbox/"
+  step "$n" nightly nightly --inbox "$run/inbox" --outbox "$run/nightly-outbox" \
+    --receipts "$run/receipts" --vendor bench
+  night_letters=$(($(grep -c . "$run"/nightly-outbox/B*/manifest.csv) - 1))
+  [ "$night_letters" = "$letters" ] || { echo "nightly made $night_letters letters, the steps $letters" >&2; exit 1; }
+  echo "the whole night as one nightly run: ${secs[$n,nightly]} s"
   echo
   rm -rf "$run"
   if [ "$engine" = postgres ]; then
-    psql -q "$pg_base" -c "DROP DATABASE ${PINBREV_DB##*/} WITH (FORCE)"
+    for db in "$steps_db" "$PINBREV_DB"; do
+      psql -q "$pg_base" -c "DROP DATABASE ${db##*/} WITH (FORCE)"
+    done
   fi
 done
 
@@ -87,7 +102,12 @@ for s in "${steps[@]}"; do
   done
   echo
 done
-for row in "night total (s):total" "letters:letters" "letters/s:rate" "bytes/letter:bpl"; do
+printf '%-24s' "nightly (one process)"
+for n in "${sizes[@]}"; do
+  printf '%22s' "$(awk -v t="${secs[$n,nightly]}" -v m="${rss[$n,nightly]}" 'BEGIN { printf "%.2f s %4.0f MB", t, m / 1024 }')"
+done
+echo
+for row in "four steps (s):total" "letters:letters" "letters/s:rate" "bytes/letter:bpl"; do
   printf '%-24s' "${row%%:*}"
   for n in "${sizes[@]}"; do printf '%22s' "${extra[$n,${row##*:}]}"; done
   echo

@@ -1,6 +1,7 @@
 //! The postal-code list (`postcodes`) and where it came from (`postcode_source`).
 
-use super::{col, ctx, now, Db, DbError};
+use super::builder::QueryBuilder;
+use super::{col, ctx, now, Db, DbError, ROWS_PER_STATEMENT};
 use pinbrev_core::postcodes::PostcodeEntry;
 
 impl Db {
@@ -36,13 +37,21 @@ impl Db {
             .execute(&mut *tx)
             .await
             .map_err(ctx("clearing postal codes"))?;
-        for e in entries {
-            sqlx::query("INSERT INTO postcodes (postcode, place, municipality_code, municipality, category) VALUES ($1, $2, $3, $4, $5)")
-                .bind(&e.postcode)
-                .bind(&e.place)
-                .bind(&e.municipality_code)
-                .bind(&e.municipality)
-                .bind(e.category.map(String::from))
+        // A few multi-row statements: the shipped list is stored on a database's first
+        // validation, and a row per statement made that 0.2 s of it.
+        for chunk in entries.chunks(ROWS_PER_STATEMENT) {
+            let mut qb = QueryBuilder::new(
+                self.engine,
+                "INSERT INTO postcodes (postcode, place, municipality_code, municipality, category) ",
+            );
+            qb.push_values(chunk, |mut row, e| {
+                row.push_bind(e.postcode.as_str())
+                    .push_bind(e.place.as_str())
+                    .push_bind(e.municipality_code.as_deref())
+                    .push_bind(e.municipality.as_deref())
+                    .push_bind(e.category.map(String::from));
+            });
+            qb.build()
                 .execute(&mut *tx)
                 .await
                 .map_err(ctx("storing postal codes"))?;

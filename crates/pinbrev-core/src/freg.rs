@@ -52,14 +52,66 @@ fn current<T>(records: Vec<Rec<T>>, now: DateTime<Utc>) -> Option<T> {
     flagged.or(unflagged)
 }
 
-/// Accepts a JSON string or number (the register is not consistent about e.g. `husnummer`).
+/// Accepts a JSON string or number (the register is not consistent about e.g. `husnummer`);
+/// anything else reads as absent. (A visitor: this is read dozens of times per person, and a
+/// `serde_json::Value` in between cost an allocation each time.)
 fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let v = Option::<serde_json::Value>::deserialize(d)?;
-    Ok(match v {
-        Some(serde_json::Value::String(s)) => non_empty(&s),
-        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    })
+    struct TextOrNumber;
+
+    impl<'de> Visitor<'de> for TextOrNumber {
+        type Value = Option<String>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a string or a number")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
+            Ok(non_empty(s))
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Self::Value, E> {
+            Ok(Some(n.to_string()))
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Self::Value, E> {
+            Ok(Some(n.to_string()))
+        }
+
+        fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<Self::Value, E> {
+            Ok(serde_json::Number::from_f64(n).map(|n| n.to_string()))
+        }
+
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map
+                .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                .is_some()
+            {}
+            Ok(None)
+        }
+    }
+
+    d.deserialize_option(TextOrNumber)
 }
 
 /// A string trimmed, `None` when nothing is left.
@@ -1027,6 +1079,27 @@ mod tests {
     fn graded_address_record_protects_the_person() {
         let p = parse_document(r#"{"identifikasjonsnummer":[{"foedselsEllerDNummer":"01018012345","status":"iBruk"}],"bostedsadresse":[{"vegadresse":{"adressenavn":"Hemmelig"},"adressegradering":"strengtFortrolig"}]}"#).unwrap();
         assert_eq!(p.protection.as_deref(), Some("strengtFortrolig"));
+    }
+
+    #[test]
+    fn a_text_field_reads_strings_and_numbers_and_skips_any_other_value() {
+        for (value, read) in [
+            (r#""  12 ""#, Some("12")),
+            (r#""   ""#, None),
+            ("12", Some("12")),
+            ("-3", Some("-3")),
+            ("1.5", Some("1.5")),
+            ("null", None),
+            ("true", None),
+            (r#"[1, {"a": [2]}]"#, None),
+            (r#"{"a": {"b": [3]}}"#, None),
+        ] {
+            let json = format!(r#"{{"husnummer": {value}, "husbokstav": "B"}}"#);
+            let n: Adressenummer = serde_json::from_str(&json).unwrap();
+            assert_eq!(n.husnummer.as_deref(), read, "{value}");
+            // What follows a skipped value is still read.
+            assert_eq!(n.husbokstav.as_deref(), Some("B"), "{value}");
+        }
     }
 
     proptest::proptest! {
