@@ -218,6 +218,7 @@ impl<'de> Deserialize<'de> for Postnummer {
 }
 
 /// `poststed` of a Norwegian address.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Poststed {
@@ -227,6 +228,7 @@ pub struct Poststed {
     pub poststedsnavn: Option<String>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Adressenummer {
@@ -237,6 +239,7 @@ pub struct Adressenummer {
 }
 
 /// A street address (`vegadresse`, also the postal kind `VegadresseForPost`).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Vegadresse {
@@ -254,6 +257,7 @@ pub struct Vegadresse {
     pub poststed: Option<Poststed>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Matrikkelnummer {
@@ -266,6 +270,7 @@ pub struct Matrikkelnummer {
 }
 
 /// A cadastral address (`matrikkeladresse`): no street name, often a farm name.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Matrikkeladresse {
@@ -281,6 +286,7 @@ pub struct Matrikkeladresse {
     pub poststed: Option<Poststed>,
 }
 
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Postboksadresse {
@@ -293,6 +299,7 @@ pub struct Postboksadresse {
 }
 
 /// A free-form Norwegian postal address (`postadresseIFrittFormat`).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", from = "FrittFormatAsSent")]
 pub struct PostadresseIFrittFormat {
@@ -328,6 +335,7 @@ impl From<FrittFormatAsSent> for PostadresseIFrittFormat {
 }
 
 /// A structured address abroad (`utenlandskAdresse`).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UtenlandskAdresse {
@@ -356,6 +364,7 @@ pub struct UtenlandskAdresse {
 }
 
 /// A free-form address abroad (`utenlandskAdresseIFrittFormat`).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UtenlandskAdresseIFrittFormat {
@@ -405,6 +414,7 @@ pub enum IdentifierType {
 }
 
 /// One of the person's identifiers, current or not.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Identifier {
     pub number: String,
@@ -413,6 +423,7 @@ pub struct Identifier {
 }
 
 /// The person's name (`navn`).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Navn {
@@ -439,6 +450,7 @@ impl Navn {
 }
 
 /// What pinbrev keeps of a person: identifiers and the current record of each element it uses.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Person {
     pub identifiers: Vec<Identifier>,
@@ -1079,6 +1091,26 @@ mod tests {
     fn graded_address_record_protects_the_person() {
         let p = parse_document(r#"{"identifikasjonsnummer":[{"foedselsEllerDNummer":"01018012345","status":"iBruk"}],"bostedsadresse":[{"vegadresse":{"adressenavn":"Hemmelig"},"adressegradering":"strengtFortrolig"}]}"#).unwrap();
         assert_eq!(p.protection.as_deref(), Some("strengtFortrolig"));
+    }
+
+    #[test]
+    fn a_stored_record_leaves_out_what_is_absent_and_older_records_with_nulls_still_read() {
+        let p = parse_document(&DOC.replace('\n', " ")).unwrap();
+        let stored = serde_json::to_string(&p).unwrap();
+        assert!(!stored.contains("null"), "{stored}");
+        assert_eq!(serde_json::from_str::<Person>(&stored).unwrap(), p);
+        // As databases written before 2026-12 hold them: every absent field as `null`.
+        let older = r#"{"identifiers":[{"number":"23819617287","id_type":"foedselsnummer","in_use":true}],"status":"bosatt","name":{"fornavn":"Sunná","mellomnavn":null,"etternavn":"Čuđe","forkortetNavn":"ČUĐE SUNNÁ"},"birth_date":"1996-01-23","birth_year":1996,"deceased":false,"false_identity":false,"protection":null,"bosted":{"vegadresse":{"coAdressenavn":null,"adressetilleggsnavn":null,"adressenavn":"Thorvald Meyers gate","adressenummer":{"husnummer":"115","husbokstav":null},"bruksenhetsnummer":"H0304","poststed":{"postnummer":"7181","poststedsnavn":"ROAN"}}},"postadresse":null,"postadresse_i_utlandet":null,"oppholdsadresse_utland":null}"#;
+        let read: Person = serde_json::from_str(older).unwrap();
+        let again = serde_json::to_string(&read).unwrap();
+        assert!(!again.contains("null"), "{again}");
+        assert_eq!(serde_json::from_str::<Person>(&again).unwrap(), read);
+        assert!(
+            again.len() * 4 < older.len() * 3,
+            "{} of {}",
+            again.len(),
+            older.len()
+        );
     }
 
     #[test]
