@@ -95,18 +95,15 @@ done
 printf '%-24s' "N"
 for n in "${sizes[@]}"; do printf '%22s' "$n"; done
 echo
-for s in "${steps[@]}"; do
-  printf '%-24s' "$s"
+for s in "${steps[@]}" nightly; do
+  label=$s
+  [ "$s" = nightly ] && label="nightly (one process)"
+  printf '%-24s' "$label"
   for n in "${sizes[@]}"; do
     printf '%22s' "$(awk -v t="${secs[$n,$s]}" -v m="${rss[$n,$s]}" 'BEGIN { printf "%.2f s %4.0f MB", t, m / 1024 }')"
   done
   echo
 done
-printf '%-24s' "nightly (one process)"
-for n in "${sizes[@]}"; do
-  printf '%22s' "$(awk -v t="${secs[$n,nightly]}" -v m="${rss[$n,nightly]}" 'BEGIN { printf "%.2f s %4.0f MB", t, m / 1024 }')"
-done
-echo
 for row in "four steps (s):total" "letters:letters" "letters/s:rate" "bytes/letter:bpl"; do
   printf '%-24s' "${row%%:*}"
   for n in "${sizes[@]}"; do printf '%22s' "${extra[$n,${row##*:}]}"; done
