@@ -936,6 +936,85 @@ fn reorder_limit_counts_letters_of_30_days() {
     );
 }
 
+/// Posts a receipt `posted` for each of these orders' letters, which finishes the orders.
+fn post_letters_of(w: &Work, orders: &[&str]) {
+    let mut csv = String::from("batch_id,letter_id,event,occurred_at,detail\n");
+    for order in orders {
+        let letter = w.sql(&format!(
+            "SELECT batch_id, letter_id FROM letters WHERE order_id = '{order}'"
+        ));
+        let posted = &common::receipt_times()[5];
+        csv.push_str(&format!(
+            "{},{},posted,{posted},\n",
+            letter[0][0], letter[0][1]
+        ));
+    }
+    std::fs::write(w.path("r.csv"), csv).unwrap();
+    w.ok(&["receipts", "ingest", "r.csv"]);
+}
+
+#[test]
+fn letters_of_two_people_the_register_merges_are_superseded_by_the_next_letter() {
+    let w = Work::new();
+    let register = fixture("register/freg-2026-11-23.jsonl");
+    w.ok(&["register", "import", &register.display().to_string()]);
+    // Two people of the fixture register, each with a letter.
+    let (first, second) = ("09814900069", "17857812069");
+    let orders = |lines: &[(&str, &str)]| {
+        let mut csv = String::from("order_id,national_id,ordered_at\n");
+        for (order, number) in lines {
+            csv.push_str(&format!("{order},{number},2026-11-23T10:00:00+01:00\n"));
+        }
+        std::fs::write(w.path("o.csv"), csv).unwrap();
+        w.ok(&["orders", "ingest", "o.csv"]);
+        w.ok(&["orders", "validate"]);
+        w.ok(&[
+            "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+        ])
+    };
+    orders(&[("M-1", first), ("M-2", second)]);
+    post_letters_of(&w, &["M-1", "M-2"]);
+    let key = |order: &str| {
+        w.sql(&format!(
+            "SELECT o.person_id, l.person_id FROM orders o JOIN letters l ON l.order_id = o.order_id \
+             WHERE o.order_id = '{order}'"
+        ))[0]
+            .clone()
+    };
+    assert_ne!(key("M-1"), key("M-2"));
+    // The register learns they are one person: the second number in use, the first ceased.
+    let text = std::fs::read_to_string(&register).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    doc["identifikasjonsnummer"] = serde_json::json!([
+        {"foedselsEllerDNummer": second, "identifikatortype": "foedselsnummer", "status": "iBruk", "erGjeldende": true},
+        {"foedselsEllerDNummer": first, "identifikatortype": "foedselsnummer", "status": "opphoert", "erGjeldende": false},
+    ]);
+    std::fs::write(w.path("merge.jsonl"), format!("{doc}\n")).unwrap();
+    w.ok(&["register", "import", "merge.jsonl"]);
+    assert_eq!(
+        key("M-1"),
+        key("M-2"),
+        "the merged people's letters name one person"
+    );
+
+    let next = orders(&[("M-3", second)]);
+    assert!(
+        next.stdout.contains("2 earlier letters superseded"),
+        "{}",
+        next.stdout
+    );
+    assert_eq!(key("M-3"), key("M-1"));
+    for order in ["M-1", "M-2"] {
+        assert_eq!(
+            w.sql(&format!(
+                "SELECT status FROM orders WHERE order_id = '{order}'"
+            )),
+            vec![vec!["superseded".to_string()]],
+            "{order}"
+        );
+    }
+}
+
 /// Runs pinbrev in the work's folder with `env`, stderr piped, and reads stderr until a line
 /// holding `until`: the child and its stderr (kept open, so that a later line cannot end the
 /// child by SIGPIPE).

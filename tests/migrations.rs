@@ -67,6 +67,65 @@ fn code_digests_stored_in_the_letter_rows_move_to_their_own_table() {
     );
 }
 
+#[test]
+fn orders_and_letters_of_an_older_database_get_their_persons_key() {
+    let w = Work::sqlite();
+    database_before(&w, 8);
+    w.sql(
+        "INSERT INTO persons (person_id, record, source_file, source_line, imported_at) \
+           VALUES (7, '{}', 'p.jsonl', 1, '2026-11-20T08:00:00.000000Z')",
+    );
+    w.sql(
+        "INSERT INTO person_ids (national_id, person_id, id_type, in_use) \
+           VALUES ('09814900069', 7, 'foedselsnummer', 1)",
+    );
+    // A posted order of the person, one rejected for the reorder limit, one resolved to a
+    // number the register no longer has.
+    for (order, status, number) in [
+        ("WEB-1", "posted", "09814900069"),
+        ("WEB-2", "rejected", "09814900069"),
+        ("WEB-3", "batched", "17857812069"),
+    ] {
+        w.sql(&format!(
+            "INSERT INTO orders (order_id, national_id, ordered_at, channel, source_file, source_line, received_at, status, person_national_id, updated_at) \
+             VALUES ('{order}', '{number}', '2026-11-20T08:00:00.000000Z', 'web', 'o.csv', 2, '2026-11-20T08:00:00.000000Z', '{status}', '{number}', '2026-11-20T08:00:00.000000Z')"
+        ));
+    }
+    w.sql("INSERT INTO batches (batch_id, vendor, outbox, state, created_at, letter_count) \
+           VALUES ('B20261120-001', 'default', '/tmp', 'published', '2026-11-20T09:00:00.000000Z', 2)");
+    w.sql(
+        "INSERT INTO letters (letter_id, order_id, batch_id, sequence, file, first_page, state, created_at) VALUES \
+         ('B20261120-001-000001', 'WEB-1', 'B20261120-001', 1, 'letters-0001.pdf', 1, 'issued', '2026-11-20T09:00:00.000000Z'), \
+         ('B20261120-001-000002', 'WEB-3', 'B20261120-001', 2, 'letters-0001.pdf', 2, 'issued', '2026-11-20T09:00:00.000000Z')",
+    );
+
+    w.ok(&["orders", "list"]);
+
+    let keys = |table: &str| {
+        w.sql(&format!(
+            "SELECT order_id, COALESCE(person_id, -1) FROM {table} ORDER BY order_id"
+        ))
+    };
+    let rows = |pairs: &[(&str, i64)]| -> Vec<Vec<String>> {
+        pairs
+            .iter()
+            .map(|(o, p)| vec![o.to_string(), p.to_string()])
+            .collect()
+    };
+    assert_eq!(
+        keys("orders"),
+        rows(&[("WEB-1", 7), ("WEB-2", -1), ("WEB-3", -1)])
+    );
+    assert_eq!(keys("letters"), rows(&[("WEB-1", 7), ("WEB-3", -1)]));
+    let index =
+        w.sql("SELECT name FROM pragma_index_list('letters') WHERE name = 'letters_person'");
+    assert_eq!(
+        index.len(),
+        1,
+        "the letters are indexed by the person's key"
+    );
+}
+
 /// Rows that exercise the state columns: each statement is expected to be accepted, or refused
 /// naming the column. Every code of the core's types is accepted; anything else is refused.
 fn state_cases() -> Vec<(String, Option<&'static str>)> {

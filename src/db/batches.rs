@@ -69,12 +69,13 @@ impl Db {
     ) -> Result<Option<BatchRow>, DbError> {
         let mut tx = self.begin_write().await?;
         // One compact sort key per order (its place in the drop, then its id, joined by NULs,
-        // which no field holds), so that a night of a million orders stays small in memory.
+        // which no field holds; the person's key rides at the end), so that a night of a million
+        // orders stays small in memory.
         let mut orders: Vec<String> = Vec::new();
         let mut domestic = 0;
         {
             let mut rows = sqlx::query(
-                "SELECT order_id, postal_zone, postcode, country FROM orders WHERE status = $1",
+                "SELECT order_id, postal_zone, postcode, country, person_id FROM orders WHERE status = $1",
             )
             .bind(OrderStatus::Validated.code())
             .fetch(&mut *tx);
@@ -89,19 +90,23 @@ impl Db {
                     r.try_get(2).map_err(ctx("reading validated orders"))?;
                 let country: Option<&str> =
                     r.try_get(3).map_err(ctx("reading validated orders"))?;
+                let person_id: Option<i64> =
+                    r.try_get(4).map_err(ctx("reading validated orders"))?;
                 let (rank, first, second) = order_key(
                     zone.unwrap_or_default(),
                     postcode,
                     country.unwrap_or_default(),
                 );
                 domestic += i64::from(zone == Some(PostalZone::Domestic.code()));
-                let mut key =
-                    String::with_capacity(first.len() + second.len() + order_id.len() + 5);
-                for part in [&rank.to_string(), &first, &second] {
+                let person = person_id.map(|p| p.to_string()).unwrap_or_default();
+                let mut key = String::with_capacity(
+                    first.len() + second.len() + order_id.len() + person.len() + 6,
+                );
+                for part in [&rank.to_string(), &first, &second, order_id] {
                     key.push_str(part);
                     key.push('\0');
                 }
-                key.push_str(order_id);
+                key.push_str(&person);
                 orders.push(key);
             }
         }
@@ -139,11 +144,13 @@ impl Db {
             let first = (chunk_no * ROWS_PER_STATEMENT) as i64 + 1;
             let mut qb = QueryBuilder::new(
                 self.engine,
-                "INSERT INTO letters (letter_id, order_id, batch_id, sequence, file, first_page, state, created_at) ",
+                "INSERT INTO letters (letter_id, order_id, batch_id, sequence, file, first_page, state, created_at, person_id) ",
             );
             qb.push_values(chunk.iter().enumerate(), |mut row, (i, key)| {
                 let sequence = first + i as i64;
-                let order_id = key.rsplit('\0').next().unwrap_or_default();
+                let mut tail = key.rsplitn(3, '\0');
+                let person_id = tail.next().and_then(|p| p.parse::<i64>().ok());
+                let order_id = tail.next().unwrap_or_default();
                 // Placed at once: the parts then store their letters' codes and nothing else.
                 let (part, page) = layout.place(sequence);
                 row.push_bind(format!("{}-{sequence:06}", batch.batch_id))
@@ -153,7 +160,8 @@ impl Db {
                     .push_bind(part_file_name(part))
                     .push_bind(page)
                     .push_bind(LetterState::Pending.code())
-                    .push_bind(&batch.created_at);
+                    .push_bind(&batch.created_at)
+                    .push_bind(person_id);
             });
             qb.build()
                 .persistent(chunk.len() == ROWS_PER_STATEMENT)
@@ -235,16 +243,11 @@ impl Db {
     pub async fn publish_batch(&self, batch_id: &str) -> Result<u64, DbError> {
         let mut tx = self.begin_write().await?;
         let at = now();
-        // Every issued letter of a person this batch writes to: by the number the order was
-        // resolved to, or by any other identifier of the same person.
+        // Every issued letter of a person this batch writes to, by the person's key that the
+        // letters keep (see sql/0008_person_key.sql).
         let rows = sqlx::query(
             "SELECT n.sequence, n.letter_id, n.order_id, old.letter_id, old.order_id \
-             FROM letters n JOIN orders o ON o.order_id = n.order_id \
-             JOIN orders oo ON oo.person_national_id IN ( \
-                 SELECT b.national_id FROM person_ids a JOIN person_ids b ON b.person_id = a.person_id \
-                 WHERE a.national_id = o.person_national_id \
-                 UNION ALL SELECT o.person_national_id) \
-             JOIN letters old ON old.order_id = oo.order_id AND old.state = $2 \
+             FROM letters n JOIN letters old ON old.person_id = n.person_id AND old.state = $2 \
              WHERE n.batch_id = $1 AND n.state = $3 \
              ORDER BY 1, 4",
         )

@@ -170,14 +170,19 @@ impl Db {
             let at = now();
             for id in chunk {
                 sqlx::query(
-                    "UPDATE orders SET national_id = 'pseudonymised', person_national_id = NULL, address = NULL, \
-                     reason_detail = NULL, pseudonymised_at = $1 WHERE order_id = $2",
+                    "UPDATE orders SET national_id = 'pseudonymised', person_national_id = NULL, person_id = NULL, \
+                     address = NULL, reason_detail = NULL, pseudonymised_at = $1 WHERE order_id = $2",
                 )
                 .bind(&at)
                 .bind(id)
                 .execute(&mut *tx)
                 .await
                 .map_err(ctx("pseudonymising an order"))?;
+                sqlx::query("UPDATE letters SET person_id = NULL WHERE order_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(ctx("pseudonymising an order's letters"))?;
                 sqlx::query(
                     "DELETE FROM letter_codes WHERE letter_id IN (SELECT letter_id FROM letters WHERE order_id = $1)",
                 )

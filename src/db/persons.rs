@@ -237,5 +237,30 @@ async fn replace_person(
         .await
         .map_err(ctx("storing a person's identifiers"))?;
     }
+    if known.len() > 1 {
+        merge_person_keys(tx, person_id, &known[1..]).await?;
+    }
     Ok(replaced)
+}
+
+/// After people were merged into `kept`: the letters of those merged away, and the orders
+/// resolved to any identifier `kept` now has, name `kept` (see sql/0008_person_key.sql).
+async fn merge_person_keys(tx: &mut Tx, kept: i64, merged: &[i64]) -> Result<(), DbError> {
+    for &old in merged {
+        sqlx::query("UPDATE letters SET person_id = $1 WHERE person_id = $2")
+            .bind(kept)
+            .bind(old)
+            .execute(&mut **tx)
+            .await
+            .map_err(ctx("merging a person's letters"))?;
+    }
+    sqlx::query(
+        "UPDATE orders SET person_id = $1 WHERE person_id IS NOT NULL AND person_id <> $1 \
+         AND person_national_id IN (SELECT national_id FROM person_ids WHERE person_id = $1)",
+    )
+    .bind(kept)
+    .execute(&mut **tx)
+    .await
+    .map_err(ctx("merging a person's orders"))?;
+    Ok(())
 }

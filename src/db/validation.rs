@@ -196,8 +196,8 @@ impl Db {
         for chunk in outcomes.chunks(ROWS_PER_STATEMENT) {
             let mut qb = QueryBuilder::new(
                 self.engine,
-                "WITH v (order_id, status, reason, reason_detail, person_national_id, letter_language, \
-                 address, postal_zone, postcode, country, validated_at) AS (",
+                "WITH v (order_id, status, reason, reason_detail, person_national_id, person_id, \
+                 letter_language, address, postal_zone, postcode, country, validated_at) AS (",
             );
             qb.push_values(chunk, |mut row, (order_id, o)| {
                 let validated_at = (o.status == OrderStatus::Validated).then_some(at.as_str());
@@ -206,6 +206,7 @@ impl Db {
                     .push_bind(o.reason.as_deref())
                     .push_bind(o.detail.as_deref().map(free_text::clean))
                     .push_bind(o.person_national_id.as_deref())
+                    .push_bind(o.person_id)
                     .push_bind(o.letter_language.as_deref())
                     .push_bind(o.address.as_deref())
                     .push_bind(o.postal_zone.as_deref())
@@ -215,7 +216,8 @@ impl Db {
             });
             qb.push(
                 ") UPDATE orders SET status = v.status, reason = v.reason, reason_detail = v.reason_detail, \
-                 person_national_id = v.person_national_id, letter_language = v.letter_language, \
+                 person_national_id = v.person_national_id, person_id = v.person_id, \
+                 letter_language = v.letter_language, \
                  address = v.address, postal_zone = v.postal_zone, postcode = v.postcode, \
                  country = v.country, validated_at = v.validated_at, updated_at = ",
             );

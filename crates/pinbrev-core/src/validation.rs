@@ -23,6 +23,9 @@ pub struct ValidationOutcome {
     pub reason: Option<String>,
     pub detail: Option<String>,
     pub person_national_id: Option<String>,
+    /// The person a validated order's letter goes to, by the store's key (`Facts::persons`):
+    /// the letter keeps it, so that publishing finds the person's earlier letters by one key.
+    pub person_id: Option<i64>,
     pub letter_language: Option<String>,
     /// The address block as JSON; never set for held orders.
     pub address: Option<String>,
@@ -282,6 +285,7 @@ impl Rules {
             reason: None,
             detail: None,
             person_national_id: person_number,
+            person_id: Some(person_id),
             letter_language: Some(language.code().to_string()),
             postal_zone: Some(block.zone.code().to_string()),
             postcode: block.postcode.clone(),
@@ -336,6 +340,7 @@ fn rejected(
         reason: Some(reason.code().to_string()),
         detail,
         person_national_id,
+        person_id: None,
         letter_language: None,
         address: None,
         postal_zone: None,
@@ -495,6 +500,12 @@ mod tests {
             validated.person_national_id.as_deref(),
             Some(adult.as_str())
         );
+        // The adult is the first person of the facts; only a validated order names the person.
+        assert_eq!(validated.person_id, Some(1));
+        assert!(outcomes
+            .iter()
+            .filter(|o| o.status != Validated)
+            .all(|o| o.person_id.is_none()));
         assert!(validated.address.as_deref().unwrap().contains("Storgata 1"));
         // A held order never carries an address.
         assert!(outcomes[3].address.is_none());
