@@ -79,7 +79,9 @@ fixtures:
 	$(CARGO) run --release --locked --example gen_fixtures -- --persons $(N) --orders $(N) --out bench-data
 
 ## Benchmarks: the night's steps on N synthetic people and orders, with wall time and peak RSS
-## per step, and letters/s and bytes/letter for the batch. N may list several sizes, shown side
+## per step, and letters/s and bytes/letter for the batch; then a re-issue night on the same
+## database (every letter posted, a new order from each person, letters that supersede the
+## first ones); then the first night as one `nightly` run. N may list several sizes, shown side
 ## by side: make bench N="10000 100000 1000000". Default: 10000 and 100000. ENGINE=postgres runs
 ## them on a PostgreSQL server started for the run (see tools/bench.sh).
 bench: build

@@ -10,6 +10,7 @@ pub mod csv_output;
 pub mod db;
 pub mod diagnostics;
 pub mod drop;
+mod failpoint;
 pub mod files;
 pub mod lock;
 pub mod nightly;

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::csv_input::{self, CsvRow, FileError};
-use crate::db::{Db, DbError, ReceiptOutcome};
+use crate::db::{Db, DbError, ReceiptOutcome, Tx};
 use crate::free_text::quote;
 use crate::input_error::InputError;
 use crate::orders::{parse_ordered_at, timestamp, OrderStatus};
@@ -82,24 +82,48 @@ pub async fn ingest_file(db: &Db, file: &Path) -> Result<ReceiptReport, ReceiptE
         file: name.clone(),
         ..Default::default()
     };
+    let mut tx = db.begin_write().await?;
+    let mut in_transaction = 0;
     for row in csv_input::open(file, &REQUIRED)? {
         match row {
             Err(e) => report.row_errors.push(e),
-            Ok(row) => match apply(db, &name, &row).await? {
+            Ok(row) => match apply(db, &mut tx, &name, &row).await? {
                 Ok(ReceiptOutcome::Applied) => report.applied += 1,
                 Ok(ReceiptOutcome::Recorded) => report.recorded += 1,
                 Ok(ReceiptOutcome::AlreadyKnown) => report.already_known += 1,
                 Err(e) => report.row_errors.push(e),
             },
         }
+        in_transaction += 1;
+        if in_transaction == RECEIPTS_PER_TRANSACTION {
+            commit(tx).await?;
+            crate::failpoint::failpoint("receipts-after-commit");
+            tx = db.begin_write().await?;
+            in_transaction = 0;
+        }
     }
+    commit(tx).await?;
     db.record_input_errors("receipts", &report.row_errors)
         .await?;
     Ok(report)
 }
 
+/// Receipts applied per write transaction. A receipt file can hold a row for every letter of a
+/// night: with a commit (and its fsync) for each, 9,416 receipts took 6.5 s. A crash loses at
+/// most the open transaction, and ingesting the file again applies what it lost: a receipt is
+/// kept once per (letter, event).
+const RECEIPTS_PER_TRANSACTION: usize = 1_000;
+
+async fn commit(tx: Tx) -> Result<(), DbError> {
+    tx.commit().await.map_err(|source| DbError::Query {
+        context: "committing receipts",
+        source,
+    })
+}
+
 async fn apply(
     db: &Db,
+    tx: &mut Tx,
     name: &str,
     row: &CsvRow,
 ) -> Result<Result<ReceiptOutcome, InputError>, DbError> {
@@ -136,14 +160,14 @@ async fn apply(
         Err(m) => return err("occurred_at", "invalid_occurred_at", m),
     };
     let occurred_at = timestamp(occurred);
-    let Some(batch) = db.batch(batch_id).await? else {
+    let Some(batch) = db.batch_in(tx, batch_id).await? else {
         return err(
             "batch_id",
             "unknown_batch",
             format!("no batch {}", quote(batch_id)),
         );
     };
-    let Some(letter) = db.letter(letter_id).await? else {
+    let Some(letter) = db.letter_in(tx, letter_id).await? else {
         return err(
             "letter_id",
             "unknown_letter",
@@ -182,7 +206,7 @@ async fn apply(
     // Only the order's newest letter moves it, and only while the order is with the vendor: a
     // late receipt for a letter that a reissue is replacing is kept but moves nothing.
     let newest = db
-        .latest_letter(&letter.order_id)
+        .latest_letter_in(tx, &letter.order_id)
         .await?
         .map(|l| l.letter_id);
     let with_vendor = matches!(
@@ -215,6 +239,7 @@ async fn apply(
     }
     let outcome = db
         .apply_receipt(
+            tx,
             &letter,
             event.code(),
             &occurred_at,

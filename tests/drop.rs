@@ -781,6 +781,72 @@ fn receipts_move_orders_on_idempotently_and_name_unknown_letters() {
 }
 
 #[test]
+fn a_receipts_file_ingested_again_after_a_crash_applies_each_receipt_once() {
+    let w = Work::new();
+    let dir = batched(&w);
+    let batch = dir.file_name().unwrap().to_string_lossy().to_string();
+    let letters: Vec<String> = csv_rows(&dir.join("manifest.csv"))
+        .into_iter()
+        .map(|r| r["letter_id"].clone())
+        .collect();
+    let [_, _, _, _, printed, posted] = common::receipt_times();
+    // More rows than one transaction takes (1,000): every letter printed, the first receipt
+    // again until the first transaction is full, then every letter posted.
+    let mut csv = String::from("batch_id,letter_id,event,occurred_at,detail\n");
+    let row = |letter: &str, event: &str, at: &str| format!("{batch},{letter},{event},{at},\n");
+    for l in &letters {
+        csv.push_str(&row(l, "printed", &printed));
+    }
+    for _ in letters.len()..1000 {
+        csv.push_str(&row(&letters[0], "printed", &printed));
+    }
+    for l in &letters {
+        csv.push_str(&row(l, "posted", &posted));
+    }
+    std::fs::write(w.path("r.csv"), csv).unwrap();
+
+    let crashed = w.run_with(
+        &["receipts", "ingest", "r.csv"],
+        &[("PINBREV_FAILPOINT", "receipts-after-commit")],
+    );
+    assert!(
+        crashed
+            .stderr
+            .contains("failpoint receipts-after-commit: aborting"),
+        "{}",
+        crashed.stderr
+    );
+    assert_ne!(crashed.code, 0);
+    let statuses = || {
+        w.sql(
+            "SELECT o.status, COUNT(*) FROM letters l JOIN orders o ON o.order_id = l.order_id \
+             GROUP BY o.status ORDER BY 1",
+        )
+    };
+    let n = letters.len().to_string();
+    assert_eq!(statuses(), vec![vec!["printed".to_string(), n.clone()]]);
+
+    let again = w.ok(&["receipts", "ingest", "r.csv"]);
+    assert!(
+        again.stdout.contains(&format!(
+            "{n} applied, 0 recorded without change, 1000 already known, 0 row errors"
+        )),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(statuses(), vec![vec!["posted".to_string(), n.clone()]]);
+    for event in ["printed", "posted"] {
+        assert_eq!(
+            w.sql(&format!(
+                "SELECT COUNT(*), COUNT(DISTINCT order_id) FROM order_events WHERE event = '{event}'"
+            )),
+            vec![vec![n.clone(), n.clone()]],
+            "{event}"
+        );
+    }
+}
+
+#[test]
 fn reissue_makes_new_codes_and_the_old_ones_stop_working() {
     let w = Work::new();
     let dir = batched(&w);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The benchmark behind `make bench`: for each N given, a synthetic register and order file of N
 # people, then the night's steps (register import, orders ingest, orders validate, batch create)
-# on a fresh database, each measured with /usr/bin/time (wall time, peak RSS), then the same night
-# as one `nightly` run on a second fresh database. Prints each step as it finishes, then every N
-# side by side.
+# on a fresh database, each measured with /usr/bin/time (wall time, peak RSS); then a re-issue
+# night on that database (the letters posted, a new order from each person, validate, batch: the
+# new letters supersede the earlier ones); then the first night as one `nightly` run on a second
+# fresh database. Prints each step as it finishes, then every N side by side.
 # Usage: tools/bench.sh N [N ...]   (from the repository root, after `cargo build --release`;
 #        PINBREV_BIN=path measures another binary)
 # ENGINE=postgres runs pinbrev on PostgreSQL: a server started here on loopback with the
@@ -36,6 +37,7 @@ command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -
 export PINBREV_ALLOW_SYNTHETIC=true PINBREV_PIN_KEY
 PINBREV_PIN_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 steps=(register-import orders-ingest orders-validate batch-create)
+reissue=(receipts-ingest reissue-ingest reissue-validate reissue-batch)
 declare -A secs rss extra
 
 step() {
@@ -70,6 +72,21 @@ for n in "${sizes[@]}"; do
     -v c="${secs[$n,orders-validate]}" -v d="${secs[$n,batch-create]}" 'BEGIN { printf "%.2f", a + b + c + d }')
   echo "batch: ${extra[$n,letters]} letters, ${extra[$n,rate]} letters/s, ${extra[$n,bpl]} bytes/letter of PDF"
   echo "the four steps: ${extra[$n,total]} s"
+  # A re-issue night on the same database: every letter reported posted by the vendor, then a
+  # new order from each of the same people, whose letters supersede the earlier ones.
+  batch_dir=$(ls -d "$run"/outbox/B*)
+  posted=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  awk -F, -v b="${batch_dir##*/}" -v t="$posted" 'NR == 1 { print "batch_id,letter_id,event,occurred_at,detail"; next }
+    { print b "," $2 ",posted," t "," }' "$batch_dir/manifest.csv" > "$run/posted.csv"
+  awk -F, -v OFS=, 'NR > 1 { $1 = "REISSUE-" substr($1, 7) } { print }' "$run/data/orders.csv" > "$run/reissue.csv"
+  step "$n" receipts-ingest receipts ingest "$run/posted.csv"
+  step "$n" reissue-ingest orders ingest "$run/reissue.csv"
+  step "$n" reissue-validate orders validate
+  step "$n" reissue-batch batch create --vendor bench --outbox "$run/outbox"
+  superseded=$(grep -oE '[0-9]+ earlier letters? superseded' "$work/out" | cut -d' ' -f1)
+  [ "${superseded:-0}" -gt 0 ] || { echo "the re-issue superseded no letter" >&2; exit 1; }
+  extra[$n,superseded]=$superseded
+  echo "re-issue: $superseded earlier letters superseded"
   # The same night as the cron job runs it: one `nightly` process, on a second fresh database,
   # with the same two files in its inbox (it also reads receipts, here none, and purges).
   steps_db=$PINBREV_DB
@@ -95,7 +112,7 @@ done
 printf '%-24s' "N"
 for n in "${sizes[@]}"; do printf '%22s' "$n"; done
 echo
-for s in "${steps[@]}" nightly; do
+for s in "${steps[@]}" nightly "${reissue[@]}"; do
   label=$s
   [ "$s" = nightly ] && label="nightly (one process)"
   printf '%-24s' "$label"
@@ -104,7 +121,8 @@ for s in "${steps[@]}" nightly; do
   done
   echo
 done
-for row in "four steps (s):total" "letters:letters" "letters/s:rate" "bytes/letter:bpl"; do
+for row in "four steps (s):total" "letters:letters" "letters/s:rate" "bytes/letter:bpl" \
+  "re-issue superseded:superseded"; do
   printf '%-24s' "${row%%:*}"
   for n in "${sizes[@]}"; do printf '%22s' "${extra[$n,${row##*:}]}"; done
   echo

@@ -2,15 +2,19 @@
 //! letter each), their build's state, and publishing, which issues their letters and supersedes
 //! the people's earlier ones.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use sqlx::Row;
 
 use super::builder::QueryBuilder;
-use super::{code_col, col, ctx, move_order, now, Db, DbError, ROWS_PER_STATEMENT};
+use super::{all_changed, code_col, col, ctx, json_list, now, Db, DbError, Tx, ROWS_PER_STATEMENT};
 use pinbrev_core::address::PostalZone;
+use pinbrev_core::free_text;
 use pinbrev_core::letter::{
-    part_file_name, supersessions, BatchState, EarlierLetter, LetterState, PartLayout, SUPERSEDABLE,
+    part_file_name, supersessions, BatchState, EarlierLetter, LetterState, PartLayout,
+    Supersession, SUPERSEDABLE,
 };
 use pinbrev_core::order::{timestamp, OrderStatus};
 
@@ -45,12 +49,12 @@ impl Db {
     /// One batch.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn batch(&self, batch_id: &str) -> Result<Option<BatchRow>, DbError> {
-        let row = sqlx::query("SELECT batch_id, vendor, outbox, state, created_at, letter_count, published_at FROM batches WHERE batch_id = $1")
-            .bind(batch_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(ctx("reading a batch"))?;
-        row.as_ref().map(batch_row).transpose()
+        batch_with(&self.pool, batch_id).await
+    }
+
+    /// [`Db::batch`] within a transaction.
+    pub async fn batch_in(&self, tx: &mut Tx, batch_id: &str) -> Result<Option<BatchRow>, DbError> {
+        batch_with(&mut **tx, batch_id).await
     }
 
     /// Puts every `validated` order into a new batch, in one transaction: the batch row, a
@@ -270,26 +274,9 @@ impl Db {
             })
             .collect::<Result<Vec<_>, DbError>>()?;
         let supersessions = supersessions(found);
-        for s in &supersessions {
-            sqlx::query("UPDATE letters SET state = $1, superseded_by = $2 WHERE letter_id = $3")
-                .bind(LetterState::Superseded.code())
-                .bind(&s.by_letter)
-                .bind(&s.old_letter)
-                .execute(&mut *tx)
-                .await
-                .map_err(ctx("superseding a letter"))?;
-            if let Some(old_order) = &s.old_order {
-                move_order(
-                    &mut tx,
-                    old_order,
-                    &SUPERSEDABLE,
-                    OrderStatus::Superseded,
-                    "batch",
-                    OrderStatus::Superseded.code(),
-                    Some(&s.detail),
-                )
-                .await?;
-            }
+        tx.prefer_index_lookups().await?;
+        for chunk in supersessions.chunks(ROWS_PER_STATEMENT) {
+            self.supersede(&mut tx, chunk).await?;
         }
         sqlx::query(
             "UPDATE letters SET state = $1, issued_at = $2 WHERE batch_id = $3 AND state = $4",
@@ -313,6 +300,138 @@ impl Db {
             .map_err(ctx("committing a published batch"))?;
         Ok(supersessions.len() as u64)
     }
+}
+
+impl Db {
+    /// Supersedes earlier letters, and moves their orders that are still batched, printed,
+    /// posted or returned to `superseded`, each with its event: a few multi-row statements for
+    /// up to [`ROWS_PER_STATEMENT`] letters (a national re-issue supersedes a letter for nearly
+    /// every new one).
+    async fn supersede(&self, tx: &mut Tx, chunk: &[Supersession]) -> Result<(), DbError> {
+        let mut qb = QueryBuilder::new(self.engine, "WITH s (letter_id, by_letter) AS (");
+        qb.push_values(chunk, |mut row, s| {
+            row.push_bind(s.old_letter.as_str())
+                .push_bind(s.by_letter.as_str());
+        });
+        qb.push(") UPDATE letters SET state = ");
+        qb.push_bind(LetterState::Superseded.code());
+        qb.push(", superseded_by = s.by_letter FROM s WHERE letters.letter_id = s.letter_id");
+        let changed = qb
+            .build()
+            .persistent(chunk.len() == ROWS_PER_STATEMENT)
+            .execute(&mut **tx)
+            .await
+            .map_err(ctx("superseding letters"))?
+            .rows_affected();
+        all_changed(
+            changed,
+            chunk.len(),
+            "letters.letter_id",
+            "earlier letters were not found",
+        )?;
+
+        let orders: Vec<&str> = chunk
+            .iter()
+            .filter_map(|s| s.old_order.as_deref())
+            .collect();
+        if orders.is_empty() {
+            return Ok(());
+        }
+        let in_list = self.engine.in_list();
+        let rows = sqlx::query(&format!(
+            "SELECT order_id, status FROM orders WHERE order_id IN {in_list}"
+        ))
+        .bind(json_list(&orders))
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(ctx("reading superseded letters' orders"))?;
+        let mut current = HashMap::with_capacity(rows.len());
+        for r in &rows {
+            let order_id: String = col(r, 0)?;
+            let status: OrderStatus = code_col(r, 1, "orders.status")?;
+            current.insert(order_id, status);
+        }
+        // As `move_order` would, one order at a time: only from the statuses a superseded
+        // letter's order may be in, and each order once.
+        let mut moves: Vec<(&Supersession, &str, OrderStatus)> = Vec::new();
+        for s in chunk {
+            let Some(order_id) = s.old_order.as_deref() else {
+                continue;
+            };
+            let Some(from) = current.remove(order_id) else {
+                continue;
+            };
+            if !SUPERSEDABLE.contains(&from) {
+                continue;
+            }
+            if !from.may_become(OrderStatus::Superseded) {
+                return Err(DbError::Transition {
+                    order_id: order_id.to_string(),
+                    from,
+                    to: OrderStatus::Superseded,
+                });
+            }
+            moves.push((s, order_id, from));
+        }
+        if moves.is_empty() {
+            return Ok(());
+        }
+        let at = now();
+        let mut qb = QueryBuilder::new(self.engine, "WITH m (order_id, from_status) AS (");
+        qb.push_values(&moves, |mut row, (_, order_id, from)| {
+            row.push_bind(*order_id).push_bind(from.code());
+        });
+        qb.push(") UPDATE orders SET status = ");
+        qb.push_bind(OrderStatus::Superseded.code());
+        qb.push(", updated_at = ");
+        qb.push_bind(at.as_str());
+        qb.push(" FROM m WHERE orders.order_id = m.order_id AND orders.status = m.from_status");
+        let changed = qb
+            .build()
+            .persistent(moves.len() == ROWS_PER_STATEMENT)
+            .execute(&mut **tx)
+            .await
+            .map_err(ctx("moving superseded letters' orders"))?
+            .rows_affected();
+        all_changed(
+            changed,
+            moves.len(),
+            "orders.status",
+            "orders of superseded letters changed while being moved",
+        )?;
+        let mut qb = QueryBuilder::new(
+            self.engine,
+            "INSERT INTO order_events (order_id, at, actor, event, from_status, to_status, detail) ",
+        );
+        qb.push_values(&moves, |mut row, (s, order_id, from)| {
+            row.push_bind(*order_id)
+                .push_bind(at.as_str())
+                .push_bind("batch")
+                // The event is named for the status reached.
+                .push_bind(OrderStatus::Superseded.code())
+                .push_bind(from.code())
+                .push_bind(OrderStatus::Superseded.code())
+                .push_bind(free_text::clean(&s.detail));
+        });
+        qb.build()
+            .persistent(moves.len() == ROWS_PER_STATEMENT)
+            .execute(&mut **tx)
+            .await
+            .map_err(ctx("storing superseded orders' events"))?;
+        Ok(())
+    }
+}
+
+async fn batch_with<'e, E>(ex: E, batch_id: &str) -> Result<Option<BatchRow>, DbError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row = sqlx::query("SELECT batch_id, vendor, outbox, state, created_at, letter_count, published_at FROM batches WHERE batch_id = $1")
+        .bind(batch_id)
+        .fetch_optional(ex)
+        .await
+        .map_err(ctx("reading a batch"))?;
+    row.as_ref().map(batch_row).transpose()
 }
 
 fn batch_row(r: &sqlx::any::AnyRow) -> Result<BatchRow, DbError> {

@@ -182,34 +182,78 @@ impl Db {
     /// A letter with its batch and order.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn letter(&self, letter_id: &str) -> Result<Option<LetterRef>, DbError> {
-        let row = sqlx::query(
-            "SELECT l.letter_id, l.batch_id, b.state, l.order_id, l.state, o.status, c.pin_digests \
-             FROM letters l JOIN orders o ON o.order_id = l.order_id JOIN batches b ON b.batch_id = l.batch_id \
-             LEFT JOIN letter_codes c ON c.letter_id = l.letter_id \
-             WHERE l.letter_id = $1",
+        letter_where(
+            &self.pool,
+            "l.letter_id = $1",
+            letter_id,
+            "reading a letter",
         )
-        .bind(letter_id)
-        .fetch_optional(&self.pool)
         .await
-        .map_err(ctx("reading a letter"))?;
-        row.map(|r| letter_ref(&r)).transpose()
+    }
+
+    /// [`Db::letter`] within a transaction.
+    pub async fn letter_in(
+        &self,
+        tx: &mut Tx,
+        letter_id: &str,
+    ) -> Result<Option<LetterRef>, DbError> {
+        letter_where(&mut **tx, "l.letter_id = $1", letter_id, "reading a letter").await
     }
 
     /// The newest letter of an order, if it has one.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn latest_letter(&self, order_id: &str) -> Result<Option<LetterRef>, DbError> {
-        let row = sqlx::query(
-            "SELECT l.letter_id, l.batch_id, b.state, l.order_id, l.state, o.status, c.pin_digests \
-             FROM letters l JOIN orders o ON o.order_id = l.order_id JOIN batches b ON b.batch_id = l.batch_id \
-             LEFT JOIN letter_codes c ON c.letter_id = l.letter_id \
-             WHERE l.order_id = $1 ORDER BY l.created_at DESC, l.letter_id DESC LIMIT 1",
+        letter_where(
+            &self.pool,
+            LATEST_OF_ORDER,
+            order_id,
+            "reading an order's letter",
         )
-        .bind(order_id)
-        .fetch_optional(&self.pool)
         .await
-        .map_err(ctx("reading an order's letter"))?;
-        row.map(|r| letter_ref(&r)).transpose()
     }
+
+    /// [`Db::latest_letter`] within a transaction.
+    pub async fn latest_letter_in(
+        &self,
+        tx: &mut Tx,
+        order_id: &str,
+    ) -> Result<Option<LetterRef>, DbError> {
+        letter_where(
+            &mut **tx,
+            LATEST_OF_ORDER,
+            order_id,
+            "reading an order's letter",
+        )
+        .await
+    }
+}
+
+/// The filter of [`Db::latest_letter`].
+const LATEST_OF_ORDER: &str =
+    "l.order_id = $1 ORDER BY l.created_at DESC, l.letter_id DESC LIMIT 1";
+
+/// The first letter (with its batch and order) that `filter` (on `letters l`, with `$1` bound to
+/// `key`) finds.
+async fn letter_where<'e, E>(
+    ex: E,
+    filter: &str,
+    key: &str,
+    context: &'static str,
+) -> Result<Option<LetterRef>, DbError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row = sqlx::query(&format!(
+        "SELECT l.letter_id, l.batch_id, b.state, l.order_id, l.state, o.status, c.pin_digests \
+         FROM letters l JOIN orders o ON o.order_id = l.order_id JOIN batches b ON b.batch_id = l.batch_id \
+         LEFT JOIN letter_codes c ON c.letter_id = l.letter_id \
+         WHERE {filter}"
+    ))
+    .bind(key)
+    .fetch_optional(ex)
+    .await
+    .map_err(ctx(context))?;
+    row.map(|r| letter_ref(&r)).transpose()
 }
 
 fn letter_ref(r: &sqlx::any::AnyRow) -> Result<LetterRef, DbError> {

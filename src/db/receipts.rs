@@ -1,7 +1,7 @@
 //! Vendor receipts (`receipts`): one per letter and event, and what each does to its letter and
 //! order.
 
-use super::{ctx, insert_event, move_order, now, Db, DbError, LetterRef};
+use super::{ctx, insert_event, move_order, now, Db, DbError, LetterRef, Tx};
 use pinbrev_core::letter::LetterState;
 use pinbrev_core::order::OrderStatus;
 
@@ -17,12 +17,12 @@ pub enum ReceiptOutcome {
 }
 
 impl Db {
-    /// Applies one vendor receipt in its own transaction: kept once per (letter, event); the
+    /// Applies one vendor receipt in the given transaction: kept once per (letter, event); the
     /// order moves on when its status allows.
     #[allow(clippy::too_many_arguments)]
-    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn apply_receipt(
         &self,
+        tx: &mut Tx,
         letter: &LetterRef,
         event: &str,
         occurred_at: &str,
@@ -31,7 +31,6 @@ impl Db {
         source_line: u64,
         transition: (&[OrderStatus], OrderStatus, Option<LetterState>),
     ) -> Result<ReceiptOutcome, DbError> {
-        let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO receipts (letter_id, event, batch_id, occurred_at, detail, source_file, source_line, received_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (letter_id, event) DO NOTHING",
@@ -44,7 +43,7 @@ impl Db {
         .bind(source_file)
         .bind(source_line as i64)
         .bind(now())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(ctx("storing a receipt"))?
         .rows_affected();
@@ -62,7 +61,7 @@ impl Db {
         let current = letter.state == LetterState::Issued;
         let moved = current
             && move_order(
-                &mut tx,
+                tx,
                 &letter.order_id,
                 from,
                 to,
@@ -76,14 +75,14 @@ impl Db {
                 sqlx::query("UPDATE letters SET state = $1 WHERE letter_id = $2")
                     .bind(state.code())
                     .bind(&letter.letter_id)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await
                     .map_err(ctx("changing a letter's state"))?;
             }
         } else {
             let at = now();
             insert_event(
-                &mut tx,
+                tx,
                 &letter.order_id,
                 &at,
                 "vendor",
@@ -94,7 +93,6 @@ impl Db {
             )
             .await?;
         }
-        tx.commit().await.map_err(ctx("committing a receipt"))?;
         Ok(if moved {
             ReceiptOutcome::Applied
         } else {

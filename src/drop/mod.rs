@@ -35,6 +35,7 @@ use crate::csv_output::SafeWriter;
 use crate::db::{
     attempt_file_name, BatchRow, Db, DbError, LetterJob, PartClaim, PartRecord, Table, TempStore,
 };
+use crate::failpoint::{failpoint, failpoint_set};
 use crate::letters::{self, LetterInput, RenderError};
 use crate::lock::{self, LockError};
 use crate::orders::Language;
@@ -915,15 +916,6 @@ fn release_freed_memory() {
     }
 }
 
-/// Test hook: `PINBREV_FAILPOINT=<name>` aborts the process at that point, as a crash would.
-/// The crash-recovery tests use it; it does nothing otherwise.
-fn failpoint(name: &str) {
-    if failpoint_set(name) {
-        eprintln!("failpoint {name}: aborting");
-        std::process::abort();
-    }
-}
-
 /// Test hook: with `PINBREV_FAILPOINT=NAME`, says so on stderr and waits here until the file
 /// named by `PINBREV_FAILPOINT_RELEASE` exists.
 fn hold(name: &str) {
@@ -936,10 +928,6 @@ fn hold(name: &str) {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
-}
-
-fn failpoint_set(name: &str) -> bool {
-    std::env::var("PINBREV_FAILPOINT").is_ok_and(|v| v == name)
 }
 
 /// Test hook: with `PINBREV_FAILPOINT=pause-rendering`, render threads stop for good once two
