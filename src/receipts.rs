@@ -160,31 +160,36 @@ async fn apply(
         Err(m) => return err("occurred_at", "invalid_occurred_at", m),
     };
     let occurred_at = timestamp(occurred);
-    let Some(batch) = db.batch_in(tx, batch_id).await? else {
-        return err(
-            "batch_id",
-            "unknown_batch",
-            format!("no batch {}", quote(batch_id)),
-        );
+    let found = match db.receipt_letter_in(tx, letter_id).await? {
+        Some(found) if found.letter.batch_id == batch_id => found,
+        found => {
+            // A row in error: the first of its errors, in the order they are checked.
+            if db.batch_in(tx, batch_id).await?.is_none() {
+                return err(
+                    "batch_id",
+                    "unknown_batch",
+                    format!("no batch {}", quote(batch_id)),
+                );
+            }
+            let Some(found) = found else {
+                return err(
+                    "letter_id",
+                    "unknown_letter",
+                    format!("no letter {}", quote(letter_id)),
+                );
+            };
+            return err(
+                "letter_id",
+                "letter_not_in_batch",
+                format!(
+                    "letter {letter_id} belongs to batch {}, not {batch_id}",
+                    found.letter.batch_id
+                ),
+            );
+        }
     };
-    let Some(letter) = db.letter_in(tx, letter_id).await? else {
-        return err(
-            "letter_id",
-            "unknown_letter",
-            format!("no letter {}", quote(letter_id)),
-        );
-    };
-    if letter.batch_id != batch.batch_id {
-        return err(
-            "letter_id",
-            "letter_not_in_batch",
-            format!(
-                "letter {letter_id} belongs to batch {}, not {batch_id}",
-                letter.batch_id
-            ),
-        );
-    }
-    if batch.state != BatchState::Published {
+    let letter = &found.letter;
+    if letter.batch_state != BatchState::Published {
         return err(
             "batch_id",
             "batch_not_published",
@@ -192,7 +197,7 @@ async fn apply(
         );
     }
     if let Some((code, message)) =
-        implausible_time(occurred, batch.published_at.as_deref(), Utc::now())
+        implausible_time(occurred, found.published_at.as_deref(), Utc::now())
     {
         return err(
             "occurred_at",
@@ -205,20 +210,15 @@ async fn apply(
     let (from, to, letter_state) = event.transition();
     // Only the order's newest letter moves it, and only while the order is with the vendor: a
     // late receipt for a letter that a reissue is replacing is kept but moves nothing.
-    let newest = db
-        .latest_letter_in(tx, &letter.order_id)
-        .await?
-        .map(|l| l.letter_id);
     let with_vendor = matches!(
         letter.order_status,
         OrderStatus::Batched | OrderStatus::Printed | OrderStatus::Posted | OrderStatus::Returned
     );
-    let from: &[OrderStatus] =
-        if newest.as_deref() == Some(letter.letter_id.as_str()) && with_vendor {
-            from
-        } else {
-            &[]
-        };
+    let from: &[OrderStatus] = if found.newest_of_order == letter.letter_id && with_vendor {
+        from
+    } else {
+        &[]
+    };
     if letter.state == LetterState::Issued
         && !from.is_empty()
         && !from.contains(&letter.order_status)
@@ -240,7 +240,7 @@ async fn apply(
     let outcome = db
         .apply_receipt(
             tx,
-            &letter,
+            letter,
             event.code(),
             &occurred_at,
             detail,

@@ -322,9 +322,17 @@ fn pin_codes_verify_and_never_reach_the_database_logs_or_manifests() {
     );
     for (name, text) in &haystacks {
         for m in token.captures_iter(text) {
+            let at = m.get(1).unwrap();
+            // What surrounds it, to tell a leak from a number that happens to match a code.
+            let around: String = text
+                .get(at.start().saturating_sub(60)..)
+                .unwrap_or_default()
+                .chars()
+                .take(130)
+                .collect();
             assert!(
                 !all_codes.contains(&m[1].to_string()),
-                "a PIN code appears in {name}"
+                "a PIN code appears in {name}: {around:?}"
             );
         }
     }
@@ -726,20 +734,16 @@ fn receipts_move_orders_on_idempotently_and_name_unknown_letters() {
         "{}",
         first.stdout
     );
-    for (line, field, code) in [
-        (7, "letter_id", "unknown_letter"),
-        (8, "batch_id", "unknown_batch"),
-        (9, "event", "invalid_event"),
-        (10, "event", "invalid_transition"),
-    ] {
-        let needle = format!("r.csv:{line}: {field}: ");
-        let found = first
-            .stderr
-            .lines()
-            .find(|x| x.contains(&needle))
-            .unwrap_or_else(|| panic!("{needle} in {}", first.stderr));
-        assert!(found.ends_with(&format!("({code})")), "{found}");
-    }
+    assert_row_errors(
+        &first.stderr,
+        "r.csv",
+        &[
+            (7, "letter_id", "unknown_letter"),
+            (8, "batch_id", "unknown_batch"),
+            (9, "event", "invalid_event"),
+            (10, "event", "invalid_transition"),
+        ],
+    );
     let order_of = |letter: &str| {
         w.sql(&format!("SELECT o.status, l.state FROM letters l JOIN orders o ON o.order_id = l.order_id WHERE l.letter_id = '{letter}'"))[0].clone()
     };
@@ -778,6 +782,77 @@ fn receipts_move_orders_on_idempotently_and_name_unknown_letters() {
     assert!(next.stdout.contains(": 1 letter,"), "{}", next.stdout);
     let broken = w.run(&["receipts", "ingest", "missing.csv"]);
     assert_eq!(broken.code, 3);
+}
+
+#[test]
+fn receipts_for_a_letter_of_another_batch_or_of_an_unpublished_one_are_row_errors() {
+    let w = Work::new();
+    let register = fixture("register/freg-2026-11-23.jsonl");
+    w.ok(&["register", "import", &register.display().to_string()]);
+    let [_, _, _, _, printed, posted] = common::receipt_times();
+    let order = |id: &str| {
+        ingest_and_validate(&w, &[(id, "09814900069", "2026-11-23T10:00:00+01:00")]);
+    };
+    let letter_of = |id: &str| {
+        w.sql(&format!(
+            "SELECT batch_id, letter_id FROM letters WHERE order_id = '{id}'"
+        ))[0]
+            .clone()
+    };
+    order("U-1");
+    w.ok(&[
+        "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+    ]);
+    post_letters_of(&w, &["U-1"]);
+    // The next letter's batch stops before it is published.
+    order("U-2");
+    let crashed = w.run_with(
+        &[
+            "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+        ],
+        &[("PINBREV_FAILPOINT", "before-written")],
+    );
+    assert_ne!(crashed.code, 0, "the failpoint did not fire");
+    let (published, unpublished) = (letter_of("U-1"), letter_of("U-2"));
+    assert_ne!(published[0], unpublished[0]);
+    std::fs::write(
+        w.path("r.csv"),
+        format!(
+            "batch_id,letter_id,event,occurred_at,detail\n\
+             {b2},{l2},printed,{printed},\n\
+             {b2},{l1},printed,{printed},\n\
+             {b1},{l2},printed,{printed},\n\
+             {b1},{l1},returned,{posted},Flyttet\n",
+            b1 = published[0],
+            l1 = published[1],
+            b2 = unpublished[0],
+            l2 = unpublished[1],
+        ),
+    )
+    .unwrap();
+    let r = w.ok(&["receipts", "ingest", "r.csv"]);
+    assert!(
+        r.stdout
+            .contains("1 applied, 0 recorded without change, 0 already known, 3 row errors"),
+        "{}",
+        r.stdout
+    );
+    assert_row_errors(
+        &r.stderr,
+        "r.csv",
+        &[
+            (2, "batch_id", "batch_not_published"),
+            (3, "letter_id", "letter_not_in_batch"),
+            (4, "letter_id", "letter_not_in_batch"),
+        ],
+    );
+    assert_eq!(
+        w.sql("SELECT order_id, status FROM orders ORDER BY order_id"),
+        vec![
+            vec!["U-1".to_string(), "returned".to_string()],
+            vec!["U-2".to_string(), "batched".to_string()],
+        ]
+    );
 }
 
 #[test]
@@ -937,15 +1012,8 @@ fn reorder_limit_counts_letters_of_30_days() {
     w.ok(&["register", "import", &f("register/freg-2026-11-23.jsonl")]);
     let number = "09814900069"; // WEB-20261123-0001's person in the fixture register
     for (i, order) in ["R-1", "R-2", "R-3", "R-4"].iter().enumerate() {
-        std::fs::write(
-            w.path("o.csv"),
-            format!(
-                "order_id,national_id,ordered_at\n{order},{number},2026-11-2{i}T10:00:00+01:00\n"
-            ),
-        )
-        .unwrap();
-        w.ok(&["orders", "ingest", "o.csv"]);
-        w.ok(&["orders", "validate"]);
+        let at = format!("2026-11-2{i}T10:00:00+01:00");
+        ingest_and_validate(&w, &[(order, number, &at)]);
         let (status, reason) = w.outcomes()[*order].clone();
         if i == 3 {
             assert_eq!(
@@ -1002,6 +1070,29 @@ fn reorder_limit_counts_letters_of_30_days() {
     );
 }
 
+/// Ingests orders (order_id, national_id, ordered_at) and validates them.
+fn ingest_and_validate(w: &Work, rows: &[(&str, &str, &str)]) {
+    let mut csv = String::from("order_id,national_id,ordered_at\n");
+    for (order, number, at) in rows {
+        csv.push_str(&format!("{order},{number},{at}\n"));
+    }
+    std::fs::write(w.path("o.csv"), csv).unwrap();
+    w.ok(&["orders", "ingest", "o.csv"]);
+    w.ok(&["orders", "validate"]);
+}
+
+/// Each (line, field, code) is a row error of `file` on stderr, ending with its code.
+fn assert_row_errors(stderr: &str, file: &str, cases: &[(usize, &str, &str)]) {
+    for (line, field, code) in cases {
+        let needle = format!("{file}:{line}: {field}: ");
+        let found = stderr
+            .lines()
+            .find(|x| x.contains(&needle))
+            .unwrap_or_else(|| panic!("{needle} in {stderr}"));
+        assert!(found.ends_with(&format!("({code})")), "{found}");
+    }
+}
+
 /// Posts a receipt `posted` for each of these orders' letters, which finishes the orders.
 fn post_letters_of(w: &Work, orders: &[&str]) {
     let mut csv = String::from("batch_id,letter_id,event,occurred_at,detail\n");
@@ -1027,13 +1118,11 @@ fn letters_of_two_people_the_register_merges_are_superseded_by_the_next_letter()
     // Two people of the fixture register, each with a letter.
     let (first, second) = ("09814900069", "17857812069");
     let orders = |lines: &[(&str, &str)]| {
-        let mut csv = String::from("order_id,national_id,ordered_at\n");
-        for (order, number) in lines {
-            csv.push_str(&format!("{order},{number},2026-11-23T10:00:00+01:00\n"));
-        }
-        std::fs::write(w.path("o.csv"), csv).unwrap();
-        w.ok(&["orders", "ingest", "o.csv"]);
-        w.ok(&["orders", "validate"]);
+        let rows: Vec<(&str, &str, &str)> = lines
+            .iter()
+            .map(|(order, number)| (*order, *number, "2026-11-23T10:00:00+01:00"))
+            .collect();
+        ingest_and_validate(&w, &rows);
         w.ok(&[
             "batch", "create", "--vendor", "printco", "--outbox", "outbox",
         ])

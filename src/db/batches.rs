@@ -167,11 +167,8 @@ impl Db {
                     .push_bind(&batch.created_at)
                     .push_bind(person_id);
             });
-            qb.build()
-                .persistent(chunk.len() == ROWS_PER_STATEMENT)
-                .execute(&mut *tx)
-                .await
-                .map_err(ctx("storing a batch's letters"))?;
+            qb.execute_rows(&mut tx, chunk.len(), "storing a batch's letters")
+                .await?;
         }
         // Every order just read is still `validated` (the write lock is held since the read):
         // all of them move to `batched`, each with its event, in two statements.
@@ -317,12 +314,8 @@ impl Db {
         qb.push_bind(LetterState::Superseded.code());
         qb.push(", superseded_by = s.by_letter FROM s WHERE letters.letter_id = s.letter_id");
         let changed = qb
-            .build()
-            .persistent(chunk.len() == ROWS_PER_STATEMENT)
-            .execute(&mut **tx)
-            .await
-            .map_err(ctx("superseding letters"))?
-            .rows_affected();
+            .execute_rows(tx, chunk.len(), "superseding letters")
+            .await?;
         all_changed(
             changed,
             chunk.len(),
@@ -387,12 +380,8 @@ impl Db {
         qb.push_bind(at.as_str());
         qb.push(" FROM m WHERE orders.order_id = m.order_id AND orders.status = m.from_status");
         let changed = qb
-            .build()
-            .persistent(moves.len() == ROWS_PER_STATEMENT)
-            .execute(&mut **tx)
-            .await
-            .map_err(ctx("moving superseded letters' orders"))?
-            .rows_affected();
+            .execute_rows(tx, moves.len(), "moving superseded letters' orders")
+            .await?;
         all_changed(
             changed,
             moves.len(),
@@ -413,11 +402,8 @@ impl Db {
                 .push_bind(OrderStatus::Superseded.code())
                 .push_bind(free_text::clean(&s.detail));
         });
-        qb.build()
-            .persistent(moves.len() == ROWS_PER_STATEMENT)
-            .execute(&mut **tx)
-            .await
-            .map_err(ctx("storing superseded orders' events"))?;
+        qb.execute_rows(tx, moves.len(), "storing superseded orders' events")
+            .await?;
         Ok(())
     }
 }

@@ -12,7 +12,7 @@ use sqlx::any::AnyArguments;
 use sqlx::query::{Query, QueryScalar};
 use sqlx::{Any, Arguments, Encode, Type};
 
-use super::Engine;
+use super::{ctx, DbError, Engine, ROWS_PER_STATEMENT};
 
 /// A statement and its bound values, built piece by piece.
 pub(crate) struct QueryBuilder<'args> {
@@ -83,6 +83,24 @@ impl<'args> QueryBuilder<'args> {
     /// The statement, ready to run; its bound values are moved into it.
     pub(crate) fn build(&mut self) -> Query<'_, Any, AnyArguments<'_>> {
         sqlx::query_with(&self.sql, std::mem::take(&mut self.arguments))
+    }
+
+    /// Runs the statement, of `rows` rows, on `conn`: kept prepared when it has a full
+    /// [`ROWS_PER_STATEMENT`] rows, the shape that comes again, and not otherwise. Returns how many
+    /// rows it changed.
+    pub(crate) async fn execute_rows(
+        &mut self,
+        conn: &mut sqlx::AnyConnection,
+        rows: usize,
+        context: &'static str,
+    ) -> Result<u64, DbError> {
+        Ok(self
+            .build()
+            .persistent(rows == ROWS_PER_STATEMENT)
+            .execute(conn)
+            .await
+            .map_err(ctx(context))?
+            .rows_affected())
     }
 
     /// The statement as a query of one value per row.

@@ -42,6 +42,17 @@ pub struct LetterRef {
     pub pin_digests: Option<String>,
 }
 
+/// A letter as a vendor's receipt reads it.
+#[derive(Debug, Clone)]
+pub struct ReceiptLetter {
+    /// The letter, without its code digests.
+    pub letter: LetterRef,
+    /// When the letter's batch was published; `None` before.
+    pub published_at: Option<String>,
+    /// The newest letter of the letter's order (this one, unless the order was reissued).
+    pub newest_of_order: String,
+}
+
 impl Db {
     /// Letters of a batch with sequence in `from..=to`, in sequence order.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
@@ -170,11 +181,8 @@ impl Db {
                 row.push_bind(&r.letter_id).push_bind(&r.digests);
             });
             qb.push(" ON CONFLICT (letter_id) DO UPDATE SET pin_digests = excluded.pin_digests");
-            qb.build()
-                .persistent(chunk.len() == ROWS_PER_STATEMENT)
-                .execute(&mut **tx)
-                .await
-                .map_err(ctx("storing a part's code digests"))?;
+            qb.execute_rows(tx, chunk.len(), "storing a part's code digests")
+                .await?;
         }
         Ok(())
     }
@@ -191,15 +199,6 @@ impl Db {
         .await
     }
 
-    /// [`Db::letter`] within a transaction.
-    pub async fn letter_in(
-        &self,
-        tx: &mut Tx,
-        letter_id: &str,
-    ) -> Result<Option<LetterRef>, DbError> {
-        letter_where(&mut **tx, "l.letter_id = $1", letter_id, "reading a letter").await
-    }
-
     /// The newest letter of an order, if it has one.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn latest_letter(&self, order_id: &str) -> Result<Option<LetterRef>, DbError> {
@@ -212,19 +211,41 @@ impl Db {
         .await
     }
 
-    /// [`Db::latest_letter`] within a transaction.
-    pub async fn latest_letter_in(
+    /// A letter as a vendor's receipt reads it, within the transaction that applies the
+    /// receipt: with its batch's publication and its order's newest letter, in one statement (a
+    /// receipt file has a row for every letter of a night).
+    pub async fn receipt_letter_in(
         &self,
         tx: &mut Tx,
-        order_id: &str,
-    ) -> Result<Option<LetterRef>, DbError> {
-        letter_where(
-            &mut **tx,
-            LATEST_OF_ORDER,
-            order_id,
-            "reading an order's letter",
+        letter_id: &str,
+    ) -> Result<Option<ReceiptLetter>, DbError> {
+        let row = sqlx::query(
+            "SELECT l.letter_id, l.batch_id, b.state, l.order_id, l.state, o.status, b.published_at, \
+             (SELECT n.letter_id FROM letters n WHERE n.order_id = l.order_id \
+              ORDER BY n.created_at DESC, n.letter_id DESC LIMIT 1) \
+             FROM letters l JOIN orders o ON o.order_id = l.order_id JOIN batches b ON b.batch_id = l.batch_id \
+             WHERE l.letter_id = $1",
         )
+        .bind(letter_id)
+        .fetch_optional(&mut **tx)
         .await
+        .map_err(ctx("reading a receipt's letter"))?;
+        row.map(|r| {
+            Ok(ReceiptLetter {
+                letter: LetterRef {
+                    letter_id: col(&r, 0)?,
+                    batch_id: col(&r, 1)?,
+                    batch_state: code_col(&r, 2, "batches.state")?,
+                    order_id: col(&r, 3)?,
+                    state: code_col(&r, 4, "letters.state")?,
+                    order_status: code_col(&r, 5, "orders.status")?,
+                    pin_digests: None,
+                },
+                published_at: col(&r, 6)?,
+                newest_of_order: col(&r, 7)?,
+            })
+        })
+        .transpose()
     }
 }
 

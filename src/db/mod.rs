@@ -38,7 +38,7 @@ mod validation;
 pub use batches::BatchRow;
 use events::insert_event;
 pub use events::EventRow;
-pub use letters::{LetterJob, LetterRef, PartRecord};
+pub use letters::{LetterJob, LetterRef, PartRecord, ReceiptLetter};
 pub use operations::PartFile;
 pub use orders::{move_order, InsertOutcome, OrderFilter, OrderRow};
 pub use parts::{attempt_file_name, PartClaim, PartStatus};

@@ -160,11 +160,8 @@ impl Db {
                     .push_bind(OrderStatus::Received.code())
                     .push_bind(at.as_str());
             });
-            qb.build()
-                .persistent(chunk.len() == ROWS_PER_STATEMENT)
-                .execute(&mut *tx)
-                .await
-                .map_err(ctx("storing orders"))?;
+            qb.execute_rows(&mut tx, chunk.len(), "storing orders")
+                .await?;
             let mut qb = QueryBuilder::new(
                 self.engine,
                 "INSERT INTO order_events (order_id, at, actor, event, from_status, to_status, detail) ",
@@ -178,11 +175,8 @@ impl Db {
                     .push_bind(OrderStatus::Received.code())
                     .push_bind(free_text::clean(&format!("{source}:{}", o.line)));
             });
-            qb.build()
-                .persistent(chunk.len() == ROWS_PER_STATEMENT)
-                .execute(&mut *tx)
-                .await
-                .map_err(ctx("storing order events"))?;
+            qb.execute_rows(&mut tx, chunk.len(), "storing order events")
+                .await?;
         }
         tx.commit().await.map_err(ctx("committing orders"))?;
         Ok(outcomes)

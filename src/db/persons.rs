@@ -105,11 +105,7 @@ async fn insert_new_persons(
                 .push_bind(p.imported.line as i64)
                 .push_bind(at);
         });
-        qb.build()
-            .persistent(chunk.len() == ROWS_PER_STATEMENT)
-            .execute(&mut **tx)
-            .await
-            .map_err(ctx("storing people"))?;
+        qb.execute_rows(tx, chunk.len(), "storing people").await?;
         // A number listed twice by one person is stored once: the last type, in use if either is.
         let mut ids: Vec<(&str, i64, &'static str, bool)> = Vec::new();
         for p in chunk {
@@ -140,11 +136,8 @@ async fn insert_new_persons(
                     .push_bind(*id_type)
                     .push_bind(i64::from(*in_use));
             });
-            qb.build()
-                .persistent(rows.len() == ROWS_PER_STATEMENT)
-                .execute(&mut **tx)
-                .await
-                .map_err(ctx("storing people's identifiers"))?;
+            qb.execute_rows(tx, rows.len(), "storing people's identifiers")
+                .await?;
         }
     }
     Ok(())

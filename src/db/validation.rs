@@ -225,12 +225,8 @@ impl Db {
             qb.push(" FROM v WHERE orders.order_id = v.order_id AND orders.status = ");
             qb.push_bind(OrderStatus::Received.code());
             let changed = qb
-                .build()
-                .persistent(chunk.len() == ROWS_PER_STATEMENT)
-                .execute(&mut **tx)
-                .await
-                .map_err(ctx("storing validation outcomes"))?
-                .rows_affected();
+                .execute_rows(tx, chunk.len(), "storing validation outcomes")
+                .await?;
             all_changed(
                 changed,
                 chunk.len(),
@@ -255,11 +251,8 @@ impl Db {
                     .push_bind(o.status.code())
                     .push_bind(detail);
             });
-            qb.build()
-                .persistent(chunk.len() == ROWS_PER_STATEMENT)
-                .execute(&mut **tx)
-                .await
-                .map_err(ctx("storing validation events"))?;
+            qb.execute_rows(tx, chunk.len(), "storing validation events")
+                .await?;
         }
         Ok(())
     }
