@@ -304,6 +304,7 @@ impl Db {
     /// posted or returned to `superseded`, each with its event: a few multi-row statements for
     /// up to [`ROWS_PER_STATEMENT`] letters (a national re-issue supersedes a letter for nearly
     /// every new one).
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     async fn supersede(&self, tx: &mut Tx, chunk: &[Supersession]) -> Result<(), DbError> {
         let mut qb = QueryBuilder::new(self.engine, "WITH s (letter_id, by_letter) AS (");
         qb.push_values(chunk, |mut row, s| {
