@@ -313,6 +313,12 @@ fn operator_and_vendor_free_text_is_masked_before_it_is_stored() {
         "ukjent 120385*****"
     );
     assert_no_stored_national_id(&w);
+    // The person's key of the order and of its letter goes with the rest of its personal data.
+    let keyed = format!(
+        "SELECT COUNT(o.person_id), COUNT(l.person_id) FROM orders o \
+         JOIN letters l ON l.order_id = o.order_id WHERE o.order_id = '{cancelled}'"
+    );
+    assert_eq!(w.sql(&keyed), vec![vec!["1".to_string(), "1".to_string()]]);
     w.run_with(&["purge"], &[("PINBREV_RETENTION_DAYS", "0")]);
     assert_eq!(
         one(
@@ -321,6 +327,7 @@ fn operator_and_vendor_free_text_is_masked_before_it_is_stored() {
         ),
         "1"
     );
+    assert_eq!(w.sql(&keyed), vec![vec!["0".to_string(), "0".to_string()]]);
     let history = w.sql(&format!(
         "SELECT detail FROM order_events WHERE order_id = '{cancelled}' AND event = 'cancelled'"
     ));

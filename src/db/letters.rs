@@ -255,15 +255,12 @@ const LATEST_OF_ORDER: &str =
 
 /// The first letter (with its batch and order) that `filter` (on `letters l`, with `$1` bound to
 /// `key`) finds.
-async fn letter_where<'e, E>(
-    ex: E,
+async fn letter_where(
+    pool: &sqlx::AnyPool,
     filter: &str,
     key: &str,
     context: &'static str,
-) -> Result<Option<LetterRef>, DbError>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
+) -> Result<Option<LetterRef>, DbError> {
     let row = sqlx::query(&format!(
         "SELECT l.letter_id, l.batch_id, b.state, l.order_id, l.state, o.status, c.pin_digests \
          FROM letters l JOIN orders o ON o.order_id = l.order_id JOIN batches b ON b.batch_id = l.batch_id \
@@ -271,7 +268,7 @@ where
          WHERE {filter}"
     ))
     .bind(key)
-    .fetch_optional(ex)
+    .fetch_optional(pool)
     .await
     .map_err(ctx(context))?;
     row.map(|r| letter_ref(&r)).transpose()
