@@ -5,11 +5,11 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use futures_util::TryStreamExt;
-use sqlx::Row;
 
 use super::builder::QueryBuilder;
-use super::{all_changed, code_col, col, ctx, json_list, now, Db, DbError, Tx, ROWS_PER_STATEMENT};
+use super::{
+    all_changed, code_col, col, ctx, json_list, json_rows, now, Db, DbError, Tx, ROWS_PER_STATEMENT,
+};
 use pinbrev_core::address::PostalZone;
 use pinbrev_core::free_text;
 use pinbrev_core::letter::{
@@ -17,6 +17,9 @@ use pinbrev_core::letter::{
     Supersession, SUPERSEDABLE,
 };
 use pinbrev_core::order::{timestamp, OrderStatus};
+
+/// Validated orders read per query when a batch is made.
+const ORDERS_PER_READ: i64 = 20_000;
 
 /// A batch as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,31 +80,47 @@ impl Db {
         // orders stays small in memory.
         let mut orders: Vec<String> = Vec::new();
         let mut domestic = 0;
-        {
-            let mut rows = sqlx::query(
-                "SELECT order_id, postal_zone, postcode, country, person_id FROM orders WHERE status = $1",
+        // Read a page at a time, as one JSON text each (see `Engine::rows_as_json`), in the
+        // order of the index on status: a page's rows are neighbours in it.
+        type Validated = (
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+        );
+        let rows = self
+            .engine
+            .rows_as_json("ordered_at, order_id, postal_zone, postcode, country, person_id");
+        let read = format!(
+            "SELECT {rows} FROM (SELECT ordered_at, order_id, postal_zone, postcode, country, person_id \
+             FROM orders WHERE status = $1 AND (ordered_at > $2 OR (ordered_at = $2 AND order_id > $3)) \
+             ORDER BY ordered_at, order_id LIMIT $4) AS page"
+        );
+        let mut after = (String::new(), String::new());
+        loop {
+            let page: Vec<Validated> = json_rows(
+                &mut *tx,
+                sqlx::query(&read)
+                    .bind(OrderStatus::Validated.code())
+                    .bind(&after.0)
+                    .bind(&after.1)
+                    .bind(ORDERS_PER_READ),
+                "reading validated orders",
             )
-            .bind(OrderStatus::Validated.code())
-            .fetch(&mut *tx);
-            while let Some(r) = rows
-                .try_next()
-                .await
-                .map_err(ctx("reading validated orders"))?
-            {
-                let order_id: &str = r.try_get(0).map_err(ctx("reading validated orders"))?;
-                let zone: Option<&str> = r.try_get(1).map_err(ctx("reading validated orders"))?;
-                let postcode: Option<&str> =
-                    r.try_get(2).map_err(ctx("reading validated orders"))?;
-                let country: Option<&str> =
-                    r.try_get(3).map_err(ctx("reading validated orders"))?;
-                let person_id: Option<i64> =
-                    r.try_get(4).map_err(ctx("reading validated orders"))?;
+            .await?;
+            let Some(last) = page.iter().map(|r| (&r.0, &r.1)).max() else {
+                break;
+            };
+            after = (last.0.clone(), last.1.clone());
+            for (_, order_id, zone, postcode, country, person_id) in &page {
                 let (rank, first, second) = order_key(
-                    zone.unwrap_or_default(),
-                    postcode,
-                    country.unwrap_or_default(),
+                    zone.as_deref().unwrap_or_default(),
+                    postcode.as_deref(),
+                    country.as_deref().unwrap_or_default(),
                 );
-                domestic += i64::from(zone == Some(PostalZone::Domestic.code()));
+                domestic += i64::from(zone.as_deref() == Some(PostalZone::Domestic.code()));
                 let person = person_id.map(|p| p.to_string()).unwrap_or_default();
                 let mut key = String::with_capacity(
                     first.len() + second.len() + order_id.len() + person.len() + 6,

@@ -2,7 +2,7 @@
 //! storing a rendered part, and finding a letter.
 
 use super::builder::QueryBuilder;
-use super::{all_changed, code_col, col, ctx, Db, DbError, Tx, ROWS_PER_STATEMENT};
+use super::{all_changed, code_col, col, ctx, json_rows, Db, DbError, Tx, ROWS_PER_STATEMENT};
 use pinbrev_core::letter::{BatchState, LetterState};
 use pinbrev_core::order::OrderStatus;
 
@@ -62,37 +62,53 @@ impl Db {
         from: i64,
         to: i64,
     ) -> Result<Vec<LetterJob>, DbError> {
-        let rows = sqlx::query(
-            "SELECT l.letter_id, l.order_id, l.sequence, o.letter_language, o.address, o.postal_zone, o.postcode, o.country \
-             FROM letters l JOIN orders o ON o.order_id = l.order_id \
-             WHERE l.batch_id = $1 AND l.sequence BETWEEN $2 AND $3 ORDER BY l.sequence",
+        type Row = (
+            String,
+            String,
+            i64,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows = self.engine.rows_as_json(
+            "l.letter_id, l.order_id, l.sequence, o.letter_language, o.address, o.postal_zone, \
+             o.postcode, o.country",
+        );
+        let mut found: Vec<Row> = json_rows(
+            &self.pool,
+            sqlx::query(&format!(
+                "SELECT {rows} FROM letters l JOIN orders o ON o.order_id = l.order_id \
+                 WHERE l.batch_id = $1 AND l.sequence BETWEEN $2 AND $3"
+            ))
+            .bind(batch_id)
+            .bind(from)
+            .bind(to),
+            "reading a batch's letters",
         )
-        .bind(batch_id)
-        .bind(from)
-        .bind(to)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(ctx("reading a batch's letters"))?;
-        rows.iter()
-            .map(|r| {
-                let letter_id: String = col(r, 0)?;
-                let missing = |what: &str| DbError::Corrupt {
-                    what: format!("letter {letter_id}"),
-                    message: format!("its order has no {what}"),
-                };
-                Ok(LetterJob {
-                    order_id: col(r, 1)?,
-                    sequence: col(r, 2)?,
-                    language: col::<Option<String>, _>(r, 3)?
-                        .ok_or_else(|| missing("letter language"))?,
-                    address: col::<Option<String>, _>(r, 4)?.ok_or_else(|| missing("address"))?,
-                    postal_zone: col::<Option<String>, _>(r, 5)?
-                        .ok_or_else(|| missing("postal zone"))?,
-                    postcode: col(r, 6)?,
-                    country: col::<Option<String>, _>(r, 7)?.ok_or_else(|| missing("country"))?,
-                    letter_id,
-                })
-            })
+        .await?;
+        found.sort_unstable_by_key(|r| r.2);
+        found
+            .into_iter()
+            .map(
+                |(letter_id, order_id, sequence, language, address, zone, postcode, country)| {
+                    let missing = |what: &str| DbError::Corrupt {
+                        what: format!("letter {letter_id}"),
+                        message: format!("its order has no {what}"),
+                    };
+                    Ok(LetterJob {
+                        order_id,
+                        sequence,
+                        language: language.ok_or_else(|| missing("letter language"))?,
+                        address: address.ok_or_else(|| missing("address"))?,
+                        postal_zone: zone.ok_or_else(|| missing("postal zone"))?,
+                        postcode,
+                        country: country.ok_or_else(|| missing("country"))?,
+                        letter_id,
+                    })
+                },
+            )
             .collect()
     }
 

@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
 use super::builder::QueryBuilder;
-use super::{all_changed, col, ctx, json_list, now, Db, DbError, OrderRow, Tx, ROWS_PER_STATEMENT};
+use super::{
+    all_changed, json_list, json_rows, now, Db, DbError, OrderRow, Tx, ROWS_PER_STATEMENT,
+};
 use pinbrev_core::free_text;
 use pinbrev_core::letter::LetterState;
 use pinbrev_core::order::{timestamp, OrderStatus};
@@ -22,8 +23,8 @@ pub struct PeopleFound {
     pub records: Vec<(i64, String)>,
 }
 
-/// An order waiting for validation, as the rules read it.
-#[derive(Debug, Clone)]
+/// An order waiting for validation, as the rules read it (read from an array of its columns).
+#[derive(Debug, Clone, serde::Deserialize)]
 pub struct ReceivedOrder {
     pub order_id: String,
     /// The identity number as ordered.
@@ -66,28 +67,27 @@ impl Db {
         limit: i64,
     ) -> Result<Vec<ReceivedOrder>, DbError> {
         let (at, id) = after.unwrap_or(("", ""));
-        let rows = sqlx::query(
-            "SELECT order_id, national_id, language, ordered_at FROM orders \
-             WHERE status = $1 AND (ordered_at > $2 OR (ordered_at = $2 AND order_id > $3)) \
-             ORDER BY ordered_at, order_id LIMIT $4",
+        let rows = self
+            .engine
+            .rows_as_json("order_id, national_id, language, ordered_at");
+        let mut page: Vec<ReceivedOrder> = json_rows(
+            &mut **tx,
+            sqlx::query(&format!(
+                "SELECT {rows} FROM (SELECT order_id, national_id, language, ordered_at FROM orders \
+                 WHERE status = $1 AND (ordered_at > $2 OR (ordered_at = $2 AND order_id > $3)) \
+                 ORDER BY ordered_at, order_id LIMIT $4) AS page"
+            ))
+            .bind(OrderStatus::Received.code())
+            .bind(at)
+            .bind(id)
+            .bind(limit),
+            "reading received orders",
         )
-        .bind(OrderStatus::Received.code())
-        .bind(at)
-        .bind(id)
-        .bind(limit)
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(ctx("reading received orders"))?;
-        rows.iter()
-            .map(|r| {
-                Ok(ReceivedOrder {
-                    order_id: col(r, 0)?,
-                    national_id: col(r, 1)?,
-                    language: col(r, 2)?,
-                    ordered_at: col(r, 3)?,
-                })
-            })
-            .collect()
+        .await?;
+        page.sort_unstable_by(|a, b| {
+            (&a.ordered_at, &a.order_id).cmp(&(&b.ordered_at, &b.order_id))
+        });
+        Ok(page)
     }
 
     /// The people behind `national_ids` (identifiers as ordered, already valid): who has or had
@@ -101,21 +101,21 @@ impl Db {
         let mut facts = PeopleFound::default();
         let mut records: HashMap<i64, String> = HashMap::new();
         let in_list = self.engine.in_list();
-        let rows = sqlx::query(&format!(
-            "SELECT i.national_id, p.person_id, p.record FROM person_ids i \
-             JOIN persons p ON p.person_id = i.person_id WHERE i.national_id IN {in_list}"
-        ))
-        .bind(json_list(national_ids))
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(ctx("looking up people"))?;
-        for r in rows {
-            let read = || ctx("looking up people");
-            let national_id: String = r.try_get(0).map_err(read())?;
-            let person_id: i64 = r.try_get(1).map_err(read())?;
-            if let std::collections::hash_map::Entry::Vacant(e) = records.entry(person_id) {
-                e.insert(r.try_get(2).map_err(read())?);
-            }
+        let rows = self
+            .engine
+            .rows_as_json("i.national_id, p.person_id, p.record");
+        let found: Vec<(String, i64, String)> = json_rows(
+            &mut **tx,
+            sqlx::query(&format!(
+                "SELECT {rows} FROM person_ids i \
+                 JOIN persons p ON p.person_id = i.person_id WHERE i.national_id IN {in_list}"
+            ))
+            .bind(json_list(national_ids)),
+            "looking up people",
+        )
+        .await?;
+        for (national_id, person_id, record) in found {
+            records.entry(person_id).or_insert(record);
             facts.person_of.insert(national_id, person_id);
         }
         facts.records = records.into_iter().collect();
@@ -139,32 +139,33 @@ impl Db {
         // a plan that stays right however many orders the night has validated so far, where a
         // join over the whole list follows the table statistics, stale within minutes on a
         // busy night (PostgreSQL then scanned every validated order once per page).
+        // Only identifiers with something to count come back, as one JSON text.
         let in_list = self.engine.in_list();
-        let rows = sqlx::query(&format!(
-            "SELECT ids.value, \
-             (SELECT COUNT(*) FROM orders o \
-              WHERE o.person_national_id = ids.value AND o.status IN ($2, $3, $4)), \
-             (SELECT COUNT(*) FROM orders o JOIN letters l ON l.order_id = o.order_id \
-              WHERE o.person_national_id = ids.value AND l.state <> $5 AND l.created_at >= $6) \
-             FROM {in_list} AS ids"
-        ))
-        .bind(&numbers)
-        .bind(validated)
-        .bind(batched)
-        .bind(printed)
-        .bind(LetterState::Failed.code())
-        .bind(timestamp(letters_since))
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(ctx("counting people's orders and letters"))?;
-        for r in rows {
-            let read = || ctx("counting people's orders and letters");
-            let number: String = r.try_get(0).map_err(read())?;
-            for (into, column) in [
-                (&mut facts.active_orders, 1),
-                (&mut facts.recent_letters, 2),
+        let rows = self.engine.rows_as_json("number, active, recent");
+        let counted: Vec<(String, i64, i64)> = json_rows(
+            &mut **tx,
+            sqlx::query(&format!(
+                "SELECT {rows} FROM (SELECT ids.value AS number, \
+                 (SELECT COUNT(*) FROM orders o \
+                  WHERE o.person_national_id = ids.value AND o.status IN ($2, $3, $4)) AS active, \
+                 (SELECT COUNT(*) FROM orders o JOIN letters l ON l.order_id = o.order_id \
+                  WHERE o.person_national_id = ids.value AND l.state <> $5 AND l.created_at >= $6) \
+                 AS recent FROM {in_list} AS ids) AS counted WHERE active > 0 OR recent > 0"
+            ))
+            .bind(&numbers)
+            .bind(validated)
+            .bind(batched)
+            .bind(printed)
+            .bind(LetterState::Failed.code())
+            .bind(timestamp(letters_since)),
+            "counting people's orders and letters",
+        )
+        .await?;
+        for (number, active, recent) in counted {
+            for (into, count) in [
+                (&mut facts.active_orders, active),
+                (&mut facts.recent_letters, recent),
             ] {
-                let count: i64 = r.try_get(column).map_err(read())?;
                 if count > 0 {
                     *into.entry(number.clone()).or_default() += count;
                 }

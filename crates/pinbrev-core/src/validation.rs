@@ -103,8 +103,14 @@ pub fn numbers_to_look_up(ids: &[Result<NationalId, String>]) -> Vec<String> {
     wanted
 }
 
+/// What the rules say of each order of a page on its own ([`Rules::assess_page`]), for
+/// [`Rules::finish`].
+#[derive(Debug)]
+pub struct Assessment(Vec<Assessed>);
+
 /// What the rules say of an order on its own: an outcome already, or the person and the address
 /// block, for the order rules (which count the person's other orders) to finish.
+#[derive(Debug)]
 enum Assessed {
     Decided(ValidationOutcome),
     Deliverable {
@@ -156,11 +162,35 @@ impl Rules {
         facts: &Facts,
         threads: usize,
     ) -> Vec<ValidationOutcome> {
-        let assessed = crate::parallel::map(ids, threads, |id| self.assess(id, facts));
+        self.finish(orders, self.assess_page(ids, facts, threads), facts)
+    }
+
+    /// The first half of [`Rules::decide`]: the rules that look at each order alone, on
+    /// `threads` threads. They read only who the people are (`person_of`, `persons`), not the
+    /// counts, so they may run before the counts are known.
+    pub fn assess_page(
+        &self,
+        ids: &[Result<NationalId, String>],
+        facts: &Facts,
+        threads: usize,
+    ) -> Assessment {
+        Assessment(crate::parallel::map(ids, threads, |id| {
+            self.assess(id, facts)
+        }))
+    }
+
+    /// The second half of [`Rules::decide`]: the order rules, in the orders' order, on the
+    /// page's [`Rules::assess_page`] and the facts with their counts.
+    pub fn finish(
+        &self,
+        orders: &[OrderFacts<'_>],
+        assessment: Assessment,
+        facts: &Facts,
+    ) -> Vec<ValidationOutcome> {
         let mut validated_now: HashMap<i64, i64> = HashMap::new();
         orders
             .iter()
-            .zip(assessed)
+            .zip(assessment.0)
             .map(|(order, assessed)| self.order_rules(order, assessed, facts, &mut validated_now))
             .collect()
     }
