@@ -42,8 +42,12 @@ pub enum ImportError {
     Db(#[from] DbError),
 }
 
-/// People are written in batches of this many, one transaction each.
-const BATCH: usize = 5000;
+/// People are written in batches of this many, one transaction each. Each commit writes every
+/// database page its transaction changed, and a batch's identifiers land all over the index
+/// on identifiers: importing 1,000,000 people wrote 3.4 GB in batches of 25,000 against 6.1 GB
+/// in batches of 5,000, and took 17.2 s against 21.3 s (one run each), at 128 MB of peak RSS
+/// against 69 MB.
+const BATCH: usize = 25_000;
 
 /// Streams a JSON Lines extract into the database. Line errors are collected, not fatal.
 pub async fn import_file(db: &Db, file: &Path) -> Result<ImportReport, ImportError> {
