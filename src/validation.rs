@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Europe::Oslo;
 use serde::Serialize;
 
-use crate::db::{Db, DbError, PageCache, ReceivedOrder, Table, Tx};
+use crate::db::{Db, DbError, ReceivedOrder, Table, Tx};
 use crate::freg::Person;
 use crate::letters::Window;
 use crate::orders::OrderStatus;
@@ -52,8 +52,7 @@ const PAGE: i64 = 10_000;
 /// Pages per write transaction. Each commit writes every database page its transaction changed,
 /// and a page's orders change index pages all over the indexes on the person and on the
 /// events' order: at 1,000,000 orders, committing every page wrote 8.6 GB, every ten pages
-/// 2.5 GB. With the larger page cache validating a million took 49 s against 58 s (one run
-/// each); at 100,000 it made no difference.
+/// 2.5 GB, and took 56.0 s against 58.3 s (one run each); at 100,000 it made no difference.
 const PAGES_PER_TRANSACTION: usize = 10;
 
 impl<'a> Validator<'a> {
@@ -81,16 +80,12 @@ impl<'a> Validator<'a> {
     }
 
     /// Validates every `received` order, oldest first, [`PAGES_PER_TRANSACTION`] pages per
-    /// write transaction, with a larger page cache ([`PageCache::Large`]) for the run. On
-    /// SQLite the next page is read before each page's outcomes are written, and the rules that
-    /// look at each of its orders alone run on other threads while they are; a page read ahead
-    /// at the end of a transaction is used in the next only if no other connection wrote in
-    /// between (else it is read again).
+    /// write transaction. On SQLite the next page is read before each page's outcomes are
+    /// written, and the rules that look at each of its orders alone run on other threads while
+    /// they are; a page read ahead at the end of a transaction is used in the next only if no
+    /// other connection wrote in between (else it is read again).
     pub async fn run(&self) -> Result<ValidationReport, DbError> {
-        self.db.set_page_cache(PageCache::Large).await?;
-        let report = self.validate_all().await;
-        self.db.set_page_cache(PageCache::Normal).await?;
-        let report = report?;
+        let report = self.validate_all().await?;
         self.db
             .refresh_statistics(&[Table::Orders, Table::Letters])
             .await?;

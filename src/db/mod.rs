@@ -56,26 +56,6 @@ pub enum TempStore {
     Disk,
 }
 
-/// The size of SQLite's page cache ([`Db::set_page_cache`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PageCache {
-    /// 32 MB, the connection's default: enough for every step but validation.
-    Normal,
-    /// 96 MB, for validation, which changes index pages all over the indexes on the person and
-    /// on the events' order; a million orders took 49 s with it against 56 s with 32 MB, and
-    /// 46 s with 128 MB at 290 MB of peak RSS.
-    Large,
-}
-
-impl PageCache {
-    fn kib(self) -> i64 {
-        match self {
-            PageCache::Normal => 32 * 1024,
-            PageCache::Large => 96 * 1024,
-        }
-    }
-}
-
 /// The database engine behind a URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -401,19 +381,6 @@ impl Db {
         Ok(taken.then_some(ServerLock { _conn: conn }))
     }
 
-    /// Sets the size of SQLite's page cache of the one connection. PostgreSQL has no such
-    /// setting; there, nothing is done.
-    #[tracing::instrument(level = "debug", skip(self), err(level = "debug"))]
-    pub async fn set_page_cache(&self, size: PageCache) -> Result<(), DbError> {
-        if self.engine == Engine::Sqlite {
-            sqlx::query(&format!("PRAGMA cache_size = -{}", size.kib()))
-                .execute(&self.pool)
-                .await
-                .map_err(ctx("sizing the page cache"))?;
-        }
-        Ok(())
-    }
-
     /// A number that, read twice on this connection, differs when another connection committed
     /// in between (SQLite's `PRAGMA data_version`): what was read in one transaction still holds
     /// in the next if it is the same. `None` on PostgreSQL, which has no such number.
@@ -541,17 +508,13 @@ async fn open_sqlite(url: &str) -> Result<AnyPool, DbError> {
         .after_connect(|conn, _| {
             Box::pin(async move {
                 conn.execute(
-                    format!(
-                        "PRAGMA journal_mode = WAL; \
-                         PRAGMA synchronous = FULL; \
-                         PRAGMA busy_timeout = 30000; \
-                         PRAGMA foreign_keys = ON; \
-                         PRAGMA cache_size = -{}; \
-                         PRAGMA wal_autocheckpoint = 100000; \
-                         PRAGMA temp_store = MEMORY;",
-                        PageCache::Normal.kib()
-                    )
-                    .as_str(),
+                    "PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = FULL; \
+                     PRAGMA busy_timeout = 30000; \
+                     PRAGMA foreign_keys = ON; \
+                     PRAGMA cache_size = -32768; \
+                     PRAGMA wal_autocheckpoint = 100000; \
+                     PRAGMA temp_store = MEMORY;",
                 )
                 .await
                 .map(|_| ())
