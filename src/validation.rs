@@ -97,7 +97,8 @@ impl<'a> Validator<'a> {
         let waiting = self.db.count_status(OrderStatus::Received).await?;
         let bar = crate::progress::bar(waiting as u64, "validate", crate::progress::Unit::Items);
         let mut after: Option<(String, String)> = None;
-        let mut ahead: Option<PageRead> = None;
+        // A page read ahead, with the database's data version when it was read.
+        let mut ahead: Option<(i64, PageRead)> = None;
         let mut open: Option<(Tx, usize)> = None;
         loop {
             let (mut tx, pages) = match open.take() {
@@ -105,18 +106,15 @@ impl<'a> Validator<'a> {
                 None => {
                     let mut tx = self.db.begin_write().await?;
                     let version = self.db.data_version(&mut tx).await?;
-                    ahead = ahead.filter(|page| page.version.is_some() && page.version == version);
+                    ahead = ahead.filter(|(read_at, _)| Some(*read_at) == version);
                     (tx, 0)
                 }
             };
             let current = match ahead.take() {
-                Some(page) => Some(page),
+                Some((_, page)) => Some(page),
                 None => self.read_page(&mut tx, after.as_ref()).await?,
             };
-            let Some(PageRead {
-                orders, assessing, ..
-            }) = current
-            else {
+            let Some(PageRead { orders, assessing }) = current else {
                 commit(tx).await?;
                 break;
             };
@@ -128,10 +126,7 @@ impl<'a> Validator<'a> {
                 ahead = self
                     .read_page(&mut tx, after.as_ref())
                     .await?
-                    .map(|page| PageRead {
-                        version: Some(version),
-                        ..page
-                    });
+                    .map(|page| (version, page));
             }
             self.db.record_validations(&mut tx, &outcomes).await?;
             if pages + 1 == PAGES_PER_TRANSACTION {
@@ -234,11 +229,7 @@ impl<'a> Validator<'a> {
             let assessment = rules.assess_page(&ids, &facts, threads);
             Ok((facts, assessment))
         });
-        Ok(PageRead {
-            orders,
-            assessing,
-            version: None,
-        })
+        Ok(PageRead { orders, assessing })
     }
 
     /// The outcomes of a page of orders, in order: its people's orders and letters counted in
@@ -294,7 +285,4 @@ type Assessing = tokio::task::JoinHandle<Result<(Facts, Assessment), DbError>>;
 struct PageRead {
     orders: Vec<ReceivedOrder>,
     assessing: Assessing,
-    /// The database's data version when a page was read ahead, in the transaction before the
-    /// one that records it (see [`Db::data_version`]).
-    version: Option<i64>,
 }

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use super::builder::QueryBuilder;
+use super::orders::status_page_sql;
 use super::{
     all_changed, code_col, col, ctx, json_list, json_rows, now, Db, DbError, Tx, ROWS_PER_STATEMENT,
 };
@@ -90,13 +91,9 @@ impl Db {
             Option<String>,
             Option<i64>,
         );
-        let rows = self
-            .engine
-            .rows_as_json("ordered_at, order_id, postal_zone, postcode, country, person_id");
-        let read = format!(
-            "SELECT {rows} FROM (SELECT ordered_at, order_id, postal_zone, postcode, country, person_id \
-             FROM orders WHERE status = $1 AND (ordered_at > $2 OR (ordered_at = $2 AND order_id > $3)) \
-             ORDER BY ordered_at, order_id LIMIT $4) AS page"
+        let read = status_page_sql(
+            self.engine,
+            "ordered_at, order_id, postal_zone, postcode, country, person_id",
         );
         let mut after = (String::new(), String::new());
         loop {

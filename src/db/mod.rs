@@ -585,9 +585,15 @@ where
         .await
         .and_then(|row| row.try_get(0))
         .map_err(ctx(context))?;
+    // serde's message may quote the value it could not read (an identity number, a name): the
+    // error names only where in the text it is.
     serde_json::from_str(&text).map_err(|e| DbError::Corrupt {
         what: context.into(),
-        message: e.to_string(),
+        message: format!(
+            "the rows read are not the columns expected ({:?} error at character {})",
+            e.classify(),
+            e.column()
+        ),
     })
 }
 
@@ -727,6 +733,35 @@ mod tests {
         v.expect("SQLite has a data version")
     }
 
+    async fn write_something(db: &Db) {
+        let mut tx = db.begin_write().await.unwrap();
+        sqlx::query("INSERT INTO postcode_source (source, loaded_at) VALUES ('test', 'now')")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    #[test]
+    fn rows_that_are_not_the_columns_expected_are_an_error_that_quotes_no_value() {
+        runtime().block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let db = Db::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
+                .await
+                .unwrap();
+            let rows = db.engine.rows_as_json("a");
+            let sql = format!("SELECT {rows} FROM (SELECT '01017012345' AS a) AS t WHERE 1 = $1");
+            let err =
+                json_rows::<(i64,), _>(&db.pool, sqlx::query(&sql).bind(1), "reading test rows")
+                    .await
+                    .unwrap_err();
+            let message = err.to_string();
+            assert!(message.contains("reading test rows"), "{message}");
+            assert!(message.contains("not the columns expected"), "{message}");
+            assert!(!message.contains("01017012345"), "{message}");
+        });
+    }
+
     #[test]
     fn the_data_version_changes_when_another_connection_commits_and_only_then() {
         runtime().block_on(async {
@@ -736,19 +771,9 @@ mod tests {
             let other = Db::open(&url).await.unwrap();
             let first = version(&db).await;
             // Its own commits leave it as it was.
-            let mut tx = db.begin_write().await.unwrap();
-            sqlx::query("INSERT INTO postcode_source (source, loaded_at) VALUES ('a', 'b')")
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-            tx.commit().await.unwrap();
+            write_something(&db).await;
             assert_eq!(version(&db).await, first);
-            let mut tx = other.begin_write().await.unwrap();
-            sqlx::query("INSERT INTO postcode_source (source, loaded_at) VALUES ('c', 'd')")
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-            tx.commit().await.unwrap();
+            write_something(&other).await;
             assert_ne!(version(&db).await, first);
         });
     }

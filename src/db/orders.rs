@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::builder::QueryBuilder;
-use super::{col, ctx, insert_event, json_list, now, Db, DbError, Tx, ROWS_PER_STATEMENT};
+use super::{col, ctx, insert_event, json_list, now, Db, DbError, Engine, Tx, ROWS_PER_STATEMENT};
 use pinbrev_core::free_text;
 use pinbrev_core::order::{NewOrder, OrderStatus};
 
@@ -82,6 +82,19 @@ pub(super) fn order_row(r: &sqlx::any::AnyRow) -> Result<OrderRow, DbError> {
         received_at: col(r, "received_at")?,
         updated_at: col(r, "updated_at")?,
     })
+}
+
+/// The SQL of a page of the orders in one status, oldest first (`ordered_at`, then order_id, the
+/// order of the index on status), after a position: `columns` of each order, all rows as one
+/// JSON text ([`Engine::rows_as_json`], for `json_rows`). Parameters: `$1` the status, `$2` and
+/// `$3` the position (empty texts for the start), `$4` the page's size.
+pub(super) fn status_page_sql(engine: Engine, columns: &str) -> String {
+    format!(
+        "SELECT {} FROM (SELECT {columns} FROM orders \
+         WHERE status = $1 AND (ordered_at > $2 OR (ordered_at = $2 AND order_id > $3)) \
+         ORDER BY ordered_at, order_id LIMIT $4) AS page",
+        engine.rows_as_json(columns)
+    )
 }
 
 impl Db {

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use super::builder::QueryBuilder;
+use super::orders::status_page_sql;
 use super::{
     all_changed, json_list, json_rows, now, Db, DbError, OrderRow, Tx, ROWS_PER_STATEMENT,
 };
@@ -58,7 +59,7 @@ pub struct OrderCounts {
 impl Db {
     /// The next `limit` orders still `received`, oldest first (`ordered_at`, then order_id),
     /// after the given position, read inside the write transaction that will record them: only
-    /// what the rules read (a page's rows cross from SQLite's thread one by one, column by column).
+    /// what the rules read, as one JSON text.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn received_orders_in(
         &self,
@@ -67,15 +68,11 @@ impl Db {
         limit: i64,
     ) -> Result<Vec<ReceivedOrder>, DbError> {
         let (at, id) = after.unwrap_or(("", ""));
-        let rows = self
-            .engine
-            .rows_as_json("order_id, national_id, language, ordered_at");
         let mut page: Vec<ReceivedOrder> = json_rows(
             &mut **tx,
-            sqlx::query(&format!(
-                "SELECT {rows} FROM (SELECT order_id, national_id, language, ordered_at FROM orders \
-                 WHERE status = $1 AND (ordered_at > $2 OR (ordered_at = $2 AND order_id > $3)) \
-                 ORDER BY ordered_at, order_id LIMIT $4) AS page"
+            sqlx::query(&status_page_sql(
+                self.engine,
+                "order_id, national_id, language, ordered_at",
             ))
             .bind(OrderStatus::Received.code())
             .bind(at)
