@@ -691,10 +691,7 @@ mod tests {
     #[test]
     fn rows_read_as_one_json_text_keep_nulls_quotes_and_letters_and_an_empty_query_is_no_rows() {
         runtime().block_on(async {
-            let dir = tempfile::tempdir().unwrap();
-            let db = Db::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
-                .await
-                .unwrap();
+            let (_dir, db) = temp_db().await;
             let rows = db.engine.rows_as_json("a, b, c");
             let sql = format!(
                 "SELECT {rows} FROM (SELECT 'Ærlig \"Øst\"\\n' AS a, 7 AS b, NULL AS c \
@@ -733,6 +730,15 @@ mod tests {
         v.expect("SQLite has a data version")
     }
 
+    /// A new SQLite database in a folder that lives as long as the returned guard.
+    async fn temp_db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
+        (dir, db)
+    }
+
     async fn write_something(db: &Db) {
         let mut tx = db.begin_write().await.unwrap();
         sqlx::query("INSERT INTO postcode_source (source, loaded_at) VALUES ('test', 'now')")
@@ -745,10 +751,7 @@ mod tests {
     #[test]
     fn rows_that_are_not_the_columns_expected_are_an_error_that_quotes_no_value() {
         runtime().block_on(async {
-            let dir = tempfile::tempdir().unwrap();
-            let db = Db::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
-                .await
-                .unwrap();
+            let (_dir, db) = temp_db().await;
             let rows = db.engine.rows_as_json("a");
             let sql = format!("SELECT {rows} FROM (SELECT '01017012345' AS a) AS t WHERE 1 = $1");
             let err =
