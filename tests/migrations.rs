@@ -126,6 +126,35 @@ fn orders_and_letters_of_an_older_database_get_their_persons_key() {
     );
 }
 
+#[test]
+fn an_older_databases_index_on_the_orders_person_keeps_no_status_and_its_orders_stay() {
+    let w = Work::sqlite();
+    database_before(&w, 9);
+    let columns =
+        |w: &Work| w.sql("SELECT name FROM pragma_index_info('orders_person') ORDER BY seqno");
+    assert_eq!(
+        columns(&w),
+        vec![
+            vec!["person_national_id".to_string()],
+            vec!["status".to_string()]
+        ],
+        "before the migration the index held the status"
+    );
+    w.sql(
+        "INSERT INTO orders (order_id, national_id, ordered_at, channel, source_file, source_line, received_at, status, person_national_id, updated_at) \
+         VALUES ('WEB-1', '09814900069', '2026-11-20T08:00:00.000000Z', 'web', 'o.csv', 2, '2026-11-20T08:00:00.000000Z', 'validated', '09814900069', '2026-11-20T08:00:00.000000Z')",
+    );
+
+    w.ok(&["orders", "list"]);
+
+    assert_eq!(columns(&w), vec![vec!["person_national_id".to_string()]]);
+    assert_eq!(
+        w.sql("SELECT order_id FROM orders INDEXED BY orders_person WHERE person_national_id = '09814900069'"),
+        vec![vec!["WEB-1".to_string()]],
+        "the order is found through the new index"
+    );
+}
+
 /// Rows that exercise the state columns: each statement is expected to be accepted, or refused
 /// naming the column. Every code of the core's types is accepted; anything else is refused.
 fn state_cases() -> Vec<(String, Option<&'static str>)> {
