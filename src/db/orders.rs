@@ -111,7 +111,9 @@ impl Db {
         // What is stored of an order: national_id, ordered_at, channel, language.
         type Content = (String, String, String, Option<String>);
         let mut known: HashMap<String, Content> = HashMap::new();
-        let order_ids: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
+        let mut order_ids: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
+        // Looked up in the order of their index.
+        order_ids.sort_unstable();
         let in_list = self.engine.in_list();
         let rows = sqlx::query(&format!(
             "SELECT order_id, national_id, ordered_at, channel, language FROM orders WHERE order_id IN {in_list}"
@@ -175,6 +177,11 @@ impl Db {
             });
             qb.execute_rows(&mut tx, chunk.len(), "storing orders")
                 .await?;
+        }
+        // The events in order_id order, the order of their index: a statement's rows are then
+        // neighbours in it.
+        new.sort_unstable_by_key(|o| o.order_id.as_str());
+        for chunk in new.chunks(ROWS_PER_STATEMENT) {
             let mut qb = QueryBuilder::new(
                 self.engine,
                 "INSERT INTO order_events (order_id, at, actor, event, from_status, to_status, detail) ",

@@ -93,6 +93,8 @@ async fn insert_new_persons(
     at: &str,
     people: &[NewPerson<'_>],
 ) -> Result<(), DbError> {
+    // A number listed twice by one person is stored once: the last type, in use if either is.
+    let mut ids: Vec<(&str, i64, &'static str, bool)> = Vec::new();
     for chunk in people.chunks(ROWS_PER_STATEMENT) {
         let mut qb = QueryBuilder::new(
             tx.engine(),
@@ -106,8 +108,6 @@ async fn insert_new_persons(
                 .push_bind(at);
         });
         qb.execute_rows(tx, chunk.len(), "storing people").await?;
-        // A number listed twice by one person is stored once: the last type, in use if either is.
-        let mut ids: Vec<(&str, i64, &'static str, bool)> = Vec::new();
         for p in chunk {
             for id in &p.imported.person.identifiers {
                 let id_type = id_type_code(id.id_type);
@@ -125,20 +125,23 @@ async fn insert_new_persons(
                 }
             }
         }
-        for rows in ids.chunks(ROWS_PER_STATEMENT) {
-            let mut qb = QueryBuilder::new(
-                tx.engine(),
-                "INSERT INTO person_ids (national_id, person_id, id_type, in_use) ",
-            );
-            qb.push_values(rows, |mut row, (number, person_id, id_type, in_use)| {
-                row.push_bind(*number)
-                    .push_bind(*person_id)
-                    .push_bind(*id_type)
-                    .push_bind(i64::from(*in_use));
-            });
-            qb.execute_rows(tx, rows.len(), "storing people's identifiers")
-                .await?;
-        }
+    }
+    // In the order of the identifiers' index (the table's key), so that each statement's rows
+    // are neighbours in it: the register lists people in no such order.
+    ids.sort_unstable_by_key(|(number, ..)| *number);
+    for rows in ids.chunks(ROWS_PER_STATEMENT) {
+        let mut qb = QueryBuilder::new(
+            tx.engine(),
+            "INSERT INTO person_ids (national_id, person_id, id_type, in_use) ",
+        );
+        qb.push_values(rows, |mut row, (number, person_id, id_type, in_use)| {
+            row.push_bind(*number)
+                .push_bind(*person_id)
+                .push_bind(*id_type)
+                .push_bind(i64::from(*in_use));
+        });
+        qb.execute_rows(tx, rows.len(), "storing people's identifiers")
+            .await?;
     }
     Ok(())
 }

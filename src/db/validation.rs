@@ -191,6 +191,10 @@ impl Db {
             });
         }
         tx.prefer_index_lookups().await?;
+        // In order_id order, the order of the index each row is found by and of the events'
+        // index: each statement's rows are then neighbours in both.
+        let mut outcomes: Vec<&(&str, ValidationOutcome)> = outcomes.iter().collect();
+        outcomes.sort_unstable_by_key(|(order_id, _)| *order_id);
         for chunk in outcomes.chunks(ROWS_PER_STATEMENT) {
             let mut qb = QueryBuilder::new(
                 self.engine,
