@@ -83,7 +83,8 @@ fixtures:
 ## database (every letter posted, a new order from each person, letters that supersede the
 ## first ones); then the first night as one `nightly` run. N may list several sizes, shown side
 ## by side: make bench N="10000 100000 1000000". Default: 10000 and 100000. ENGINE=postgres runs
-## them on a PostgreSQL server started for the run (see tools/bench.sh).
+## them on a PostgreSQL server started for the run; REISSUE_UP_TO=100000 skips the re-issue night
+## above that size (see tools/bench.sh).
 bench: build
 	ENGINE=$(ENGINE) tools/bench.sh $(if $(filter command line,$(origin N)),$(N),10000 100000)
 

@@ -7,6 +7,8 @@
 # fresh database. Prints each step as it finishes, then every N side by side.
 # Usage: tools/bench.sh N [N ...]   (from the repository root, after `cargo build --release`;
 #        PINBREV_BIN=path measures another binary)
+# REISSUE_UP_TO=N runs the re-issue night only for the sizes up to N: its receipts are applied
+# one at a time, minutes for a million.
 # ENGINE=postgres runs pinbrev on PostgreSQL: a server started here on loopback with the
 # distribution's durable defaults (fsync and synchronous commit on, as SQLite's
 # synchronous=FULL is), or the one at PINBREV_BENCH_PG_URL (a database per N is created there).
@@ -74,19 +76,23 @@ for n in "${sizes[@]}"; do
   echo "the four steps: ${extra[$n,total]} s"
   # A re-issue night on the same database: every letter reported posted by the vendor, then a
   # new order from each of the same people, whose letters supersede the earlier ones.
-  batch_dir=$(ls -d "$run"/outbox/B*)
-  posted=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-  awk -F, -v b="${batch_dir##*/}" -v t="$posted" 'NR == 1 { print "batch_id,letter_id,event,occurred_at,detail"; next }
-    { print b "," $2 ",posted," t "," }' "$batch_dir/manifest.csv" > "$run/posted.csv"
-  awk -F, -v OFS=, 'NR > 1 { $1 = "REISSUE-" substr($1, 7) } { print }' "$run/data/orders.csv" > "$run/reissue.csv"
-  step "$n" receipts-ingest receipts ingest "$run/posted.csv"
-  step "$n" reissue-ingest orders ingest "$run/reissue.csv"
-  step "$n" reissue-validate orders validate
-  step "$n" reissue-batch batch create --vendor bench --outbox "$run/outbox"
-  superseded=$(grep -oE '[0-9]+ earlier letters? superseded' "$work/out" | cut -d' ' -f1)
-  [ "${superseded:-0}" -gt 0 ] || { echo "the re-issue superseded no letter" >&2; exit 1; }
-  extra[$n,superseded]=$superseded
-  echo "re-issue: $superseded earlier letters superseded"
+  if [ "$n" -le "${REISSUE_UP_TO:-$n}" ]; then
+    batch_dir=$(ls -d "$run"/outbox/B*)
+    posted=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+    awk -F, -v b="${batch_dir##*/}" -v t="$posted" 'NR == 1 { print "batch_id,letter_id,event,occurred_at,detail"; next }
+      { print b "," $2 ",posted," t "," }' "$batch_dir/manifest.csv" > "$run/posted.csv"
+    awk -F, -v OFS=, 'NR > 1 { $1 = "REISSUE-" substr($1, 7) } { print }' "$run/data/orders.csv" > "$run/reissue.csv"
+    step "$n" receipts-ingest receipts ingest "$run/posted.csv"
+    step "$n" reissue-ingest orders ingest "$run/reissue.csv"
+    step "$n" reissue-validate orders validate
+    step "$n" reissue-batch batch create --vendor bench --outbox "$run/outbox"
+    superseded=$(grep -oE '[0-9]+ earlier letters? superseded' "$work/out" | cut -d' ' -f1)
+    [ "${superseded:-0}" -gt 0 ] || { echo "the re-issue superseded no letter" >&2; exit 1; }
+    extra[$n,superseded]=$superseded
+    echo "re-issue: $superseded earlier letters superseded"
+  else
+    echo "re-issue night not run (REISSUE_UP_TO=$REISSUE_UP_TO)"
+  fi
   # The same night as the cron job runs it: one `nightly` process, on a second fresh database,
   # with the same two files in its inbox (it also reads receipts, here none, and purges).
   steps_db=$PINBREV_DB
@@ -117,13 +123,17 @@ for s in "${steps[@]}" nightly "${reissue[@]}"; do
   [ "$s" = nightly ] && label="nightly (one process)"
   printf '%-24s' "$label"
   for n in "${sizes[@]}"; do
-    printf '%22s' "$(awk -v t="${secs[$n,$s]}" -v m="${rss[$n,$s]}" 'BEGIN { printf "%.2f s %4.0f MB", t, m / 1024 }')"
+    if [ -n "${secs[$n,$s]:-}" ]; then
+      printf '%22s' "$(awk -v t="${secs[$n,$s]}" -v m="${rss[$n,$s]}" 'BEGIN { printf "%.2f s %4.0f MB", t, m / 1024 }')"
+    else
+      printf '%22s' "not run"
+    fi
   done
   echo
 done
 for row in "four steps (s):total" "letters:letters" "letters/s:rate" "bytes/letter:bpl" \
   "re-issue superseded:superseded"; do
   printf '%-24s' "${row%%:*}"
-  for n in "${sizes[@]}"; do printf '%22s' "${extra[$n,${row##*:}]}"; done
+  for n in "${sizes[@]}"; do printf '%22s' "${extra[$n,${row##*:}]:-not run}"; done
   echo
 done
