@@ -186,20 +186,26 @@ impl Db {
             qb.execute_rows(&mut tx, chunk.len(), "storing a batch's letters")
                 .await?;
         }
-        // Every order just read is still `validated` (the write lock is held since the read):
-        // all of them move to `batched`, each with its event, in two statements.
+        // Every order just read is still `validated` (the write lock is held since the read),
+        // and every `validated` order was read: they all move to `batched`, each with its
+        // event, in two statements. Found by their status alone, not checked against the
+        // batch's letters one by one: at 1,000,000 orders that check took 2 of the statement's
+        // 9.3 s (sqlite3); the count of rows changed is checked instead.
         let at = now();
-        sqlx::query(
-            "UPDATE orders SET status = $1, updated_at = $2 \
-             WHERE status = $3 AND order_id IN (SELECT order_id FROM letters WHERE batch_id = $4)",
-        )
-        .bind(OrderStatus::Batched.code())
-        .bind(&at)
-        .bind(OrderStatus::Validated.code())
-        .bind(&batch.batch_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(ctx("moving orders into a batch"))?;
+        let moved = sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE status = $3")
+            .bind(OrderStatus::Batched.code())
+            .bind(&at)
+            .bind(OrderStatus::Validated.code())
+            .execute(&mut *tx)
+            .await
+            .map_err(ctx("moving orders into a batch"))?
+            .rows_affected();
+        all_changed(
+            moved,
+            orders.len(),
+            "orders.status",
+            "the orders moved into a batch were not the orders read for it",
+        )?;
         // In order_id order, the order of the events' index, so that the index is swept once
         // from end to end. In the letters' (postal) order each new entry landed on a page of its
         // own, most of them no longer in SQLite's cache: at 1,000,000 letters this statement

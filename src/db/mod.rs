@@ -558,7 +558,10 @@ fn all_changed(changed: u64, given: usize, what: &str, not_changed: &str) -> Res
     }
     Err(DbError::Corrupt {
         what: what.into(),
-        message: format!("{} of {given} {not_changed}", given as u64 - changed),
+        message: format!(
+            "{} of {given} {not_changed}",
+            (given as u64).abs_diff(changed)
+        ),
     })
 }
 

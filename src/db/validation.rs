@@ -235,10 +235,8 @@ impl Db {
                 "orders.status",
                 "orders being validated were no longer received",
             )?;
-            let mut qb = QueryBuilder::new(
-                self.engine,
-                "INSERT INTO order_events (order_id, at, actor, event, from_status, to_status, detail) ",
-            );
+            // What every event of the statement shares is bound once, not once a row.
+            let mut qb = QueryBuilder::new(self.engine, "WITH e (order_id, status, detail) AS (");
             qb.push_values(chunk, |mut row, (order_id, o)| {
                 let detail = match (&o.reason, &o.detail) {
                     (Some(r), Some(d)) => Some(free_text::clean(&format!("{r}: {d}"))),
@@ -246,13 +244,19 @@ impl Db {
                     _ => None,
                 };
                 row.push_bind(*order_id)
-                    .push_bind(at.as_str())
-                    .push_bind("validate")
-                    .push_bind(o.status.code())
-                    .push_bind(OrderStatus::Received.code())
                     .push_bind(o.status.code())
                     .push_bind(detail);
             });
+            qb.push(
+                ") INSERT INTO order_events (order_id, at, actor, event, from_status, to_status, detail) \
+                 SELECT e.order_id, ",
+            );
+            qb.push_bind(at.as_str());
+            qb.push(", ");
+            qb.push_bind("validate");
+            qb.push(", e.status, ");
+            qb.push_bind(OrderStatus::Received.code());
+            qb.push(", e.status, e.detail FROM e");
             qb.execute_rows(tx, chunk.len(), "storing validation events")
                 .await?;
         }
