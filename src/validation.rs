@@ -2,15 +2,14 @@
 //! facts about the page's people read from the store, the rules of
 //! [`pinbrev_core::validation`] applied, the outcomes recorded.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Europe::Oslo;
 use serde::Serialize;
 
-use crate::db::{Db, DbError, ReceivedOrder, Table, Tx};
-use crate::freg::Person;
+use crate::db::{Db, DbError, PeopleFound, ReceivedOrder, Table, Tx};
 use crate::letters::Window;
 use crate::orders::OrderStatus;
 use crate::settings::Settings;
@@ -209,20 +208,10 @@ impl<'a> Validator<'a> {
         let found = self.db.people_named(tx, &numbers_to_look_up(&ids)).await?;
         let rules = Arc::clone(&self.rules);
         let assessing = tokio::task::spawn_blocking(move || {
-            // Reading the records is much of the work, and each person's alone: done on every core.
             let threads = crate::parallel::cores();
-            let persons = crate::parallel::map(&found.records, threads, |(person_id, record)| {
-                serde_json::from_str::<Person>(record)
-                    .map(|person| (*person_id, person))
-                    .map_err(|e| DbError::Corrupt {
-                        what: format!("person {person_id}"),
-                        message: e.to_string(),
-                    })
-            })
-            .into_iter()
-            .collect::<Result<HashMap<i64, Person>, DbError>>()?;
+            let PeopleFound { person_of, persons } = found.read(threads)?;
             let facts = Facts {
-                person_of: found.person_of,
+                person_of,
                 persons,
                 ..Facts::default()
             };

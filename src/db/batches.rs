@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::builder::QueryBuilder;
+use super::builder::{execute_all, QueryBuilder, Statement};
 use super::orders::status_page_sql;
 use super::{
     all_changed, code_col, col, ctx, json_list, json_rows, now, Db, DbError, Tx, ROWS_PER_STATEMENT,
@@ -160,32 +160,40 @@ impl Db {
             .execute(&mut *tx)
             .await
             .map_err(ctx("storing a batch"))?;
-        for (chunk_no, chunk) in orders.chunks(ROWS_PER_STATEMENT).enumerate() {
-            let first = (chunk_no * ROWS_PER_STATEMENT) as i64 + 1;
-            let mut qb = QueryBuilder::new(
-                self.engine,
-                "INSERT INTO letters (letter_id, order_id, batch_id, sequence, file, first_page, state, created_at, person_id) ",
-            );
-            qb.push_values(chunk.iter().enumerate(), |mut row, (i, key)| {
-                let sequence = first + i as i64;
-                let mut tail = key.rsplitn(3, '\0');
-                let person_id = tail.next().and_then(|p| p.parse::<i64>().ok());
-                let order_id = tail.next().unwrap_or_default();
-                // Placed at once: the parts then store their letters' codes and nothing else.
-                let (part, page) = layout.place(sequence);
-                row.push_bind(format!("{}-{sequence:06}", batch.batch_id))
-                    .push_bind(order_id)
-                    .push_bind(&batch.batch_id)
-                    .push_bind(sequence)
-                    .push_bind(part_file_name(part))
-                    .push_bind(page)
-                    .push_bind(LetterState::Pending.code())
-                    .push_bind(&batch.created_at)
-                    .push_bind(person_id);
+        let engine = self.engine;
+        let letters = orders
+            .chunks(ROWS_PER_STATEMENT)
+            .enumerate()
+            .map(|(chunk_no, chunk)| {
+                let first = (chunk_no * ROWS_PER_STATEMENT) as i64 + 1;
+                let mut qb = QueryBuilder::new(
+                    engine,
+                    "INSERT INTO letters (letter_id, order_id, batch_id, sequence, file, first_page, state, created_at, person_id) ",
+                );
+                qb.push_values(chunk.iter().enumerate(), |mut row, (i, key)| {
+                    let sequence = first + i as i64;
+                    let mut tail = key.rsplitn(3, '\0');
+                    let person_id = tail.next().and_then(|p| p.parse::<i64>().ok());
+                    let order_id = tail.next().unwrap_or_default();
+                    // Placed at once: the parts then store their letters' codes and nothing else.
+                    let (part, page) = layout.place(sequence);
+                    row.push_bind(format!("{}-{sequence:06}", batch.batch_id))
+                        .push_bind(order_id)
+                        .push_bind(&batch.batch_id)
+                        .push_bind(sequence)
+                        .push_bind(part_file_name(part))
+                        .push_bind(page)
+                        .push_bind(LetterState::Pending.code())
+                        .push_bind(&batch.created_at)
+                        .push_bind(person_id);
+                });
+                Statement {
+                    builder: qb,
+                    rows: chunk.len(),
+                    context: "storing a batch's letters",
+                }
             });
-            qb.execute_rows(&mut tx, chunk.len(), "storing a batch's letters")
-                .await?;
-        }
+        execute_all(&mut tx, letters).await?;
         // Every order just read is still `validated` (the write lock is held since the read),
         // and every `validated` order was read: they all move to `batched`, each with its
         // event, in two statements. Found by their status alone, not checked against the

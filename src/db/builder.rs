@@ -112,6 +112,40 @@ impl<'args> QueryBuilder<'args> {
     }
 }
 
+/// A multi-row statement for [`execute_all`]: the statement, how many rows it has, and what it
+/// is for (named in an error).
+pub(crate) struct Statement<'args> {
+    pub(crate) builder: QueryBuilder<'args>,
+    pub(crate) rows: usize,
+    pub(crate) context: &'static str,
+}
+
+/// Runs `statements` one after another on `conn`, each as [`QueryBuilder::execute_rows`] does,
+/// building each while the one before runs on the database's side (SQLite's own thread, or the
+/// server): the bound values of thousands of rows are much of a statement's time. Returns the
+/// rows each statement changed, in order; stops at the first that fails.
+pub(crate) async fn execute_all<'args>(
+    conn: &mut sqlx::AnyConnection,
+    mut statements: impl Iterator<Item = Statement<'args>>,
+) -> Result<Vec<u64>, DbError> {
+    let mut changed = Vec::new();
+    let mut current = statements.next();
+    while let Some(mut statement) = current {
+        // `join` polls the statement first, which hands it to the database, then builds the
+        // next one while it runs.
+        let (result, next) = futures_util::future::join(
+            statement
+                .builder
+                .execute_rows(conn, statement.rows, statement.context),
+            async { statements.next() },
+        )
+        .await;
+        changed.push(result?);
+        current = next;
+    }
+    Ok(changed)
+}
+
 /// Items of a list in a [`QueryBuilder`], the separator written between them.
 pub(crate) struct Separated<'qb, 'args> {
     builder: &'qb mut QueryBuilder<'args>,
@@ -151,6 +185,53 @@ mod tests {
         qb.separated(", ").push_bind(3i64).push_bind(4i64);
         qb.push(")");
         qb
+    }
+
+    fn insert(values: &'static [i64], context: &'static str) -> Statement<'static> {
+        let mut builder = QueryBuilder::new(Engine::Sqlite, "INSERT INTO t (a) ");
+        builder.push_values(values, |mut row, v| {
+            row.push_bind(*v);
+        });
+        Statement {
+            builder,
+            rows: values.len(),
+            context,
+        }
+    }
+
+    #[test]
+    fn statements_run_in_order_each_counted_and_the_first_failure_stops_the_rest() {
+        super::super::tests::runtime().block_on(async {
+            let (_dir, db) = super::super::tests::temp_db().await;
+            let mut tx = db.begin_write().await.unwrap();
+            sqlx::query("CREATE TABLE t (a INTEGER PRIMARY KEY)")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            let changed = execute_all(
+                &mut tx,
+                [insert(&[1, 2, 3], "first"), insert(&[4], "second")].into_iter(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(changed, [3, 1]);
+            let built = std::cell::Cell::new(0);
+            let statements = [
+                insert(&[5], "third"),
+                insert(&[6, 1], "the duplicate"),
+                insert(&[7], "never"),
+            ]
+            .into_iter()
+            .inspect(|_| built.set(built.get() + 1));
+            let err = execute_all(&mut tx, statements).await.unwrap_err();
+            assert!(err.to_string().contains("the duplicate"), "{err}");
+            assert_eq!(built.get(), 3, "the next statement is built while one runs");
+            let stored: Vec<i64> = sqlx::query_scalar("SELECT a FROM t ORDER BY a")
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap();
+            assert_eq!(stored, [1, 2, 3, 4, 5], "nothing after the failure ran");
+        });
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub use operations::PartFile;
 pub use orders::{move_order, InsertOutcome, OrderFilter, OrderRow};
 pub use parts::{attempt_file_name, PartClaim, PartStatus};
 pub use receipts::ReceiptOutcome;
-pub use validation::{OrderCounts, PeopleFound, ReceivedOrder};
+pub use validation::{OrderCounts, PeopleFound, PeopleRows, ReceivedOrder};
 
 /// Rows per multi-row statement: few statements, well under SQLite's limit of bound parameters
 /// (32,766). The statement of a full chunk is prepared once and kept; a shorter last chunk's is not.
@@ -84,6 +84,16 @@ impl Engine {
         }
     }
 
+    /// As [`Engine::in_list`], for a list of integers.
+    pub(crate) fn integer_list(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "(SELECT value FROM json_each($1))",
+            Engine::Postgres => {
+                "(SELECT CAST(value AS bigint) FROM json_array_elements_text(CAST($1 AS json)))"
+            }
+        }
+    }
+
     /// An aggregate that makes a query's rows one JSON text, an array with an array of `columns`
     /// per row (`[]` for no rows), for [`json_rows`] to read. A page of thousands of rows then
     /// crosses from the database as one value: through sqlx's `Any` driver each row costs a few
@@ -95,6 +105,15 @@ impl Engine {
             Engine::Postgres => {
                 format!("COALESCE(CAST(json_agg(json_build_array({columns})) AS text), '[]')")
             }
+        }
+    }
+
+    /// An aggregate that joins a query's `text` values into one, `separator` between them (NULL
+    /// for no rows), in no particular order.
+    pub(crate) fn concatenated(self, text: &str, separator: &str) -> String {
+        match self {
+            Engine::Sqlite => format!("group_concat({text}, {separator})"),
+            Engine::Postgres => format!("string_agg({text}, {separator})"),
         }
     }
 }
@@ -684,7 +703,7 @@ mod tests {
         );
     }
 
-    fn runtime() -> tokio::runtime::Runtime {
+    pub(super) fn runtime() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -734,7 +753,7 @@ mod tests {
     }
 
     /// A new SQLite database in a folder that lives as long as the returned guard.
-    async fn temp_db() -> (tempfile::TempDir, Db) {
+    pub(super) async fn temp_db() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
             .await

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use sqlx::Row;
 
-use super::builder::QueryBuilder;
+use super::builder::{execute_all, QueryBuilder, Statement};
 use super::{col, ctx, insert_event, json_list, now, Db, DbError, Engine, Tx, ROWS_PER_STATEMENT};
 use pinbrev_core::free_text;
 use pinbrev_core::order::{NewOrder, OrderStatus};
@@ -157,9 +157,14 @@ impl Db {
         // Stored oldest first, the order validation takes them in: each of its pages then
         // rewrites a few runs of neighbouring rows instead of rows scattered over the table.
         new.sort_by_cached_key(|o| (o.ordered_at, o.order_id.as_str()));
-        for chunk in new.chunks(ROWS_PER_STATEMENT) {
+        // The events in order_id order, the order of their index: a statement's rows are then
+        // neighbours in it.
+        let mut by_id = new.clone();
+        by_id.sort_unstable_by_key(|o| o.order_id.as_str());
+        let engine = self.engine;
+        let orders = new.chunks(ROWS_PER_STATEMENT).map(|chunk| {
             let mut qb = QueryBuilder::new(
-                self.engine,
+                engine,
                 "INSERT INTO orders (order_id, national_id, ordered_at, channel, language, source_file, source_line, \
                  received_at, status, updated_at) ",
             );
@@ -175,15 +180,15 @@ impl Db {
                     .push_bind(OrderStatus::Received.code())
                     .push_bind(at.as_str());
             });
-            qb.execute_rows(&mut tx, chunk.len(), "storing orders")
-                .await?;
-        }
-        // The events in order_id order, the order of their index: a statement's rows are then
-        // neighbours in it.
-        new.sort_unstable_by_key(|o| o.order_id.as_str());
-        for chunk in new.chunks(ROWS_PER_STATEMENT) {
+            Statement {
+                builder: qb,
+                rows: chunk.len(),
+                context: "storing orders",
+            }
+        });
+        let events = by_id.chunks(ROWS_PER_STATEMENT).map(|chunk| {
             let mut qb = QueryBuilder::new(
-                self.engine,
+                engine,
                 "INSERT INTO order_events (order_id, at, actor, event, from_status, to_status, detail) ",
             );
             qb.push_values(chunk, |mut row, o| {
@@ -195,9 +200,13 @@ impl Db {
                     .push_bind(OrderStatus::Received.code())
                     .push_bind(free_text::clean(&format!("{source}:{}", o.line)));
             });
-            qb.execute_rows(&mut tx, chunk.len(), "storing order events")
-                .await?;
-        }
+            Statement {
+                builder: qb,
+                rows: chunk.len(),
+                context: "storing order events",
+            }
+        });
+        execute_all(&mut tx, orders.chain(events)).await?;
         tx.commit().await.map_err(ctx("committing orders"))?;
         Ok(outcomes)
     }

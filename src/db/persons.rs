@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use sqlx::Row;
 
-use super::builder::QueryBuilder;
+use super::builder::{execute_all, QueryBuilder, Statement};
 use super::{ctx, json_list, now, Db, DbError, Tx, ROWS_PER_STATEMENT};
 use pinbrev_core::freg::ImportedPerson;
 
@@ -95,9 +95,30 @@ async fn insert_new_persons(
 ) -> Result<(), DbError> {
     // A number listed twice by one person is stored once: the last type, in use if either is.
     let mut ids: Vec<(&str, i64, &'static str, bool)> = Vec::new();
-    for chunk in people.chunks(ROWS_PER_STATEMENT) {
+    for p in people {
+        for id in &p.imported.person.identifiers {
+            let id_type = id_type_code(id.id_type);
+            match ids
+                .iter_mut()
+                .rev()
+                .take_while(|(_, owner, _, _)| *owner == p.person_id)
+                .find(|(n, _, _, _)| *n == id.number)
+            {
+                Some(seen) => {
+                    seen.2 = id_type;
+                    seen.3 |= id.in_use;
+                }
+                None => ids.push((id.number.as_str(), p.person_id, id_type, id.in_use)),
+            }
+        }
+    }
+    // In the order of the identifiers' index (the table's key), so that each statement's rows
+    // are neighbours in it: the register lists people in no such order.
+    ids.sort_unstable_by_key(|(number, ..)| *number);
+    let engine = tx.engine();
+    let persons = people.chunks(ROWS_PER_STATEMENT).map(|chunk| {
         let mut qb = QueryBuilder::new(
-            tx.engine(),
+            engine,
             "INSERT INTO persons (person_id, record, source_file, source_line, imported_at) ",
         );
         qb.push_values(chunk, |mut row, p| {
@@ -107,31 +128,15 @@ async fn insert_new_persons(
                 .push_bind(p.imported.line as i64)
                 .push_bind(at);
         });
-        qb.execute_rows(tx, chunk.len(), "storing people").await?;
-        for p in chunk {
-            for id in &p.imported.person.identifiers {
-                let id_type = id_type_code(id.id_type);
-                match ids
-                    .iter_mut()
-                    .rev()
-                    .take_while(|(_, owner, _, _)| *owner == p.person_id)
-                    .find(|(n, _, _, _)| *n == id.number)
-                {
-                    Some(seen) => {
-                        seen.2 = id_type;
-                        seen.3 |= id.in_use;
-                    }
-                    None => ids.push((id.number.as_str(), p.person_id, id_type, id.in_use)),
-                }
-            }
+        Statement {
+            builder: qb,
+            rows: chunk.len(),
+            context: "storing people",
         }
-    }
-    // In the order of the identifiers' index (the table's key), so that each statement's rows
-    // are neighbours in it: the register lists people in no such order.
-    ids.sort_unstable_by_key(|(number, ..)| *number);
-    for rows in ids.chunks(ROWS_PER_STATEMENT) {
+    });
+    let identifiers = ids.chunks(ROWS_PER_STATEMENT).map(|rows| {
         let mut qb = QueryBuilder::new(
-            tx.engine(),
+            engine,
             "INSERT INTO person_ids (national_id, person_id, id_type, in_use) ",
         );
         qb.push_values(rows, |mut row, (number, person_id, id_type, in_use)| {
@@ -140,9 +145,13 @@ async fn insert_new_persons(
                 .push_bind(*id_type)
                 .push_bind(i64::from(*in_use));
         });
-        qb.execute_rows(tx, rows.len(), "storing people's identifiers")
-            .await?;
-    }
+        Statement {
+            builder: qb,
+            rows: rows.len(),
+            context: "storing people's identifiers",
+        }
+    });
+    execute_all(tx, persons.chain(identifiers)).await?;
     Ok(())
 }
 
