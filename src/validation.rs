@@ -228,7 +228,7 @@ impl<'a> Validator<'a> {
         tx: &mut Tx,
         orders: &'o [ReceivedOrder],
         assessing: Assessing,
-    ) -> Result<Vec<(&'o str, ValidationOutcome)>, DbError> {
+    ) -> Result<Vec<(&'o ReceivedOrder, ValidationOutcome)>, DbError> {
         let (mut facts, assessment) = match assessing.await {
             Ok(assessed) => assessed?,
             Err(e) => std::panic::resume_unwind(e.into_panic()),
@@ -240,11 +240,7 @@ impl<'a> Validator<'a> {
         facts.active_orders = counts.active_orders;
         facts.recent_letters = counts.recent_letters;
         let outcomes = self.rules.finish(&order_facts(orders), assessment, &facts);
-        Ok(orders
-            .iter()
-            .map(|o| o.order_id.as_str())
-            .zip(outcomes)
-            .collect())
+        Ok(orders.iter().zip(outcomes).collect())
     }
 }
 

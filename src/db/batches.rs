@@ -94,6 +94,7 @@ impl Db {
         let read = status_page_sql(
             self.engine,
             "ordered_at, order_id, postal_zone, postcode, country, person_id",
+            false,
         );
         let mut after = (String::new(), String::new());
         loop {

@@ -86,14 +86,20 @@ pub(super) fn order_row(r: &sqlx::any::AnyRow) -> Result<OrderRow, DbError> {
 
 /// The SQL of a page of the orders in one status, oldest first (`ordered_at`, then order_id, the
 /// order of the index on status), after a position: `columns` of each order, all rows as one
-/// JSON text ([`Engine::rows_as_json`], for `json_rows`). Parameters: `$1` the status, `$2` and
-/// `$3` the position (empty texts for the start), `$4` the page's size.
-pub(super) fn status_page_sql(engine: Engine, columns: &str) -> String {
+/// JSON text ([`Engine::rows_as_json`], for `json_rows`), and with `with_row` a last column
+/// `row_id`, SQLite's rowid of the order (NULL on PostgreSQL). Parameters: `$1` the status, `$2`
+/// and `$3` the position (empty texts for the start), `$4` the page's size.
+pub(super) fn status_page_sql(engine: Engine, columns: &str, with_row: bool) -> String {
+    let (inner, outer) = match (with_row, engine) {
+        (false, _) => (String::new(), String::new()),
+        (true, Engine::Sqlite) => (", rowid AS row_id".into(), ", row_id".into()),
+        (true, Engine::Postgres) => (", NULL AS row_id".into(), ", row_id".into()),
+    };
     format!(
-        "SELECT {} FROM (SELECT {columns} FROM orders \
+        "SELECT {} FROM (SELECT {columns}{inner} FROM orders \
          WHERE status = $1 AND (ordered_at > $2 OR (ordered_at = $2 AND order_id > $3)) \
          ORDER BY ordered_at, order_id LIMIT $4) AS page",
-        engine.rows_as_json(columns)
+        engine.rows_as_json(&format!("{columns}{outer}"))
     )
 }
 

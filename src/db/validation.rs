@@ -84,6 +84,11 @@ pub struct ReceivedOrder {
     pub language: Option<String>,
     /// When it was ordered (the page's position).
     pub ordered_at: String,
+    /// SQLite's rowid of the order, read in the write transaction that records its outcome: the
+    /// outcome is written to that row (checked to be the order's) without a lookup through the
+    /// index on order_id. `None` on PostgreSQL, and for an order read otherwise.
+    #[serde(default)]
+    pub row_id: Option<i64>,
 }
 
 impl From<&OrderRow> for ReceivedOrder {
@@ -93,6 +98,7 @@ impl From<&OrderRow> for ReceivedOrder {
             national_id: o.national_id.clone(),
             language: o.language.clone(),
             ordered_at: o.ordered_at.clone(),
+            row_id: None,
         }
     }
 }
@@ -123,6 +129,7 @@ impl Db {
             sqlx::query(&status_page_sql(
                 self.engine,
                 "order_id, national_id, language, ordered_at",
+                true,
             ))
             .bind(OrderStatus::Received.code())
             .bind(at)
@@ -242,38 +249,44 @@ impl Db {
     pub async fn record_validations(
         &self,
         tx: &mut Tx,
-        outcomes: &[(&str, ValidationOutcome)],
+        outcomes: &[(&ReceivedOrder, ValidationOutcome)],
     ) -> Result<(), DbError> {
         let at = now();
-        if let Some((order_id, o)) = outcomes
+        if let Some((order, o)) = outcomes
             .iter()
             .find(|(_, o)| !OrderStatus::Received.may_become(o.status))
         {
             return Err(DbError::Transition {
-                order_id: order_id.to_string(),
+                order_id: order.order_id.clone(),
                 from: OrderStatus::Received,
                 to: o.status,
             });
         }
         tx.prefer_index_lookups().await?;
-        // In order_id order, the order of the index each row is found by and of the events'
-        // index: each statement's rows are then neighbours in both.
-        let mut outcomes: Vec<&(&str, ValidationOutcome)> = outcomes.iter().collect();
-        outcomes.sort_unstable_by_key(|(order_id, _)| *order_id);
+        // Each in the order of what finds its rows: the outcomes by the orders' rows (rowid on
+        // SQLite, else order_id), the events by order_id, the order of their index. Each
+        // statement's rows are then neighbours.
+        let by_row =
+            self.engine == Engine::Sqlite && outcomes.iter().all(|(o, _)| o.row_id.is_some());
+        let mut rows: Vec<&(&ReceivedOrder, ValidationOutcome)> = outcomes.iter().collect();
+        if by_row {
+            rows.sort_unstable_by_key(|(o, _)| o.row_id);
+        } else {
+            rows.sort_unstable_by_key(|(o, _)| o.order_id.as_str());
+        }
+        let mut events = rows.clone();
+        events.sort_unstable_by_key(|(o, _)| o.order_id.as_str());
         let engine = self.engine;
-        let statements = outcomes.chunks(ROWS_PER_STATEMENT).flat_map(|chunk| {
-            [
-                outcomes_statement(engine, chunk, &at),
-                events_statement(engine, chunk, &at),
-            ]
-        });
+        let statements = rows
+            .chunks(ROWS_PER_STATEMENT)
+            .map(|chunk| outcomes_statement(engine, chunk, by_row, &at))
+            .chain(
+                events
+                    .chunks(ROWS_PER_STATEMENT)
+                    .map(|chunk| events_statement(engine, chunk, &at)),
+            );
         let changed = execute_all(tx, statements).await?;
-        // Every other statement is a chunk's outcomes, the one after it the chunk's events.
-        for (changed, chunk) in changed
-            .iter()
-            .step_by(2)
-            .zip(outcomes.chunks(ROWS_PER_STATEMENT))
-        {
+        for (changed, chunk) in changed.iter().zip(rows.chunks(ROWS_PER_STATEMENT)) {
             all_changed(
                 *changed,
                 chunk.len(),
@@ -285,20 +298,28 @@ impl Db {
     }
 }
 
-/// The statement that records a chunk of outcomes on their orders, each still `received`.
+/// The statement that records a chunk of outcomes on their orders, each still `received`; with
+/// `by_row`, each found by its rowid (read on SQLite) and checked to be the order by its id.
 fn outcomes_statement<'a>(
     engine: Engine,
-    chunk: &[&'a (&'a str, ValidationOutcome)],
+    chunk: &[&'a (&'a ReceivedOrder, ValidationOutcome)],
+    by_row: bool,
     at: &'a str,
 ) -> Statement<'a> {
-    let mut qb = QueryBuilder::new(
-        engine,
-        "WITH v (order_id, status, reason, reason_detail, person_national_id, person_id, \
+    let mut qb = QueryBuilder::new(engine, "WITH v (");
+    if by_row {
+        qb.push("row_id, ");
+    }
+    qb.push(
+        "order_id, status, reason, reason_detail, person_national_id, person_id, \
          letter_language, address, postal_zone, postcode, country, validated_at) AS (",
     );
-    qb.push_values(chunk, |mut row, (order_id, o)| {
+    qb.push_values(chunk, |mut row, (order, o)| {
+        if by_row {
+            row.push_bind(order.row_id);
+        }
         let validated_at = (o.status == OrderStatus::Validated).then_some(at);
-        row.push_bind(*order_id)
+        row.push_bind(order.order_id.as_str())
             .push_bind(o.status.code())
             .push_bind(o.reason.as_deref())
             .push_bind(o.detail.as_deref().map(free_text::clean))
@@ -319,7 +340,13 @@ fn outcomes_statement<'a>(
          country = v.country, validated_at = v.validated_at, updated_at = ",
     );
     qb.push_bind(at);
-    qb.push(" FROM v WHERE orders.order_id = v.order_id AND orders.status = ");
+    // Found by rowid, SQLite reads the row at once; by order_id, through its index first (in
+    // sqlite3, 0.57 against 0.84 s for 100,000 orders).
+    qb.push(if by_row {
+        " FROM v WHERE orders.rowid = v.row_id AND orders.order_id = v.order_id AND orders.status = "
+    } else {
+        " FROM v WHERE orders.order_id = v.order_id AND orders.status = "
+    });
     qb.push_bind(OrderStatus::Received.code());
     Statement {
         builder: qb,
@@ -331,18 +358,18 @@ fn outcomes_statement<'a>(
 /// The statement that stores the events of a chunk of outcomes.
 fn events_statement<'a>(
     engine: Engine,
-    chunk: &[&'a (&'a str, ValidationOutcome)],
+    chunk: &[&'a (&'a ReceivedOrder, ValidationOutcome)],
     at: &'a str,
 ) -> Statement<'a> {
     // What every event of the statement shares is bound once, not once a row.
     let mut qb = QueryBuilder::new(engine, "WITH e (order_id, status, detail) AS (");
-    qb.push_values(chunk, |mut row, (order_id, o)| {
+    qb.push_values(chunk, |mut row, (order, o)| {
         let detail = match (&o.reason, &o.detail) {
             (Some(r), Some(d)) => Some(free_text::clean(&format!("{r}: {d}"))),
             (Some(r), None) => Some(free_text::clean(r)),
             _ => None,
         };
-        row.push_bind(*order_id)
+        row.push_bind(order.order_id.as_str())
             .push_bind(o.status.code())
             .push_bind(detail);
     });
@@ -450,5 +477,60 @@ mod tests {
         };
         let err = rows.read(1).unwrap_err().to_string();
         assert!(err.contains("looking up people"), "{err}");
+    }
+
+    fn rejected() -> ValidationOutcome {
+        ValidationOutcome::rejected(pinbrev_core::order::RejectReason::UnknownPerson, None, None)
+    }
+
+    #[test]
+    fn an_outcome_is_written_to_the_row_read_only_if_that_row_is_still_the_order() {
+        super::super::tests::runtime().block_on(async {
+            let (_dir, db) = super::super::tests::temp_db().await;
+            let mut tx = db.begin_write().await.unwrap();
+            for id in ["A-1", "A-2"] {
+                sqlx::query(
+                    "INSERT INTO orders (order_id, national_id, ordered_at, channel, source_file, \
+                     source_line, received_at, status, updated_at) \
+                     VALUES ($1, '01010112345', '2026-12-01T10:00:00.000000Z', 'web', 'o.csv', 2, \
+                     'now', 'received', 'now')",
+                )
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            }
+            let page = db.received_orders_in(&mut tx, None, 10).await.unwrap();
+            assert_eq!(page.len(), 2);
+            assert!(page.iter().all(|o| o.row_id.is_some()), "{page:?}");
+            // The second order's id with the first order's row: no row is both.
+            let forged = ReceivedOrder {
+                row_id: page[0].row_id,
+                ..page[1].clone()
+            };
+            let err = db
+                .record_validations(&mut tx, &[(&forged, rejected())])
+                .await
+                .unwrap_err();
+            assert!(
+                err.to_string().contains("1 of 1 orders being validated"),
+                "{err}"
+            );
+            db.record_validations(&mut tx, &[(&page[0], rejected()), (&page[1], rejected())])
+                .await
+                .unwrap();
+            let statuses: Vec<(String, String)> =
+                sqlx::query_as("SELECT order_id, status FROM orders ORDER BY order_id")
+                    .fetch_all(&mut *tx)
+                    .await
+                    .unwrap();
+            assert_eq!(
+                statuses,
+                [
+                    ("A-1".into(), "rejected".into()),
+                    ("A-2".into(), "rejected".into())
+                ]
+            );
+        });
     }
 }

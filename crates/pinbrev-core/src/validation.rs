@@ -34,6 +34,29 @@ pub struct ValidationOutcome {
     pub country: Option<String>,
 }
 
+impl ValidationOutcome {
+    /// An order rejected for `reason`, with what it may say of it and the identifier the order
+    /// resolved to, if any.
+    pub fn rejected(
+        reason: RejectReason,
+        detail: Option<String>,
+        person_national_id: Option<String>,
+    ) -> ValidationOutcome {
+        ValidationOutcome {
+            status: OrderStatus::Rejected,
+            reason: Some(reason.code().to_string()),
+            detail,
+            person_national_id,
+            person_id: None,
+            letter_language: None,
+            address: None,
+            postal_zone: None,
+            postcode: None,
+            country: None,
+        }
+    }
+}
+
 /// The settings the rules read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RuleSettings {
@@ -201,7 +224,7 @@ impl Rules {
         let id = match id {
             Ok(id) => id,
             Err(e) => {
-                return Assessed::Decided(rejected(
+                return Assessed::Decided(ValidationOutcome::rejected(
                     RejectReason::InvalidNationalId,
                     Some(e.clone()),
                     None,
@@ -209,14 +232,22 @@ impl Rules {
             }
         };
         if id.info().kind == IdKind::Hnr {
-            return Assessed::Decided(rejected(RejectReason::HNumber, None, None));
+            return Assessed::Decided(ValidationOutcome::rejected(
+                RejectReason::HNumber,
+                None,
+                None,
+            ));
         }
         let Some((person_id, person)) = facts
             .person_of
             .get(&id.as_digits())
             .and_then(|p| facts.persons.get(p).map(|person| (*p, person)))
         else {
-            return Assessed::Decided(rejected(RejectReason::UnknownPerson, None, None));
+            return Assessed::Decided(ValidationOutcome::rejected(
+                RejectReason::UnknownPerson,
+                None,
+                None,
+            ));
         };
         let in_use = person.identifier_in_use();
         let person_number = Some(in_use.map_or_else(|| id.as_digits(), |i| i.number.clone()));
@@ -228,11 +259,11 @@ impl Rules {
         {
             return Assessed::Decided(ValidationOutcome {
                 status: OrderStatus::Held,
-                ..rejected(RejectReason::AddressProtected, None, person_number)
+                ..ValidationOutcome::rejected(RejectReason::AddressProtected, None, person_number)
             });
         }
         if let Some(reason) = self.person_rule(person) {
-            return Assessed::Decided(rejected(reason, None, person_number));
+            return Assessed::Decided(ValidationOutcome::rejected(reason, None, person_number));
         }
         let holds_d_number = in_use.is_some_and(|i| {
             i.id_type == IdentifierType::DNummer
@@ -241,7 +272,11 @@ impl Rules {
         });
         let name = person.name.clone().unwrap_or_default();
         let Some(chosen) = address::choose(person, holds_d_number) else {
-            return Assessed::Decided(rejected(RejectReason::NoPostalAddress, None, person_number));
+            return Assessed::Decided(ValidationOutcome::rejected(
+                RejectReason::NoPostalAddress,
+                None,
+                person_number,
+            ));
         };
         match address::build(&name, chosen, &self.postcodes, &self.windows) {
             Ok(block) => Assessed::Deliverable {
@@ -249,7 +284,11 @@ impl Rules {
                 person_number,
                 block,
             },
-            Err(p) => Assessed::Decided(rejected(p.reason, Some(p.detail), person_number)),
+            Err(p) => Assessed::Decided(ValidationOutcome::rejected(
+                p.reason,
+                Some(p.detail),
+                person_number,
+            )),
         }
     }
 
@@ -283,7 +322,7 @@ impl Rules {
         if active > 0 {
             return ValidationOutcome {
                 status: OrderStatus::Duplicate,
-                ..rejected(
+                ..ValidationOutcome::rejected(
                     RejectReason::Duplicate,
                     Some("the person has an order in progress".into()),
                     person_number,
@@ -292,7 +331,7 @@ impl Rules {
         }
         let recent = count(&facts.recent_letters);
         if recent >= i64::from(self.settings.max_letters_per_30_days) {
-            return rejected(
+            return ValidationOutcome::rejected(
                 RejectReason::ReorderLimit,
                 Some(format!(
                     "{recent} letters in the last 30 days (limit {})",
@@ -358,25 +397,6 @@ pub fn age_on(born: NaiveDate, day: NaiveDate) -> u32 {
         years -= 1;
     }
     years.max(0) as u32
-}
-
-fn rejected(
-    reason: RejectReason,
-    detail: Option<String>,
-    person_national_id: Option<String>,
-) -> ValidationOutcome {
-    ValidationOutcome {
-        status: OrderStatus::Rejected,
-        reason: Some(reason.code().to_string()),
-        detail,
-        person_national_id,
-        person_id: None,
-        letter_language: None,
-        address: None,
-        postal_zone: None,
-        postcode: None,
-        country: None,
-    }
 }
 
 #[cfg(test)]
