@@ -3,13 +3,17 @@
 //! batch), `returned` (with the post office's reason). Idempotent: a receipt seen before changes
 //! nothing. An unknown batch or letter is a row error, never a crash.
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::csv_input::{self, CsvRow, FileError};
-use crate::db::{Db, DbError, ReceiptOutcome, Tx};
+use crate::db::{
+    Db, DbError, LetterRef, NewReceipt, ReceiptEventRow, ReceiptLetter, ReceiptOutcome,
+    ReceiptWrites, Tx,
+};
 use crate::free_text::quote;
 use crate::input_error::InputError;
 use crate::orders::{parse_ordered_at, timestamp, OrderStatus};
@@ -75,34 +79,31 @@ pub enum ReceiptError {
     Db(#[from] DbError),
 }
 
-/// Ingests one receipts file.
+/// Ingests one receipts file, [`RECEIPTS_PER_TRANSACTION`] rows per write transaction: each
+/// page's letters and earlier receipts are read at once, its rows applied in file order in
+/// memory (a row sees what the rows before it did), and what they did written at once.
 pub async fn ingest_file(db: &Db, file: &Path) -> Result<ReceiptReport, ReceiptError> {
     let name = file.display().to_string();
     let mut report = ReceiptReport {
         file: name.clone(),
         ..Default::default()
     };
-    let mut tx = db.begin_write().await?;
-    let mut in_transaction = 0;
-    for row in csv_input::open(file, &REQUIRED)? {
-        match row {
-            Err(e) => report.row_errors.push(e),
-            Ok(row) => match apply(db, &mut tx, &name, &row).await? {
-                Ok(ReceiptOutcome::Applied) => report.applied += 1,
-                Ok(ReceiptOutcome::Recorded) => report.recorded += 1,
-                Ok(ReceiptOutcome::AlreadyKnown) => report.already_known += 1,
-                Err(e) => report.row_errors.push(e),
-            },
+    let mut rows = csv_input::open(file, &REQUIRED)?;
+    let mut page: Vec<Result<CsvRow, InputError>> = Vec::with_capacity(RECEIPTS_PER_TRANSACTION);
+    loop {
+        page.clear();
+        page.extend(rows.by_ref().take(RECEIPTS_PER_TRANSACTION));
+        if page.is_empty() {
+            break;
         }
-        in_transaction += 1;
-        if in_transaction == RECEIPTS_PER_TRANSACTION {
-            commit(tx).await?;
-            crate::failpoint::failpoint("receipts-after-commit");
-            tx = db.begin_write().await?;
-            in_transaction = 0;
+        let mut tx = db.begin_write().await?;
+        apply_page(db, &mut tx, &name, &mut page, &mut report).await?;
+        commit(tx).await?;
+        if page.len() < RECEIPTS_PER_TRANSACTION {
+            break;
         }
+        crate::failpoint::failpoint("receipts-after-commit");
     }
-    commit(tx).await?;
     db.record_input_errors("receipts", &report.row_errors)
         .await?;
     Ok(report)
@@ -121,135 +122,258 @@ async fn commit(tx: Tx) -> Result<(), DbError> {
     })
 }
 
-async fn apply(
+/// Applies a page of rows (or their errors) in one transaction.
+async fn apply_page(
     db: &Db,
     tx: &mut Tx,
     name: &str,
-    row: &CsvRow,
-) -> Result<Result<ReceiptOutcome, InputError>, DbError> {
-    let err = |field: &str, code: &str, message: String| {
-        Ok(Err(InputError::row(
-            name,
-            row.line,
-            Some(field),
-            code,
-            message,
-        )))
+    page: &mut [Result<CsvRow, InputError>],
+    report: &mut ReceiptReport,
+) -> Result<(), DbError> {
+    let letter_ids: Vec<&str> = page
+        .iter()
+        .filter_map(|row| row.as_ref().ok())
+        .map(|row| row.get("letter_id"))
+        .collect();
+    let mut applying = Page {
+        letters: db.receipt_letters_in(tx, &letter_ids).await?,
+        kept: db.receipts_kept_in(tx, &letter_ids).await?,
+        writes: ReceiptWrites::default(),
     };
-    let batch_id = row.get("batch_id");
-    let letter_id = row.get("letter_id");
-    let event = match row
-        .get("event")
-        .to_ascii_lowercase()
-        .parse::<ReceiptEvent>()
-    {
-        Ok(e) => e,
-        Err(_) => {
-            return err(
-                "event",
-                "invalid_event",
-                format!(
-                    "{} is not one of printed, posted, failed, returned",
-                    quote(row.get("event"))
-                ),
-            );
+    for row in page.iter_mut() {
+        match row {
+            Err(e) => report.row_errors.push(e.clone()),
+            Ok(row) => match applying.apply(db, tx, name, row).await? {
+                Ok(ReceiptOutcome::Applied) => report.applied += 1,
+                Ok(ReceiptOutcome::Recorded) => report.recorded += 1,
+                Ok(ReceiptOutcome::AlreadyKnown) => report.already_known += 1,
+                Err(e) => report.row_errors.push(e),
+            },
         }
-    };
-    let occurred = match parse_ordered_at(row.get("occurred_at")) {
-        Ok(t) => t,
-        Err(m) => return err("occurred_at", "invalid_occurred_at", m),
-    };
-    let occurred_at = timestamp(occurred);
-    let found = match db.receipt_letter_in(tx, letter_id).await? {
-        Some(found) if found.letter.batch_id == batch_id => found,
-        found => {
-            // A row in error: the first of its errors, in the order they are checked.
-            if db.batch_in(tx, batch_id).await?.is_none() {
+    }
+    db.record_receipts(tx, name, &applying.writes).await
+}
+
+/// A page of receipts being applied: its letters as read, changed as its rows change them.
+struct Page {
+    /// The page's letters by letter_id, each with its state and its order's status as the rows
+    /// so far left them.
+    letters: HashMap<String, ReceiptLetter>,
+    /// Receipts kept, before or by this page: (letter_id, event).
+    kept: HashSet<(String, String)>,
+    writes: ReceiptWrites,
+}
+
+impl Page {
+    async fn apply(
+        &mut self,
+        db: &Db,
+        tx: &mut Tx,
+        name: &str,
+        row: &CsvRow,
+    ) -> Result<Result<ReceiptOutcome, InputError>, DbError> {
+        let err = |field: &str, code: &str, message: String| {
+            Ok(Err(InputError::row(
+                name,
+                row.line,
+                Some(field),
+                code,
+                message,
+            )))
+        };
+        let batch_id = row.get("batch_id");
+        let letter_id = row.get("letter_id");
+        let event = match row
+            .get("event")
+            .to_ascii_lowercase()
+            .parse::<ReceiptEvent>()
+        {
+            Ok(e) => e,
+            Err(_) => {
                 return err(
-                    "batch_id",
-                    "unknown_batch",
-                    format!("no batch {}", quote(batch_id)),
+                    "event",
+                    "invalid_event",
+                    format!(
+                        "{} is not one of printed, posted, failed, returned",
+                        quote(row.get("event"))
+                    ),
                 );
             }
-            let Some(found) = found else {
+        };
+        let occurred = match parse_ordered_at(row.get("occurred_at")) {
+            Ok(t) => t,
+            Err(m) => return err("occurred_at", "invalid_occurred_at", m),
+        };
+        let occurred_at = timestamp(occurred);
+        let found = match self.letters.get(letter_id) {
+            Some(found) if found.letter.batch_id == batch_id => found.clone(),
+            found => {
+                // A row in error: the first of its errors, in the order they are checked.
+                if db.batch_in(tx, batch_id).await?.is_none() {
+                    return err(
+                        "batch_id",
+                        "unknown_batch",
+                        format!("no batch {}", quote(batch_id)),
+                    );
+                }
+                let Some(found) = found else {
+                    return err(
+                        "letter_id",
+                        "unknown_letter",
+                        format!("no letter {}", quote(letter_id)),
+                    );
+                };
                 return err(
                     "letter_id",
-                    "unknown_letter",
-                    format!("no letter {}", quote(letter_id)),
+                    "letter_not_in_batch",
+                    format!(
+                        "letter {letter_id} belongs to batch {}, not {batch_id}",
+                        found.letter.batch_id
+                    ),
                 );
-            };
+            }
+        };
+        let letter = &found.letter;
+        if letter.batch_state != BatchState::Published {
             return err(
-                "letter_id",
-                "letter_not_in_batch",
-                format!(
-                    "letter {letter_id} belongs to batch {}, not {batch_id}",
-                    found.letter.batch_id
-                ),
+                "batch_id",
+                "batch_not_published",
+                format!("batch {batch_id} was never published"),
             );
         }
-    };
-    let letter = &found.letter;
-    if letter.batch_state != BatchState::Published {
-        return err(
-            "batch_id",
-            "batch_not_published",
-            format!("batch {batch_id} was never published"),
-        );
-    }
-    if let Some((code, message)) =
-        implausible_time(occurred, found.published_at.as_deref(), Utc::now())
-    {
-        return err(
-            "occurred_at",
-            code,
-            format!("{occurred_at}: {message} (batch {batch_id})"),
-        );
-    }
-    // The post office's words, as the vendor wrote them (the store masks them before it keeps them).
-    let detail = Some(row.get("detail").trim()).filter(|d| !d.is_empty());
-    let (from, to, letter_state) = event.transition();
-    // Only the order's newest letter moves it, and only while the order is with the vendor: a
-    // late receipt for a letter that a reissue is replacing is kept but moves nothing.
-    let with_vendor = matches!(
-        letter.order_status,
-        OrderStatus::Batched | OrderStatus::Printed | OrderStatus::Posted | OrderStatus::Returned
-    );
-    let from: &[OrderStatus] = if found.newest_of_order == letter.letter_id && with_vendor {
-        from
-    } else {
-        &[]
-    };
-    if letter.state == LetterState::Issued
-        && !from.is_empty()
-        && !from.contains(&letter.order_status)
-        && letter.order_status != to
-    {
-        let late =
-            matches!(event, ReceiptEvent::Printed) && letter.order_status == OrderStatus::Posted;
-        if !late {
+        if let Some((code, message)) =
+            implausible_time(occurred, found.published_at.as_deref(), Utc::now())
+        {
             return err(
-                "event",
-                "invalid_transition",
-                format!(
-                    "letter {letter_id}: {event} cannot follow the order's status {}",
-                    letter.order_status
-                ),
+                "occurred_at",
+                code,
+                format!("{occurred_at}: {message} (batch {batch_id})"),
             );
         }
+        // The post office's words, as the vendor wrote them (the store masks them before it keeps them).
+        let detail = Some(row.get("detail").trim()).filter(|d| !d.is_empty());
+        let (from, to, letter_state) = event.transition();
+        // Only the order's newest letter moves it, and only while the order is with the vendor: a
+        // late receipt for a letter that a reissue is replacing is kept but moves nothing.
+        let with_vendor = matches!(
+            letter.order_status,
+            OrderStatus::Batched
+                | OrderStatus::Printed
+                | OrderStatus::Posted
+                | OrderStatus::Returned
+        );
+        let from: &[OrderStatus] = if found.newest_of_order == letter.letter_id && with_vendor {
+            from
+        } else {
+            &[]
+        };
+        if letter.state == LetterState::Issued
+            && !from.is_empty()
+            && !from.contains(&letter.order_status)
+            && letter.order_status != to
+        {
+            let late = matches!(event, ReceiptEvent::Printed)
+                && letter.order_status == OrderStatus::Posted;
+            if !late {
+                return err(
+                    "event",
+                    "invalid_transition",
+                    format!(
+                        "letter {letter_id}: {event} cannot follow the order's status {}",
+                        letter.order_status
+                    ),
+                );
+            }
+        }
+        let receipt = NewReceipt {
+            letter_id: letter.letter_id.clone(),
+            event: event.code(),
+            batch_id: letter.batch_id.clone(),
+            occurred_at,
+            detail: detail.map(str::to_string),
+            source_line: row.line,
+        };
+        self.record(letter, receipt, (from, to, letter_state))
+            .map(Ok)
     }
-    let outcome = db
-        .apply_receipt(
-            tx,
-            letter,
-            event.code(),
-            &occurred_at,
-            detail,
-            name,
-            row.line,
-            (from, to, letter_state),
-        )
-        .await?;
-    Ok(Ok(outcome))
+
+    /// Keeps a receipt once per (letter, event), and moves the letter's order on when its
+    /// status allows (and the letter, to the state the receipt gives it).
+    fn record(
+        &mut self,
+        letter: &LetterRef,
+        receipt: NewReceipt,
+        (from, to, letter_state): (&[OrderStatus], OrderStatus, Option<LetterState>),
+    ) -> Result<ReceiptOutcome, DbError> {
+        if !self
+            .kept
+            .insert((receipt.letter_id.clone(), receipt.event.to_string()))
+        {
+            return Ok(ReceiptOutcome::AlreadyKnown);
+        }
+        let event = receipt.event;
+        let event_detail = match receipt.detail.as_deref() {
+            Some(d) => format!(
+                "letter {} at {}: {d}",
+                letter.letter_id, receipt.occurred_at
+            ),
+            None => format!("letter {} at {}", letter.letter_id, receipt.occurred_at),
+        };
+        self.writes.receipts.push(receipt);
+        // Receipts only move the order of the letter that is its current one.
+        let current = letter.order_status;
+        let moved = letter.state == LetterState::Issued && from.contains(&current);
+        if moved {
+            if !current.may_become(to) {
+                return Err(DbError::Transition {
+                    order_id: letter.order_id.clone(),
+                    from: current,
+                    to,
+                });
+            }
+            self.writes
+                .orders
+                .entry(letter.order_id.clone())
+                .or_insert((current, to))
+                .1 = to;
+            self.writes.events.push(ReceiptEventRow {
+                order_id: letter.order_id.clone(),
+                event: event.to_string(),
+                from: Some(current),
+                to: Some(to),
+                detail: Some(event_detail),
+            });
+            // Every letter of the order read with the page sees the order's new status.
+            for other in self.letters.values_mut() {
+                if other.letter.order_id == letter.order_id {
+                    other.letter.order_status = to;
+                }
+            }
+            if let Some(state) = letter_state {
+                self.writes
+                    .letters
+                    .entry(letter.letter_id.clone())
+                    .or_insert((letter.state, state))
+                    .1 = state;
+                if let Some(changed) = self.letters.get_mut(&letter.letter_id) {
+                    changed.letter.state = state;
+                }
+            }
+        } else {
+            self.writes.events.push(ReceiptEventRow {
+                order_id: letter.order_id.clone(),
+                event: format!("receipt {event} (no change)"),
+                from: None,
+                to: None,
+                detail: Some(event_detail),
+            });
+        }
+        Ok(if moved {
+            ReceiptOutcome::Applied
+        } else {
+            ReceiptOutcome::Recorded
+        })
+    }
 }
 
 #[cfg(test)]

@@ -785,6 +785,65 @@ fn receipts_move_orders_on_idempotently_and_name_unknown_letters() {
 }
 
 #[test]
+fn a_receipt_repeated_or_late_within_one_file_is_known_or_kept_without_a_change() {
+    let w = Work::new();
+    let dir = batched(&w);
+    let batch = dir.file_name().unwrap().to_string_lossy().to_string();
+    let manifest = csv_rows(&dir.join("manifest.csv"));
+    let a = manifest[0]["letter_id"].clone();
+    let b = manifest[1]["letter_id"].clone();
+    let [t0, t1, t2, ..] = common::receipt_times();
+    // Within one page of the file, each row sees what the rows before it did: the second
+    // `posted` of a is the same receipt, b's `printed` comes after its `posted` (late: kept,
+    // nothing moves), and b's `returned` moves the order on from `posted`.
+    let receipts = format!(
+        "batch_id,letter_id,event,occurred_at,detail\n\
+         {batch},{a},posted,{t1},\n\
+         {batch},{a},posted,{t1},\n\
+         {batch},{b},posted,{t1},\n\
+         {batch},{b},printed,{t0},\n\
+         {batch},{b},returned,{t2},moved\n"
+    );
+    std::fs::write(w.path("r.csv"), receipts).unwrap();
+    let out = w.ok(&["receipts", "ingest", "r.csv"]);
+    assert!(
+        out.stdout
+            .contains("3 applied, 1 recorded without change, 1 already known, 0 row errors"),
+        "{}",
+        out.stdout
+    );
+    let events_of = |letter: &str| {
+        w.sql(&format!(
+            "SELECT e.event, COALESCE(e.from_status, ''), COALESCE(e.to_status, '') \
+             FROM order_events e JOIN letters l ON l.order_id = e.order_id \
+             WHERE l.letter_id = '{letter}' AND e.actor = 'vendor' ORDER BY e.event_id"
+        ))
+    };
+    assert_eq!(events_of(&a), [["posted", "batched", "posted"]]);
+    assert_eq!(
+        events_of(&b),
+        [
+            ["posted", "batched", "posted"],
+            ["receipt printed (no change)", "", ""],
+            ["returned", "posted", "returned"],
+        ]
+    );
+    assert_eq!(
+        w.sql(&format!(
+            "SELECT o.status, l.state FROM letters l JOIN orders o ON o.order_id = l.order_id \
+             WHERE l.letter_id = '{b}'"
+        )),
+        [["returned", "returned"]]
+    );
+    assert_eq!(
+        w.sql(&format!(
+            "SELECT event FROM receipts WHERE letter_id = '{b}' ORDER BY source_line"
+        )),
+        [["posted"], ["printed"], ["returned"]]
+    );
+}
+
+#[test]
 fn receipts_for_a_letter_of_another_batch_or_of_an_unpublished_one_are_row_errors() {
     let w = Work::new();
     let register = fixture("register/freg-2026-11-23.jsonl");

@@ -226,43 +226,6 @@ impl Db {
         )
         .await
     }
-
-    /// A letter as a vendor's receipt reads it, within the transaction that applies the
-    /// receipt: with its batch's publication and its order's newest letter, in one statement (a
-    /// receipt file has a row for every letter of a night).
-    pub async fn receipt_letter_in(
-        &self,
-        tx: &mut Tx,
-        letter_id: &str,
-    ) -> Result<Option<ReceiptLetter>, DbError> {
-        let row = sqlx::query(
-            "SELECT l.letter_id, l.batch_id, b.state, l.order_id, l.state, o.status, b.published_at, \
-             (SELECT n.letter_id FROM letters n WHERE n.order_id = l.order_id \
-              ORDER BY n.created_at DESC, n.letter_id DESC LIMIT 1) \
-             FROM letters l JOIN orders o ON o.order_id = l.order_id JOIN batches b ON b.batch_id = l.batch_id \
-             WHERE l.letter_id = $1",
-        )
-        .bind(letter_id)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(ctx("reading a receipt's letter"))?;
-        row.map(|r| {
-            Ok(ReceiptLetter {
-                letter: LetterRef {
-                    letter_id: col(&r, 0)?,
-                    batch_id: col(&r, 1)?,
-                    batch_state: code_col(&r, 2, "batches.state")?,
-                    order_id: col(&r, 3)?,
-                    state: code_col(&r, 4, "letters.state")?,
-                    order_status: code_col(&r, 5, "orders.status")?,
-                    pin_digests: None,
-                },
-                published_at: col(&r, 6)?,
-                newest_of_order: col(&r, 7)?,
-            })
-        })
-        .transpose()
-    }
 }
 
 /// The filter of [`Db::latest_letter`].

@@ -42,7 +42,7 @@ pub use letters::{LetterJob, LetterRef, PartRecord, ReceiptLetter};
 pub use operations::PartFile;
 pub use orders::{move_order, InsertOutcome, OrderFilter, OrderRow};
 pub use parts::{attempt_file_name, PartClaim, PartStatus};
-pub use receipts::ReceiptOutcome;
+pub use receipts::{NewReceipt, ReceiptEventRow, ReceiptOutcome, ReceiptWrites};
 pub use validation::{OrderCounts, PeopleFound, PeopleRows, ReceivedOrder};
 
 /// Rows per multi-row statement: few statements, well under SQLite's limit of bound parameters

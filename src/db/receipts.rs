@@ -1,8 +1,17 @@
-//! Vendor receipts (`receipts`): one per letter and event, and what each does to its letter and
-//! order.
+//! Vendor receipts (`receipts`): one per letter and event. A page of a receipts file is read
+//! with two statements (its letters, and the receipts of them kept before) and what the rules
+//! decided is written with a few multi-row statements: a statement per receipt cost a round
+//! trip to SQLite's thread each, most of a receipt's time.
 
-use super::{ctx, insert_event, move_order, now, Db, DbError, LetterRef, Tx};
-use pinbrev_core::letter::LetterState;
+use std::collections::{HashMap, HashSet};
+
+use super::builder::{execute_all, QueryBuilder, Statement};
+use super::{
+    all_changed, json_list, json_rows, now, Db, DbError, LetterRef, ReceiptLetter, Tx,
+    ROWS_PER_STATEMENT,
+};
+use pinbrev_core::free_text;
+use pinbrev_core::letter::{BatchState, LetterState};
 use pinbrev_core::order::OrderStatus;
 
 /// What a receipt row did.
@@ -16,87 +25,289 @@ pub enum ReceiptOutcome {
     AlreadyKnown,
 }
 
+/// A receipt to keep.
+#[derive(Debug, Clone)]
+pub struct NewReceipt {
+    pub letter_id: String,
+    pub event: &'static str,
+    pub batch_id: String,
+    pub occurred_at: String,
+    /// The vendor's words, as written (masked when stored).
+    pub detail: Option<String>,
+    pub source_line: u64,
+}
+
+/// An event of an order, in the order it happened.
+#[derive(Debug, Clone)]
+pub struct ReceiptEventRow {
+    pub order_id: String,
+    pub event: String,
+    pub from: Option<OrderStatus>,
+    pub to: Option<OrderStatus>,
+    /// Masked when stored.
+    pub detail: Option<String>,
+}
+
+/// What a page of receipts does to the store, written by [`Db::record_receipts`].
+#[derive(Debug, Default)]
+pub struct ReceiptWrites {
+    /// The receipts to keep, none kept before.
+    pub receipts: Vec<NewReceipt>,
+    /// Orders that moved: order_id → (the status read with the page, the status reached).
+    pub orders: HashMap<String, (OrderStatus, OrderStatus)>,
+    /// Letters whose state changed: letter_id → (the state read, the state reached).
+    pub letters: HashMap<String, (LetterState, LetterState)>,
+    /// The orders' events, in the order they happened.
+    pub events: Vec<ReceiptEventRow>,
+}
+
 impl Db {
-    /// Applies one vendor receipt in the given transaction: kept once per (letter, event); the
-    /// order moves on when its status allows.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn apply_receipt(
+    /// The letters of a page of receipts, read in the transaction that applies them, each with
+    /// its batch's publication and its order's newest letter, by letter_id. Ids that name no
+    /// letter are missing.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    pub async fn receipt_letters_in(
         &self,
         tx: &mut Tx,
-        letter: &LetterRef,
-        event: &str,
-        occurred_at: &str,
-        detail: Option<&str>,
-        source_file: &str,
-        source_line: u64,
-        transition: (&[OrderStatus], OrderStatus, Option<LetterState>),
-    ) -> Result<ReceiptOutcome, DbError> {
-        let inserted = sqlx::query(
-            "INSERT INTO receipts (letter_id, event, batch_id, occurred_at, detail, source_file, source_line, received_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (letter_id, event) DO NOTHING",
+        letter_ids: &[&str],
+    ) -> Result<HashMap<String, ReceiptLetter>, DbError> {
+        let in_list = self.engine.in_list();
+        let rows = self.engine.rows_as_json(
+            "l.letter_id, l.batch_id, b.state, l.order_id, l.state, o.status, b.published_at, \
+             (SELECT n.letter_id FROM letters n WHERE n.order_id = l.order_id \
+              ORDER BY n.created_at DESC, n.letter_id DESC LIMIT 1)",
+        );
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            String,
+        );
+        let found: Vec<Row> = json_rows(
+            &mut **tx,
+            sqlx::query(&format!(
+                "SELECT {rows} FROM letters l JOIN orders o ON o.order_id = l.order_id \
+                 JOIN batches b ON b.batch_id = l.batch_id WHERE l.letter_id IN {in_list}"
+            ))
+            .bind(json_list(letter_ids)),
+            "reading receipts' letters",
         )
-        .bind(&letter.letter_id)
-        .bind(event)
-        .bind(&letter.batch_id)
-        .bind(occurred_at)
-        .bind(detail.map(pinbrev_core::free_text::clean))
-        .bind(source_file)
-        .bind(source_line as i64)
-        .bind(now())
-        .execute(&mut **tx)
-        .await
-        .map_err(ctx("storing a receipt"))?
-        .rows_affected();
-        if inserted == 0 {
-            return Ok(ReceiptOutcome::AlreadyKnown);
-        }
-        let (from, to, letter_state) = transition;
-        let event_detail = match detail {
-            Some(d) if !d.is_empty() => {
-                format!("letter {} at {occurred_at}: {d}", letter.letter_id)
-            }
-            _ => format!("letter {} at {occurred_at}", letter.letter_id),
-        };
-        // Receipts only move the order of the letter that is its current one.
-        let current = letter.state == LetterState::Issued;
-        let moved = current
-            && move_order(
-                tx,
-                &letter.order_id,
-                from,
-                to,
-                "vendor",
-                event,
-                Some(&event_detail),
+        .await?;
+        found
+            .into_iter()
+            .map(
+                |(
+                    letter_id,
+                    batch_id,
+                    batch_state,
+                    order_id,
+                    state,
+                    status,
+                    published_at,
+                    newest,
+                )| {
+                    let letter = LetterRef {
+                        letter_id: letter_id.clone(),
+                        batch_id,
+                        batch_state: code::<BatchState>(&batch_state, "batches.state")?,
+                        order_id,
+                        state: code::<LetterState>(&state, "letters.state")?,
+                        order_status: code::<OrderStatus>(&status, "orders.status")?,
+                        pin_digests: None,
+                    };
+                    Ok((
+                        letter_id,
+                        ReceiptLetter {
+                            letter,
+                            published_at,
+                            newest_of_order: newest,
+                        },
+                    ))
+                },
             )
-            .await?;
-        if moved {
-            if let Some(state) = letter_state {
-                sqlx::query("UPDATE letters SET state = $1 WHERE letter_id = $2")
-                    .bind(state.code())
-                    .bind(&letter.letter_id)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(ctx("changing a letter's state"))?;
-            }
-        } else {
-            let at = now();
-            insert_event(
-                tx,
-                &letter.order_id,
-                &at,
-                "vendor",
-                &format!("receipt {event} (no change)"),
-                None,
-                None,
-                Some(&event_detail),
-            )
-            .await?;
-        }
-        Ok(if moved {
-            ReceiptOutcome::Applied
-        } else {
-            ReceiptOutcome::Recorded
-        })
+            .collect()
     }
+
+    /// The receipts kept before of these letters, as (letter_id, event).
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    pub async fn receipts_kept_in(
+        &self,
+        tx: &mut Tx,
+        letter_ids: &[&str],
+    ) -> Result<HashSet<(String, String)>, DbError> {
+        let in_list = self.engine.in_list();
+        let rows = self.engine.rows_as_json("letter_id, event");
+        let kept: Vec<(String, String)> = json_rows(
+            &mut **tx,
+            sqlx::query(&format!(
+                "SELECT {rows} FROM receipts WHERE letter_id IN {in_list}"
+            ))
+            .bind(json_list(letter_ids)),
+            "reading receipts kept before",
+        )
+        .await?;
+        Ok(kept.into_iter().collect())
+    }
+
+    /// Writes what a page of receipts did, in the transaction that read it: the receipts, the
+    /// orders' and letters' new statuses (each checked to be still what was read), and the
+    /// orders' events in the order they happened.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    pub async fn record_receipts(
+        &self,
+        tx: &mut Tx,
+        source_file: &str,
+        writes: &ReceiptWrites,
+    ) -> Result<(), DbError> {
+        let at = now();
+        let engine = self.engine;
+        let mut orders: Vec<(&String, &(OrderStatus, OrderStatus))> =
+            writes.orders.iter().collect();
+        orders.sort_unstable_by_key(|(id, _)| *id);
+        let mut letters: Vec<(&String, &(LetterState, LetterState))> =
+            writes.letters.iter().collect();
+        letters.sort_unstable_by_key(|(id, _)| *id);
+        let receipts = writes.receipts.chunks(ROWS_PER_STATEMENT).map(|chunk| {
+            let mut qb = QueryBuilder::new(
+                engine,
+                "INSERT INTO receipts (letter_id, event, batch_id, occurred_at, detail, source_file, \
+                 source_line, received_at) ",
+            );
+            qb.push_values(chunk, |mut row, r| {
+                row.push_bind(r.letter_id.as_str())
+                    .push_bind(r.event)
+                    .push_bind(r.batch_id.as_str())
+                    .push_bind(r.occurred_at.as_str())
+                    .push_bind(r.detail.as_deref().map(free_text::clean))
+                    .push_bind(source_file)
+                    .push_bind(r.source_line as i64)
+                    .push_bind(at.as_str());
+            });
+            Statement {
+                builder: qb,
+                rows: chunk.len(),
+                context: "storing receipts",
+            }
+        });
+        let order_changes: Vec<(&str, &str, &str)> = orders
+            .iter()
+            .map(|(id, (was, status))| (id.as_str(), was.code(), status.code()))
+            .collect();
+        let letter_changes: Vec<(&str, &str, &str)> = letters
+            .iter()
+            .map(|(id, (was, state))| (id.as_str(), was.code(), state.code()))
+            .collect();
+        let moves = order_changes.chunks(ROWS_PER_STATEMENT).map(|chunk| {
+            let mut qb = changes(engine, "orders", "order_id", "status", chunk);
+            qb.push(", updated_at = ");
+            qb.push_bind(at.as_str());
+            finish_changes(qb, "orders", "order_id", "status", chunk.len())
+        });
+        let states = letter_changes.chunks(ROWS_PER_STATEMENT).map(|chunk| {
+            let qb = changes(engine, "letters", "letter_id", "state", chunk);
+            finish_changes(qb, "letters", "letter_id", "state", chunk.len())
+        });
+        let events = writes.events.chunks(ROWS_PER_STATEMENT).map(|chunk| {
+            // Rows of one multi-row insert get their event_id in the order listed.
+            let mut qb = QueryBuilder::new(
+                engine,
+                "INSERT INTO order_events (order_id, at, actor, event, from_status, to_status, detail) ",
+            );
+            qb.push_values(chunk, |mut row, e| {
+                row.push_bind(e.order_id.as_str())
+                    .push_bind(at.as_str())
+                    .push_bind("vendor")
+                    .push_bind(e.event.as_str())
+                    .push_bind(e.from.map(|s| s.code()))
+                    .push_bind(e.to.map(|s| s.code()))
+                    .push_bind(e.detail.as_deref().map(free_text::clean));
+            });
+            Statement {
+                builder: qb,
+                rows: chunk.len(),
+                context: "storing receipts' order events",
+            }
+        });
+        let receipt_statements = writes.receipts.len().div_ceil(ROWS_PER_STATEMENT);
+        let move_statements = orders.len().div_ceil(ROWS_PER_STATEMENT);
+        let state_statements = letters.len().div_ceil(ROWS_PER_STATEMENT);
+        let changed = execute_all(tx, receipts.chain(moves).chain(states).chain(events)).await?;
+        let (kept, rest) = changed.split_at(receipt_statements);
+        let (moved, rest) = rest.split_at(move_statements);
+        let (restated, _) = rest.split_at(state_statements);
+        for (what, counts, sizes, not_changed) in [
+            (
+                "receipts",
+                kept,
+                writes.receipts.len(),
+                "receipts were kept already",
+            ),
+            (
+                "orders.status",
+                moved,
+                orders.len(),
+                "orders moved by receipts were no longer in the status read",
+            ),
+            (
+                "letters.state",
+                restated,
+                letters.len(),
+                "letters changed by receipts were no longer in the state read",
+            ),
+        ] {
+            all_changed(counts.iter().sum(), sizes, what, not_changed)?;
+        }
+        Ok(())
+    }
+}
+
+/// The start of a statement that changes `column` of rows of `table` found by `key`, each
+/// `(key, was, becomes)` of `rows`, up to its `SET` list (for more to be added).
+fn changes<'a>(
+    engine: super::Engine,
+    table: &str,
+    key: &str,
+    column: &str,
+    rows: &[(&'a str, &'a str, &'a str)],
+) -> QueryBuilder<'a> {
+    let mut qb = QueryBuilder::new(engine, format!("WITH v ({key}, was, becomes) AS ("));
+    qb.push_values(rows, |mut row, (id, was, becomes)| {
+        row.push_bind(*id).push_bind(*was).push_bind(*becomes);
+    });
+    qb.push(format_args!(") UPDATE {table} SET {column} = v.becomes"));
+    qb
+}
+
+/// The end of a statement begun by [`changes`]: each row changed only while `column` still
+/// holds what was read.
+fn finish_changes<'a>(
+    mut qb: QueryBuilder<'a>,
+    table: &str,
+    key: &str,
+    column: &str,
+    rows: usize,
+) -> Statement<'a> {
+    qb.push(format_args!(
+        " FROM v WHERE {table}.{key} = v.{key} AND {table}.{column} = v.was"
+    ));
+    Statement {
+        builder: qb,
+        rows,
+        context: "changing statuses after receipts",
+    }
+}
+
+/// A state column's code, read from a JSON row.
+fn code<T>(code: &str, what: &str) -> Result<T, DbError>
+where
+    T: std::str::FromStr<Err = String>,
+{
+    code.parse().map_err(|message| DbError::Corrupt {
+        what: what.to_string(),
+        message,
+    })
 }
