@@ -97,7 +97,7 @@ pub async fn ingest_file(db: &Db, file: &Path) -> Result<ReceiptReport, ReceiptE
             break;
         }
         let mut tx = db.begin_write().await?;
-        apply_page(db, &mut tx, &name, &mut page, &mut report).await?;
+        apply_page(db, &mut tx, &name, &page, &mut report).await?;
         commit(tx).await?;
         if page.len() < RECEIPTS_PER_TRANSACTION {
             break;
@@ -127,7 +127,7 @@ async fn apply_page(
     db: &Db,
     tx: &mut Tx,
     name: &str,
-    page: &mut [Result<CsvRow, InputError>],
+    page: &[Result<CsvRow, InputError>],
     report: &mut ReceiptReport,
 ) -> Result<(), DbError> {
     let letter_ids: Vec<&str> = page
@@ -137,10 +137,11 @@ async fn apply_page(
         .collect();
     let mut applying = Page {
         letters: db.receipt_letters_in(tx, &letter_ids).await?,
+        moved: HashMap::new(),
         kept: db.receipts_kept_in(tx, &letter_ids).await?,
         writes: ReceiptWrites::default(),
     };
-    for row in page.iter_mut() {
+    for row in page {
         match row {
             Err(e) => report.row_errors.push(e.clone()),
             Ok(row) => match applying.apply(db, tx, name, row).await? {
@@ -156,9 +157,11 @@ async fn apply_page(
 
 /// A page of receipts being applied: its letters as read, changed as its rows change them.
 struct Page {
-    /// The page's letters by letter_id, each with its state and its order's status as the rows
-    /// so far left them.
+    /// The page's letters by letter_id, each with its state as the rows so far left it.
     letters: HashMap<String, ReceiptLetter>,
+    /// The status the rows so far moved each order to, by order_id (a letter's order status
+    /// as read holds for an order not in it).
+    moved: HashMap<String, OrderStatus>,
     /// Receipts kept, before or by this page: (letter_id, event).
     kept: HashSet<(String, String)>,
     writes: ReceiptWrites,
@@ -206,7 +209,13 @@ impl Page {
         };
         let occurred_at = timestamp(occurred);
         let found = match self.letters.get(letter_id) {
-            Some(found) if found.letter.batch_id == batch_id => found.clone(),
+            Some(found) if found.letter.batch_id == batch_id => {
+                let mut found = found.clone();
+                if let Some(status) = self.moved.get(&found.letter.order_id) {
+                    found.letter.order_status = *status;
+                }
+                found
+            }
             found => {
                 // A row in error: the first of its errors, in the order they are checked.
                 if db.batch_in(tx, batch_id).await?.is_none() {
@@ -344,11 +353,7 @@ impl Page {
                 detail: Some(event_detail),
             });
             // Every letter of the order read with the page sees the order's new status.
-            for other in self.letters.values_mut() {
-                if other.letter.order_id == letter.order_id {
-                    other.letter.order_status = to;
-                }
-            }
+            self.moved.insert(letter.order_id.clone(), to);
             if let Some(state) = letter_state {
                 self.writes
                     .letters
