@@ -311,3 +311,64 @@ where
         message,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_changed_since_the_page_was_read_fails_the_page_and_writes_nothing() {
+        super::super::tests::runtime().block_on(async {
+            let (_dir, db) = super::super::tests::temp_db().await;
+            let mut tx = db.begin_write().await.unwrap();
+            sqlx::query(
+                "INSERT INTO orders (order_id, national_id, ordered_at, channel, source_file, \
+                 source_line, received_at, status, updated_at) \
+                 VALUES ('A-1', '01010112345', '2026-12-01T10:00:00.000000Z', 'web', 'o.csv', 2, \
+                 'now', 'batched', 'now')",
+            )
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+            let mut tx = db.begin_write().await.unwrap();
+            let event = |to| ReceiptEventRow {
+                order_id: "A-1".into(),
+                event: "posted".into(),
+                from: Some(OrderStatus::Printed),
+                to: Some(to),
+                detail: None,
+            };
+            // Read as `printed`, but the order is `batched`.
+            let stale = ReceiptWrites {
+                orders: HashMap::from([(
+                    "A-1".to_string(),
+                    (OrderStatus::Printed, OrderStatus::Posted),
+                )]),
+                events: vec![event(OrderStatus::Posted)],
+                ..ReceiptWrites::default()
+            };
+            let err = db
+                .record_receipts(&mut tx, "r.csv", &stale)
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("1 of 1 orders moved by receipts were no longer in the status read"),
+                "{err}"
+            );
+            drop(tx);
+            let status: String =
+                sqlx::query_scalar("SELECT status FROM orders WHERE order_id = 'A-1'")
+                    .fetch_one(&db.pool)
+                    .await
+                    .unwrap();
+            assert_eq!(status, "batched");
+            let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM order_events")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+            assert_eq!(events, 0, "the page's event is not kept");
+        });
+    }
+}
