@@ -220,6 +220,14 @@ where
     T: std::str::FromStr<Err = String>,
 {
     let code: String = col(r, index)?;
+    parse_code(&code, what)
+}
+
+/// One of a type's text codes (a state, a status) as read from the store, into the type.
+pub(crate) fn parse_code<T>(code: &str, what: &str) -> Result<T, DbError>
+where
+    T: std::str::FromStr<Err = String>,
+{
     code.parse().map_err(|message| DbError::Corrupt {
         what: what.to_string(),
         message,
@@ -607,16 +615,21 @@ where
         .await
         .and_then(|row| row.try_get(0))
         .map_err(ctx(context))?;
-    // serde's message may quote the value it could not read (an identity number, a name): the
-    // error names only where in the text it is.
-    serde_json::from_str(&text).map_err(|e| DbError::Corrupt {
-        what: context.into(),
+    serde_json::from_str(&text).map_err(|e| rows_unreadable(context, &e))
+}
+
+/// The error of rows read as one JSON text that are not what was expected. serde's message may
+/// quote the value it could not read (an identity number, a name): the error names only where
+/// in the text it is.
+pub(crate) fn rows_unreadable(what: &str, e: &serde_json::Error) -> DbError {
+    DbError::Corrupt {
+        what: what.into(),
         message: format!(
             "the rows read are not the columns expected ({:?} error at character {})",
             e.classify(),
             e.column()
         ),
-    })
+    }
 }
 
 /// The newest schema migration applied to the database, if it has any.

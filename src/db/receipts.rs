@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::builder::{execute_all, QueryBuilder, Statement};
 use super::{
-    all_changed, json_list, json_rows, now, Db, DbError, LetterRef, ReceiptLetter, Tx,
+    all_changed, json_list, json_rows, now, parse_code, Db, DbError, LetterRef, ReceiptLetter, Tx,
     ROWS_PER_STATEMENT,
 };
 use pinbrev_core::free_text;
@@ -113,10 +113,10 @@ impl Db {
                     let letter = LetterRef {
                         letter_id: letter_id.clone(),
                         batch_id,
-                        batch_state: code::<BatchState>(&batch_state, "batches.state")?,
+                        batch_state: parse_code::<BatchState>(&batch_state, "batches.state")?,
                         order_id,
-                        state: code::<LetterState>(&state, "letters.state")?,
-                        order_status: code::<OrderStatus>(&status, "orders.status")?,
+                        state: parse_code::<LetterState>(&state, "letters.state")?,
+                        order_status: parse_code::<OrderStatus>(&status, "orders.status")?,
                         pin_digests: None,
                     };
                     Ok((
@@ -165,12 +165,6 @@ impl Db {
     ) -> Result<(), DbError> {
         let at = now();
         let engine = self.engine;
-        let mut orders: Vec<(&String, &(OrderStatus, OrderStatus))> =
-            writes.orders.iter().collect();
-        orders.sort_unstable_by_key(|(id, _)| *id);
-        let mut letters: Vec<(&String, &(LetterState, LetterState))> =
-            writes.letters.iter().collect();
-        letters.sort_unstable_by_key(|(id, _)| *id);
         let receipts = writes.receipts.chunks(ROWS_PER_STATEMENT).map(|chunk| {
             let mut qb = QueryBuilder::new(
                 engine,
@@ -193,14 +187,19 @@ impl Db {
                 context: "storing receipts",
             }
         });
-        let order_changes: Vec<(&str, &str, &str)> = orders
+        // Each as (key, the code read, the code reached), in key order.
+        let mut order_changes: Vec<(&str, &str, &str)> = writes
+            .orders
             .iter()
             .map(|(id, (was, status))| (id.as_str(), was.code(), status.code()))
             .collect();
-        let letter_changes: Vec<(&str, &str, &str)> = letters
+        order_changes.sort_unstable();
+        let mut letter_changes: Vec<(&str, &str, &str)> = writes
+            .letters
             .iter()
             .map(|(id, (was, state))| (id.as_str(), was.code(), state.code()))
             .collect();
+        letter_changes.sort_unstable();
         let moves = order_changes.chunks(ROWS_PER_STATEMENT).map(|chunk| {
             let mut qb = changes(engine, "orders", "order_id", "status", chunk);
             qb.push(", updated_at = ");
@@ -232,30 +231,24 @@ impl Db {
                 context: "storing receipts' order events",
             }
         });
+        // A receipt kept twice fails its insert (the table's key); the statuses are checked by
+        // the rows each update changed.
         let receipt_statements = writes.receipts.len().div_ceil(ROWS_PER_STATEMENT);
-        let move_statements = orders.len().div_ceil(ROWS_PER_STATEMENT);
-        let state_statements = letters.len().div_ceil(ROWS_PER_STATEMENT);
+        let move_statements = order_changes.len().div_ceil(ROWS_PER_STATEMENT);
         let changed = execute_all(tx, receipts.chain(moves).chain(states).chain(events)).await?;
-        let (kept, rest) = changed.split_at(receipt_statements);
-        let (moved, rest) = rest.split_at(move_statements);
-        let (restated, _) = rest.split_at(state_statements);
+        let (moved, rest) = changed[receipt_statements..].split_at(move_statements);
+        let restated = &rest[..letter_changes.len().div_ceil(ROWS_PER_STATEMENT)];
         for (what, counts, sizes, not_changed) in [
-            (
-                "receipts",
-                kept,
-                writes.receipts.len(),
-                "receipts were kept already",
-            ),
             (
                 "orders.status",
                 moved,
-                orders.len(),
+                order_changes.len(),
                 "orders moved by receipts were no longer in the status read",
             ),
             (
                 "letters.state",
                 restated,
-                letters.len(),
+                letter_changes.len(),
                 "letters changed by receipts were no longer in the state read",
             ),
         ] {
@@ -299,17 +292,6 @@ fn finish_changes<'a>(
         rows,
         context: "changing statuses after receipts",
     }
-}
-
-/// A state column's code, read from a JSON row.
-fn code<T>(code: &str, what: &str) -> Result<T, DbError>
-where
-    T: std::str::FromStr<Err = String>,
-{
-    code.parse().map_err(|message| DbError::Corrupt {
-        what: what.to_string(),
-        message,
-    })
 }
 
 #[cfg(test)]

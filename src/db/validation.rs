@@ -10,7 +10,8 @@ use super::builder::{execute_all, QueryBuilder, Statement};
 use super::orders::status_page_sql;
 use super::Engine;
 use super::{
-    all_changed, ctx, json_list, json_rows, now, Db, DbError, OrderRow, Tx, ROWS_PER_STATEMENT,
+    all_changed, ctx, json_list, json_rows, now, rows_unreadable, Db, DbError, OrderRow, Tx,
+    ROWS_PER_STATEMENT,
 };
 use pinbrev_core::free_text;
 use pinbrev_core::freg::Person;
@@ -42,15 +43,8 @@ impl PeopleRows {
     /// Reads the records on `threads` threads: a record that is not a register person as
     /// pinbrev stores it is an error naming the person_id.
     pub fn read(self, threads: usize) -> Result<PeopleFound, DbError> {
-        let records: Vec<(i64, &RawValue)> =
-            serde_json::from_str(&self.records).map_err(|e| DbError::Corrupt {
-                what: "looking up people".into(),
-                message: format!(
-                    "the rows read are not the columns expected ({:?} error at character {})",
-                    e.classify(),
-                    e.column()
-                ),
-            })?;
+        let records: Vec<(i64, &RawValue)> = serde_json::from_str(&self.records)
+            .map_err(|e| rows_unreadable("looking up people", &e))?;
         // Reading the records is much of the work, and each person's alone: done on every core.
         let persons = crate::parallel::map(&records, threads, |(person_id, record)| {
             serde_json::from_str::<Person>(record.get())
