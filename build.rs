@@ -19,5 +19,7 @@ fn main() {
             println!("cargo:rerun-if-changed={path}");
         }
     }
+    // The migrations are embedded (`sqlx::migrate!`): a new one builds the binary again.
+    println!("cargo:rerun-if-changed=sql");
     println!("cargo:rerun-if-changed=build.rs");
 }

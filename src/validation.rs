@@ -120,13 +120,17 @@ impl<'a> Validator<'a> {
             if let Some(last) = orders.last() {
                 after = Some((last.ordered_at.clone(), last.order_id.clone()));
             }
-            let outcomes = self.finish(&mut tx, &orders, assessing).await?;
+            let finishing = self.finish(&mut tx, orders, assessing).await?;
+            // The next page is read while the order rules run on another thread.
             if let Some(version) = self.db.data_version(&mut tx).await? {
                 ahead = self
                     .read_page(&mut tx, after.as_ref())
                     .await?
                     .map(|page| (version, page));
             }
+            let (orders, outcomes) = joined(finishing).await;
+            let outcomes: Vec<(&ReceivedOrder, ValidationOutcome)> =
+                orders.iter().zip(outcomes).collect();
             self.db.record_validations(&mut tx, &outcomes).await?;
             if pages + 1 == PAGES_PER_TRANSACTION {
                 commit(tx).await?;
@@ -175,12 +179,17 @@ impl<'a> Validator<'a> {
                 .await?
                 .expect("the order was just moved"),
         );
-        let orders = vec![order];
-        let page = self.assess(&mut tx, orders).await?;
-        let mut outcomes = self.finish(&mut tx, &page.orders, page.assessing).await?;
+        let page = self.assess(&mut tx, vec![order]).await?;
+        let (orders, outcomes) =
+            joined(self.finish(&mut tx, page.orders, page.assessing).await?).await;
+        let outcomes: Vec<(&ReceivedOrder, ValidationOutcome)> =
+            orders.iter().zip(outcomes).collect();
         self.db.record_validations(&mut tx, &outcomes).await?;
         commit(tx).await?;
-        let (_, outcome) = outcomes.remove(0);
+        let (_, outcome) = outcomes
+            .into_iter()
+            .next()
+            .expect("one order was validated");
         Ok(Reissue::Done(outcome.status, outcome.reason))
     }
 
@@ -221,26 +230,38 @@ impl<'a> Validator<'a> {
         Ok(PageRead { orders, assessing })
     }
 
-    /// The outcomes of a page of orders, in order: its people's orders and letters counted in
-    /// this transaction (after every earlier page's outcomes), then the order rules.
-    async fn finish<'o>(
+    /// Finishes a page of orders: its people's orders and letters counted in this transaction
+    /// (after every earlier page's outcomes), then the order rules on another thread, which
+    /// hands back the orders with their outcomes, in order.
+    async fn finish(
         &self,
         tx: &mut Tx,
-        orders: &'o [ReceivedOrder],
+        orders: Vec<ReceivedOrder>,
         assessing: Assessing,
-    ) -> Result<Vec<(&'o ReceivedOrder, ValidationOutcome)>, DbError> {
-        let (mut facts, assessment) = match assessing.await {
-            Ok(assessed) => assessed?,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
-        };
+    ) -> Result<Finishing, DbError> {
+        let (mut facts, assessment) = joined(assessing).await?;
         let counts = self
             .db
             .count_orders_and_letters(tx, &facts.numbers(), self.now - Duration::days(30))
             .await?;
         facts.active_orders = counts.active_orders;
         facts.recent_letters = counts.recent_letters;
-        let outcomes = self.rules.finish(&order_facts(orders), assessment, &facts);
-        Ok(orders.iter().zip(outcomes).collect())
+        let rules = Arc::clone(&self.rules);
+        Ok(tokio::task::spawn_blocking(move || {
+            let outcomes = rules.finish(&order_facts(&orders), assessment, &facts);
+            // The page's facts (every record read) are freed here too, not on the thread that
+            // drives the store.
+            drop(facts);
+            (orders, outcomes)
+        }))
+    }
+}
+
+/// What a task on another thread returned; its panic, if it panicked, goes on here.
+async fn joined<T>(task: tokio::task::JoinHandle<T>) -> T {
+    match task.await {
+        Ok(done) => done,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
     }
 }
 
@@ -265,6 +286,10 @@ fn order_facts(orders: &[ReceivedOrder]) -> Vec<OrderFacts<'_>> {
 
 /// The facts of a page without their counts, and the page assessed, from another thread.
 type Assessing = tokio::task::JoinHandle<Result<(Facts, Assessment), DbError>>;
+
+/// The order rules of a page under way on another thread: the page's orders, then their
+/// outcomes in the same order.
+type Finishing = tokio::task::JoinHandle<(Vec<ReceivedOrder>, Vec<ValidationOutcome>)>;
 
 /// A page of orders read inside a write transaction, with its assessment under way.
 struct PageRead {

@@ -127,7 +127,8 @@ fn orders_and_letters_of_an_older_database_get_their_persons_key() {
 }
 
 #[test]
-fn an_older_databases_index_on_the_orders_person_keeps_no_status_and_its_orders_stay() {
+fn an_older_databases_index_on_the_orders_person_keeps_no_status_then_only_orders_placed_with_another_number(
+) {
     let w = Work::sqlite();
     database_before(&w, 9);
     let columns =
@@ -140,18 +141,40 @@ fn an_older_databases_index_on_the_orders_person_keeps_no_status_and_its_orders_
         ],
         "before the migration the index held the status"
     );
-    w.sql(
-        "INSERT INTO orders (order_id, national_id, ordered_at, channel, source_file, source_line, received_at, status, person_national_id, updated_at) \
-         VALUES ('WEB-1', '09814900069', '2026-11-20T08:00:00.000000Z', 'web', 'o.csv', 2, '2026-11-20T08:00:00.000000Z', 'validated', '09814900069', '2026-11-20T08:00:00.000000Z')",
-    );
+    // WEB-1 placed with the number of its person, WEB-2 with an earlier d-number.
+    for (order, placed) in [("WEB-1", "09814900069"), ("WEB-2", "49814900069")] {
+        w.sql(&format!(
+            "INSERT INTO orders (order_id, national_id, ordered_at, channel, source_file, source_line, received_at, status, person_national_id, updated_at) \
+             VALUES ('{order}', '{placed}', '2026-11-20T08:00:00.000000Z', 'web', 'o.csv', 2, '2026-11-20T08:00:00.000000Z', 'validated', '09814900069', '2026-11-20T08:00:00.000000Z')",
+        ));
+    }
 
     w.ok(&["orders", "list"]);
 
     assert_eq!(columns(&w), vec![vec!["person_national_id".to_string()]]);
     assert_eq!(
-        w.sql("SELECT order_id FROM orders INDEXED BY orders_person WHERE person_national_id = '09814900069'"),
+        w.sql(
+            "SELECT order_id FROM orders INDEXED BY orders_person \
+               WHERE person_national_id = '09814900069' AND person_national_id <> national_id"
+        ),
+        vec![vec!["WEB-2".to_string()]],
+        "the order placed with another number is found through the new index"
+    );
+    assert_eq!(
+        w.sql(
+            "SELECT COUNT(*) FROM orders INDEXED BY orders_person \
+               WHERE person_national_id > '' AND person_national_id <> national_id"
+        ),
+        vec![vec!["1".to_string()]],
+        "the order placed with its person's number is not in the index"
+    );
+    assert_eq!(
+        w.sql(
+            "SELECT order_id FROM orders INDEXED BY orders_national_id \
+               WHERE national_id = '09814900069' AND person_national_id = '09814900069'"
+        ),
         vec![vec!["WEB-1".to_string()]],
-        "the order is found through the new index"
+        "the other is found by the number it was placed with"
     );
 }
 

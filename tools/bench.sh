@@ -7,8 +7,8 @@
 # fresh database. Prints each step as it finishes, then every N side by side.
 # Usage: tools/bench.sh N [N ...]   (from the repository root, after `cargo build --release`;
 #        PINBREV_BIN=path measures another binary)
-# REISSUE_UP_TO=N runs the re-issue night only for the sizes up to N: its receipts are applied
-# one at a time, minutes for a million.
+# REISSUE_UP_TO=N runs the re-issue night only for the sizes up to N (for a million it adds a
+# million receipts and a second batch of a million letters to the run).
 # ENGINE=postgres runs pinbrev on PostgreSQL: a server started here on loopback with the
 # distribution's durable defaults (fsync and synchronous commit on, as SQLite's
 # synchronous=FULL is), or the one at PINBREV_BENCH_PG_URL (a database per N is created there).

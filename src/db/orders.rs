@@ -11,6 +11,20 @@ use super::{col, ctx, insert_event, json_list, now, Db, DbError, Engine, Tx, ROW
 use pinbrev_core::free_text;
 use pinbrev_core::order::{NewOrder, OrderStatus};
 
+/// The two conditions that together say `{order}.person_national_id {test}` (the order was
+/// validated for a person whose number passes `test`, such as `= $1` or `IN (...)`), each
+/// answered by an index: the order was placed with that number too (the index on
+/// `national_id`), or with another (the partial index `orders_person`, which holds only those;
+/// see sql/0010_orders_person_partial.sql).
+pub(super) fn resolved_to(order: &str, test: &str) -> [String; 2] {
+    [
+        format!("{order}.national_id {test} AND {order}.person_national_id {test}"),
+        format!(
+            "{order}.person_national_id {test} AND {order}.person_national_id <> {order}.national_id"
+        ),
+    ]
+}
+
 /// Result of storing an order row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InsertOutcome {
@@ -293,10 +307,13 @@ impl Db {
     /// Orders placed with this number or resolved to any identifier of its person.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn orders_of_national_id(&self, national_id: &str) -> Result<Vec<OrderRow>, DbError> {
+        // The number and every number its person has had. An order validated for one of them
+        // and placed with one of them is found by the first test.
+        let numbers = "(SELECT $1 UNION SELECT b.national_id FROM person_ids a \
+             JOIN person_ids b ON a.person_id = b.person_id WHERE a.national_id = $1)";
+        let [_, moved] = resolved_to("o", &format!("IN {numbers}"));
         let rows = sqlx::query(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE national_id = $1 OR person_national_id = $1 \
-             OR person_national_id IN (SELECT b.national_id FROM person_ids a JOIN person_ids b ON a.person_id = b.person_id WHERE a.national_id = $1) \
-             OR national_id IN (SELECT b.national_id FROM person_ids a JOIN person_ids b ON a.person_id = b.person_id WHERE a.national_id = $1) \
+            "SELECT {ORDER_COLUMNS} FROM orders o WHERE o.national_id IN {numbers} OR ({moved}) \
              ORDER BY ordered_at, order_id"
         ))
         .bind(national_id)

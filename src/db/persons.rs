@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use sqlx::Row;
 
 use super::builder::{execute_all, QueryBuilder, Statement};
+use super::orders::resolved_to;
 use super::{ctx, json_list, now, Db, DbError, Tx, ROWS_PER_STATEMENT};
 use pinbrev_core::freg::ImportedPerson;
 
@@ -259,10 +260,15 @@ async fn merge_person_keys(tx: &mut Tx, kept: i64, merged: &[i64]) -> Result<(),
             .await
             .map_err(ctx("merging a person's letters"))?;
     }
-    sqlx::query(
+    let [placed, moved] = resolved_to(
+        "o",
+        "IN (SELECT national_id FROM person_ids WHERE person_id = $1)",
+    );
+    sqlx::query(&format!(
         "UPDATE orders SET person_id = $1 WHERE person_id IS NOT NULL AND person_id <> $1 \
-         AND person_national_id IN (SELECT national_id FROM person_ids WHERE person_id = $1)",
-    )
+         AND order_id IN (SELECT o.order_id FROM orders o WHERE {placed} \
+         UNION SELECT o.order_id FROM orders o WHERE {moved})"
+    ))
     .bind(kept)
     .execute(&mut **tx)
     .await

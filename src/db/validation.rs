@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 
 use super::builder::{execute_all, QueryBuilder, Statement};
-use super::orders::status_page_sql;
+use super::orders::{resolved_to, status_page_sql};
 use super::Engine;
 use super::{
     all_changed, ctx, json_list, json_rows, now, rows_unreadable, Db, DbError, OrderRow, Tx,
@@ -205,15 +205,26 @@ impl Db {
         // Only identifiers with something to count come back, as one JSON text.
         let in_list = self.engine.in_list();
         let rows = self.engine.rows_as_json("number, active, recent");
+        let count = |what: &str, resolved_to: &str| {
+            format!("(SELECT COUNT(*) FROM {what} WHERE {resolved_to})")
+        };
+        let active = "o.status IN ($2, $3, $4)";
+        let recent = "l.state <> $5 AND l.created_at >= $6";
+        let letters = "orders o JOIN letters l ON l.order_id = o.order_id";
+        let [placed, moved] = resolved_to("o", "= ids.value");
+        let counts = [
+            count("orders o", &format!("{placed} AND {active}")),
+            count("orders o", &format!("{moved} AND {active}")),
+            count(letters, &format!("{placed} AND {recent}")),
+            count(letters, &format!("{moved} AND {recent}")),
+        ];
         let counted: Vec<(String, i64, i64)> = json_rows(
             &mut **tx,
             sqlx::query(&format!(
-                "SELECT {rows} FROM (SELECT ids.value AS number, \
-                 (SELECT COUNT(*) FROM orders o \
-                  WHERE o.person_national_id = ids.value AND o.status IN ($2, $3, $4)) AS active, \
-                 (SELECT COUNT(*) FROM orders o JOIN letters l ON l.order_id = o.order_id \
-                  WHERE o.person_national_id = ids.value AND l.state <> $5 AND l.created_at >= $6) \
-                 AS recent FROM {in_list} AS ids) AS counted WHERE active > 0 OR recent > 0"
+                "SELECT {rows} FROM (SELECT ids.value AS number, {} + {} AS active, \
+                 {} + {} AS recent FROM {in_list} AS ids) AS counted \
+                 WHERE active > 0 OR recent > 0",
+                counts[0], counts[1], counts[2], counts[3]
             ))
             .bind(&numbers)
             .bind(validated)
@@ -471,6 +482,97 @@ mod tests {
         };
         let err = rows.read(1).unwrap_err().to_string();
         assert!(err.contains("looking up people"), "{err}");
+    }
+
+    #[test]
+    fn orders_and_letters_are_counted_under_the_number_their_person_had_whatever_they_were_placed_with(
+    ) {
+        super::super::tests::runtime().block_on(async {
+            let (_dir, db) = super::super::tests::temp_db().await;
+            let mut tx = db.begin_write().await.unwrap();
+            let (fnr, dnr, other, moved) = ("01010112345", "41010112345", "02020212345", "03030312345");
+            // (order, placed with, validated for, status, letter state)
+            let orders = [
+                ("O-1", dnr, Some(fnr), "validated", Some("pending")),
+                ("O-2", fnr, Some(fnr), "batched", Some("failed")),
+                ("O-3", fnr, None, "received", None),
+                ("O-4", dnr, Some(dnr), "posted", Some("issued")),
+                ("O-5", other, Some(fnr), "printed", Some("issued")),
+                ("O-6", fnr, Some(moved), "validated", None),
+                ("O-7", fnr, Some(fnr), "rejected", None),
+            ];
+            sqlx::query(
+                "INSERT INTO batches (batch_id, vendor, outbox, state, created_at, letter_count) \
+                 VALUES ('B-1', 'v', 'out', 'published', '2026-12-01T10:00:00.000000Z', 4)",
+            )
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            for (i, (order, placed, person, status, letter)) in orders.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO orders (order_id, national_id, ordered_at, channel, source_file, \
+                     source_line, received_at, status, person_national_id, updated_at) \
+                     VALUES ($1, $2, '2026-12-01T10:00:00.000000Z', 'web', 'o.csv', 2, 'now', $3, $4, 'now')",
+                )
+                .bind(order)
+                .bind(placed)
+                .bind(status)
+                .bind(person)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+                if let Some(state) = letter {
+                    sqlx::query(
+                        "INSERT INTO letters (letter_id, order_id, batch_id, sequence, state, created_at) \
+                         VALUES ($1, $2, 'B-1', $3, $4, '2026-12-01T10:00:00.000000Z')",
+                    )
+                    .bind(format!("L-{order}"))
+                    .bind(order)
+                    .bind(i as i64)
+                    .bind(state)
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                }
+            }
+            let since = DateTime::parse_from_rfc3339("2026-11-15T00:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc);
+            let numbers = [fnr, dnr, other, moved, "09090912345"];
+            let counts = db
+                .count_orders_and_letters(&mut tx, &numbers, since)
+                .await
+                .unwrap();
+            let expected = |pairs: &[(&str, i64)]| -> HashMap<String, i64> {
+                pairs.iter().map(|(n, c)| (n.to_string(), *c)).collect()
+            };
+            assert_eq!(
+                counts.active_orders,
+                expected(&[(fnr, 3), (moved, 1)]),
+                "O-1 and O-5 placed with other numbers, O-2 with the number; O-6 under its person's"
+            );
+            assert_eq!(
+                counts.recent_letters,
+                expected(&[(fnr, 2), (dnr, 1)]),
+                "the letters of O-1 and O-5 under the person's number, a failed one not at all"
+            );
+            // The same counts by the plain definition, which reads every order.
+            for number in numbers {
+                let plain: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM orders NOT INDEXED WHERE person_national_id = $1 \
+                     AND status IN ('validated', 'batched', 'printed')",
+                )
+                .bind(number)
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+                assert_eq!(
+                    counts.active_orders.get(number).copied().unwrap_or(0),
+                    plain,
+                    "{number}"
+                );
+            }
+        });
     }
 
     fn rejected() -> ValidationOutcome {
