@@ -31,7 +31,8 @@ where
         let others: Vec<_> = runs
             .map(|chunk| scope.spawn(move || chunk.iter().map(f).collect::<Vec<R>>()))
             .collect();
-        let mut out: Vec<R> = first.iter().map(f).collect();
+        let mut out: Vec<R> = Vec::with_capacity(items.len());
+        out.extend(first.iter().map(f));
         for handle in others {
             match handle.join() {
                 Ok(results) => out.extend(results),
