@@ -203,33 +203,34 @@ impl Db {
         let mut facts = OrderCounts::default();
         let numbers = json_list(numbers);
         let [validated, batched, printed] = OrderStatus::ACTIVE.map(|s| s.code());
-        // One count per identifier, each found through the index on the person's identifier:
-        // a plan that stays right however many orders the night has validated so far, where a
-        // join over the whole list follows the table statistics, stale within minutes on a
-        // busy night (PostgreSQL then scanned every validated order once per page).
+        // Each identifier's orders are found through the index on the number they were placed
+        // with, or, placed with another number, through the person index (which holds only
+        // those): a plan that stays right however many orders the night has validated so
+        // far, where a join on the status follows the table statistics, stale within minutes
+        // on a busy night (PostgreSQL then scanned every validated order once per page). Each
+        // order found is read once for both counts: at 100,000 orders, a count of its own for
+        // each (four in all) took 0.25 s, these 0.13 s (sqlx's statement timings, one run each).
         // Only identifiers with something to count come back, as one JSON text.
         let in_list = self.engine.in_list();
         let rows = self.engine.rows_as_json("number, active, recent");
-        let count = |what: &str, resolved_to: &str| {
-            format!("(SELECT COUNT(*) FROM {what} WHERE {resolved_to})")
+        let found = |resolved_to: &str| {
+            format!(
+                "SELECT ids.value AS number, \
+                 CASE WHEN o.status IN ($2, $3, $4) THEN 1 ELSE 0 END AS active, \
+                 (SELECT COUNT(*) FROM letters l WHERE l.order_id = o.order_id \
+                  AND l.state <> $5 AND l.created_at >= $6) AS recent \
+                 FROM {in_list} AS ids JOIN orders o ON {resolved_to}"
+            )
         };
-        let active = "o.status IN ($2, $3, $4)";
-        let recent = "l.state <> $5 AND l.created_at >= $6";
-        let letters = "orders o JOIN letters l ON l.order_id = o.order_id";
         let [placed, moved] = resolved_to("o", "= ids.value");
-        let counts = [
-            count("orders o", &format!("{placed} AND {active}")),
-            count("orders o", &format!("{moved} AND {active}")),
-            count(letters, &format!("{placed} AND {recent}")),
-            count(letters, &format!("{moved} AND {recent}")),
-        ];
         let counted: Vec<(String, i64, i64)> = json_rows(
             &mut **tx,
             sqlx::query(&format!(
-                "SELECT {rows} FROM (SELECT ids.value AS number, {} + {} AS active, \
-                 {} + {} AS recent FROM {in_list} AS ids) AS counted \
+                "SELECT {rows} FROM (SELECT number, SUM(active) AS active, SUM(recent) AS recent \
+                 FROM ({} UNION ALL {}) AS found GROUP BY number) AS counted \
                  WHERE active > 0 OR recent > 0",
-                counts[0], counts[1], counts[2], counts[3]
+                found(&placed),
+                found(&moved)
             ))
             .bind(&numbers)
             .bind(validated)
