@@ -161,6 +161,38 @@ fn status_by_national_id_finds_orders_placed_with_a_ceased_number() {
 }
 
 #[test]
+fn an_order_validated_for_the_persons_newer_number_makes_a_later_order_with_it_a_duplicate() {
+    let w = Work::new();
+    w.load_fixtures();
+    // WEB-20261123-0027 was placed with X02's ceased d-number and validated for the
+    // fødselsnummer in use: only the index of orders placed with another number finds it so.
+    let row = w.sql(
+        "SELECT national_id, person_national_id, status FROM orders WHERE order_id = 'WEB-20261123-0027'",
+    );
+    let (placed, person) = (row[0][0].clone(), row[0][1].clone());
+    assert_ne!(placed, person);
+    assert_eq!(row[0][2], "validated");
+    for (order, number) in [("LATER-1", &person), ("LATER-2", &placed)] {
+        std::fs::write(
+            w.path("later.csv"),
+            format!(
+                "order_id,national_id,ordered_at\n{order},{number},2026-11-25T10:00:00+01:00\n"
+            ),
+        )
+        .unwrap();
+        w.ok(&["orders", "ingest", "later.csv"]);
+        w.ok(&["orders", "validate"]);
+        assert_eq!(
+            w.sql(&format!(
+                "SELECT status, reason FROM orders WHERE order_id = '{order}'"
+            )),
+            vec![vec!["duplicate".to_string(), "duplicate".to_string()]],
+            "{order}"
+        );
+    }
+}
+
+#[test]
 fn orders_list_filters_and_formats() {
     let w = Work::new();
     w.load_fixtures();
