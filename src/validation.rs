@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Europe::Oslo;
 use serde::Serialize;
 
-use crate::db::{Db, DbError, PeopleFound, ReceivedOrder, Table, Tx};
+use crate::db::{Db, DbError, PeopleFound, ReceivedOrder, Table, Tx, ValidationEvents};
 use crate::letters::Window;
 use crate::orders::OrderStatus;
 use crate::settings::Settings;
@@ -98,15 +98,15 @@ impl<'a> Validator<'a> {
         let mut after: Option<(String, String)> = None;
         // A page read ahead, with the database's data version when it was read.
         let mut ahead: Option<(i64, PageRead)> = None;
-        let mut open: Option<(Tx, usize)> = None;
+        let mut open: Option<(Tx, usize, ValidationEvents)> = None;
         loop {
-            let (mut tx, pages) = match open.take() {
+            let (mut tx, pages, mut events) = match open.take() {
                 Some(open) => open,
                 None => {
                     let mut tx = self.db.begin_write().await?;
                     let version = self.db.data_version(&mut tx).await?;
                     ahead = ahead.filter(|(read_at, _)| Some(*read_at) == version);
-                    (tx, 0)
+                    (tx, 0, ValidationEvents::default())
                 }
             };
             let current = match ahead.take() {
@@ -114,7 +114,7 @@ impl<'a> Validator<'a> {
                 None => self.read_page(&mut tx, after.as_ref()).await?,
             };
             let Some(PageRead { orders, assessing }) = current else {
-                commit(tx).await?;
+                self.commit(tx, events).await?;
                 break;
             };
             if let Some(last) = orders.last() {
@@ -131,11 +131,13 @@ impl<'a> Validator<'a> {
             let (orders, outcomes) = joined(finishing).await;
             let outcomes: Vec<(&ReceivedOrder, ValidationOutcome)> =
                 orders.iter().zip(outcomes).collect();
-            self.db.record_validations(&mut tx, &outcomes).await?;
+            self.db
+                .record_validations(&mut tx, &outcomes, &mut events)
+                .await?;
             if pages + 1 == PAGES_PER_TRANSACTION {
-                commit(tx).await?;
+                self.commit(tx, events).await?;
             } else {
-                open = Some((tx, pages + 1));
+                open = Some((tx, pages + 1, events));
             }
             for (_, outcome) in &outcomes {
                 report.orders += 1;
@@ -184,8 +186,11 @@ impl<'a> Validator<'a> {
             joined(self.finish(&mut tx, page.orders, page.assessing).await?).await;
         let outcomes: Vec<(&ReceivedOrder, ValidationOutcome)> =
             orders.iter().zip(outcomes).collect();
-        self.db.record_validations(&mut tx, &outcomes).await?;
-        commit(tx).await?;
+        let mut events = ValidationEvents::default();
+        self.db
+            .record_validations(&mut tx, &outcomes, &mut events)
+            .await?;
+        self.commit(tx, events).await?;
         let (_, outcome) = outcomes
             .into_iter()
             .next()
@@ -255,6 +260,15 @@ impl<'a> Validator<'a> {
             (orders, outcomes)
         }))
     }
+
+    /// Stores the events of a transaction's outcomes, then commits it.
+    async fn commit(&self, mut tx: Tx, events: ValidationEvents) -> Result<(), DbError> {
+        self.db.store_validation_events(&mut tx, events).await?;
+        tx.commit().await.map_err(|source| DbError::Query {
+            context: "committing validation outcomes",
+            source,
+        })
+    }
 }
 
 /// What a task on another thread returned; its panic, if it panicked, goes on here.
@@ -263,14 +277,6 @@ async fn joined<T>(task: tokio::task::JoinHandle<T>) -> T {
         Ok(done) => done,
         Err(e) => std::panic::resume_unwind(e.into_panic()),
     }
-}
-
-/// Commits a transaction of validation outcomes.
-async fn commit(tx: Tx) -> Result<(), DbError> {
-    tx.commit().await.map_err(|source| DbError::Query {
-        context: "committing validation outcomes",
-        source,
-    })
 }
 
 /// The rules' view of orders.

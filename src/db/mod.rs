@@ -43,7 +43,7 @@ pub use operations::PartFile;
 pub use orders::{move_order, InsertOutcome, OrderFilter, OrderRow};
 pub use parts::{attempt_file_name, PartClaim, PartStatus};
 pub use receipts::{NewReceipt, ReceiptEventRow, ReceiptOutcome, ReceiptWrites};
-pub use validation::{OrderCounts, PeopleFound, PeopleRows, ReceivedOrder};
+pub use validation::{OrderCounts, PeopleFound, PeopleRows, ReceivedOrder, ValidationEvents};
 
 /// Rows per multi-row statement: few statements, well under SQLite's limit of bound parameters
 /// (32,766). The statement of a full chunk is prepared once and kept; a shorter last chunk's is not.

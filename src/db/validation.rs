@@ -201,7 +201,12 @@ impl Db {
         letters_since: DateTime<Utc>,
     ) -> Result<OrderCounts, DbError> {
         let mut facts = OrderCounts::default();
-        let numbers = json_list(numbers);
+        // In order, as their index holds them: at a million orders, the searches then walk it
+        // from end to end rather than all over it.
+        let mut numbers = numbers.to_vec();
+        numbers.sort_unstable();
+        numbers.dedup();
+        let numbers = json_list(&numbers);
         let [validated, batched, printed] = OrderStatus::ACTIVE.map(|s| s.code());
         // Each identifier's orders are found through the index on the number they were placed
         // with, or, placed with another number, through the person index (which holds only
@@ -254,13 +259,15 @@ impl Db {
         Ok(facts)
     }
 
-    /// Records the outcomes of validating orders that are `received` (read in this transaction),
-    /// each with its event, in a few multi-row statements.
+    /// Records the outcomes of validating orders that are `received` (read in this transaction)
+    /// in a few multi-row statements; their events are added to `events`, to be stored in the
+    /// same transaction by [`Db::store_validation_events`].
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn record_validations(
         &self,
         tx: &mut Tx,
         outcomes: &[(&ReceivedOrder, ValidationOutcome)],
+        events: &mut ValidationEvents,
     ) -> Result<(), DbError> {
         let at = now();
         if let Some((order, o)) = outcomes
@@ -285,17 +292,10 @@ impl Db {
         } else {
             rows.sort_unstable_by_key(|(o, _)| o.order_id.as_str());
         }
-        let mut events = rows.clone();
-        events.sort_unstable_by_key(|(o, _)| o.order_id.as_str());
         let engine = self.engine;
         let statements = rows
             .chunks(ROWS_PER_STATEMENT)
-            .map(|chunk| outcomes_statement(engine, chunk, by_row, &at))
-            .chain(
-                events
-                    .chunks(ROWS_PER_STATEMENT)
-                    .map(|chunk| events_statement(engine, chunk, &at)),
-            );
+            .map(|chunk| outcomes_statement(engine, chunk, by_row, &at));
         let changed = execute_all(tx, statements).await?;
         for (changed, chunk) in changed.iter().zip(rows.chunks(ROWS_PER_STATEMENT)) {
             all_changed(
@@ -305,8 +305,54 @@ impl Db {
                 "orders being validated were no longer received",
             )?;
         }
+        events
+            .0
+            .extend(outcomes.iter().map(|(order, o)| ValidationEvent {
+                order_id: order.order_id.clone(),
+                status: o.status,
+                detail: match (&o.reason, &o.detail) {
+                    (Some(r), Some(d)) => Some(free_text::clean(&format!("{r}: {d}"))),
+                    (Some(r), None) => Some(free_text::clean(r)),
+                    _ => None,
+                },
+                at: at.clone(),
+            }));
         Ok(())
     }
+
+    /// Stores the events of the outcomes recorded in this transaction, in order_id order (the
+    /// order of the events' index), in a few multi-row statements.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    pub async fn store_validation_events(
+        &self,
+        tx: &mut Tx,
+        mut events: ValidationEvents,
+    ) -> Result<(), DbError> {
+        events.0.sort_by(|a, b| a.order_id.cmp(&b.order_id));
+        let engine = self.engine;
+        let statements = events
+            .0
+            .chunks(ROWS_PER_STATEMENT)
+            .map(|chunk| events_statement(engine, chunk));
+        execute_all(tx, statements).await?;
+        Ok(())
+    }
+}
+
+/// The events of validation outcomes recorded in a transaction and not stored yet. They are
+/// stored together before it commits: at a million orders a page's events landed all over the
+/// index of the events' order, which is larger than SQLite's page cache, so that each page read
+/// and wrote most of it again.
+#[derive(Debug, Default)]
+pub struct ValidationEvents(Vec<ValidationEvent>);
+
+/// One order's `received` → outcome event, as it will be stored.
+#[derive(Debug)]
+struct ValidationEvent {
+    order_id: String,
+    status: OrderStatus,
+    detail: Option<String>,
+    at: String,
 }
 
 /// The statement that records a chunk of outcomes on their orders, each still `received`; with
@@ -366,30 +412,20 @@ fn outcomes_statement<'a>(
     }
 }
 
-/// The statement that stores the events of a chunk of outcomes.
-fn events_statement<'a>(
-    engine: Engine,
-    chunk: &[&'a (&'a ReceivedOrder, ValidationOutcome)],
-    at: &'a str,
-) -> Statement<'a> {
+/// The statement that stores a chunk of validation events.
+fn events_statement(engine: Engine, chunk: &[ValidationEvent]) -> Statement<'_> {
     // What every event of the statement shares is bound once, not once a row.
-    let mut qb = QueryBuilder::new(engine, "WITH e (order_id, status, detail) AS (");
-    qb.push_values(chunk, |mut row, (order, o)| {
-        let detail = match (&o.reason, &o.detail) {
-            (Some(r), Some(d)) => Some(free_text::clean(&format!("{r}: {d}"))),
-            (Some(r), None) => Some(free_text::clean(r)),
-            _ => None,
-        };
-        row.push_bind(order.order_id.as_str())
-            .push_bind(o.status.code())
-            .push_bind(detail);
+    let mut qb = QueryBuilder::new(engine, "WITH e (order_id, at, status, detail) AS (");
+    qb.push_values(chunk, |mut row, e| {
+        row.push_bind(e.order_id.as_str())
+            .push_bind(e.at.as_str())
+            .push_bind(e.status.code())
+            .push_bind(e.detail.as_deref());
     });
     qb.push(
         ") INSERT INTO order_events (order_id, at, actor, event, from_status, to_status, detail) \
-         SELECT e.order_id, ",
+         SELECT e.order_id, e.at, ",
     );
-    qb.push_bind(at);
-    qb.push(", ");
     qb.push_bind("validate");
     qb.push(", e.status, ");
     qb.push_bind(OrderStatus::Received.code());
@@ -611,16 +647,24 @@ mod tests {
                 ..page[1].clone()
             };
             let err = db
-                .record_validations(&mut tx, &[(&forged, rejected())])
+                .record_validations(
+                    &mut tx,
+                    &[(&forged, rejected())],
+                    &mut ValidationEvents::default(),
+                )
                 .await
                 .unwrap_err();
             assert!(
                 err.to_string().contains("1 of 1 orders being validated"),
                 "{err}"
             );
-            db.record_validations(&mut tx, &[(&page[0], rejected()), (&page[1], rejected())])
-                .await
-                .unwrap();
+            db.record_validations(
+                &mut tx,
+                &[(&page[0], rejected()), (&page[1], rejected())],
+                &mut ValidationEvents::default(),
+            )
+            .await
+            .unwrap();
             let statuses: Vec<(String, String)> =
                 sqlx::query_as("SELECT order_id, status FROM orders ORDER BY order_id")
                     .fetch_all(&mut *tx)
