@@ -281,9 +281,9 @@ impl Db {
             });
         }
         tx.prefer_index_lookups().await?;
-        // Each in the order of what finds its rows: the outcomes by the orders' rows (rowid on
-        // SQLite, else order_id), the events by order_id, the order of their index. Each
-        // statement's rows are then neighbours.
+        // In the order of what finds their rows (rowid on SQLite, else order_id): each
+        // statement's rows are then neighbours. The events go in order_id order, the order of
+        // their index, when the transaction's are stored together.
         let by_row =
             self.engine == Engine::Sqlite && outcomes.iter().all(|(o, _)| o.row_id.is_some());
         let mut rows: Vec<&(&ReceivedOrder, ValidationOutcome)> = outcomes.iter().collect();
