@@ -6,10 +6,11 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::builder::{execute_all, QueryBuilder, Statement};
+use super::builder::{execute_all, JsonColumn, QueryBuilder, Statement};
 use super::orders::status_page_sql;
 use super::{
-    all_changed, code_col, col, ctx, json_list, json_rows, now, Db, DbError, Tx, ROWS_PER_STATEMENT,
+    all_changed, code_col, col, ctx, json_list, json_rows, now, Db, DbError, Tx,
+    ROWS_PER_JSON_STATEMENT, ROWS_PER_STATEMENT,
 };
 use pinbrev_core::address::PostalZone;
 use pinbrev_core::free_text;
@@ -163,31 +164,53 @@ impl Db {
             .map_err(ctx("storing a batch"))?;
         let engine = self.engine;
         let letters = orders
-            .chunks(ROWS_PER_STATEMENT)
+            .chunks(ROWS_PER_JSON_STATEMENT)
             .enumerate()
             .map(|(chunk_no, chunk)| {
-                let first = (chunk_no * ROWS_PER_STATEMENT) as i64 + 1;
+                let first = (chunk_no * ROWS_PER_JSON_STATEMENT) as i64 + 1;
+                type Row<'a> = (String, &'a str, i64, String, i64, Option<i64>);
+                let rows: Vec<Row> = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(i, key)| {
+                        let sequence = first + i as i64;
+                        let mut tail = key.rsplitn(3, '\0');
+                        let person_id = tail.next().and_then(|p| p.parse::<i64>().ok());
+                        let order_id = tail.next().unwrap_or_default();
+                        // Placed at once: the parts then store their letters' codes and nothing else.
+                        let (part, page) = layout.place(sequence);
+                        (
+                            format!("{}-{sequence:06}", batch.batch_id),
+                            order_id,
+                            sequence,
+                            part_file_name(part),
+                            page,
+                            person_id,
+                        )
+                    })
+                    .collect();
                 let mut qb = QueryBuilder::new(
                     engine,
-                    "INSERT INTO letters (letter_id, order_id, batch_id, sequence, file, first_page, state, created_at, person_id) ",
+                    "INSERT INTO letters (batch_id, state, created_at, letter_id, order_id, sequence, file, first_page, person_id) SELECT ",
                 );
-                qb.push_values(chunk.iter().enumerate(), |mut row, (i, key)| {
-                    let sequence = first + i as i64;
-                    let mut tail = key.rsplitn(3, '\0');
-                    let person_id = tail.next().and_then(|p| p.parse::<i64>().ok());
-                    let order_id = tail.next().unwrap_or_default();
-                    // Placed at once: the parts then store their letters' codes and nothing else.
-                    let (part, page) = layout.place(sequence);
-                    row.push_bind(format!("{}-{sequence:06}", batch.batch_id))
-                        .push_bind(order_id)
-                        .push_bind(&batch.batch_id)
-                        .push_bind(sequence)
-                        .push_bind(part_file_name(part))
-                        .push_bind(page)
-                        .push_bind(LetterState::Pending.code())
-                        .push_bind(&batch.created_at)
-                        .push_bind(person_id);
-                });
+                qb.push_bind(&batch.batch_id)
+                    .push(", ")
+                    .push_bind(LetterState::Pending.code())
+                    .push(", ")
+                    .push_bind(&batch.created_at)
+                    .push(", r.letter_id, r.order_id, r.sequence, r.file, r.first_page, r.person_id FROM (");
+                qb.push_json_rows(
+                    &[
+                        ("letter_id", JsonColumn::Text),
+                        ("order_id", JsonColumn::Text),
+                        ("sequence", JsonColumn::Integer),
+                        ("file", JsonColumn::Text),
+                        ("first_page", JsonColumn::Integer),
+                        ("person_id", JsonColumn::Integer),
+                    ],
+                    json_list(&rows),
+                );
+                qb.push(") AS r");
                 Statement {
                     builder: qb,
                     rows: chunk.len(),

@@ -49,6 +49,10 @@ pub use validation::{OrderCounts, PeopleFound, PeopleRows, ReceivedOrder, Valida
 /// (32,766). The statement of a full chunk is prepared once and kept; a shorter last chunk's is not.
 const ROWS_PER_STATEMENT: usize = 1000;
 
+/// Rows per statement when they go as one JSON value ([`builder::QueryBuilder::push_json_rows`]):
+/// a few megabytes of JSON.
+const ROWS_PER_JSON_STATEMENT: usize = 50_000;
+
 /// Where SQLite keeps temporary data ([`Db::keep_temporary_data`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TempStore {
