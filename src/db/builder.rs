@@ -108,7 +108,7 @@ impl<'args> QueryBuilder<'args> {
     /// reading many columns out of JSON costs more than binding them (validation's outcomes,
     /// 13 columns: 0.79-1.01 s against 0.41 s at 100,000); and where temporary data is kept in
     /// memory, a large statement's journal is too (ingest's orders, 50,000 to a statement: peak
-    /// RSS 207 MB against 92 MB at a million, for 13.2 s against 14.0 s). `batch create` keeps
+    /// RSS 202 MB against 90 MB at a million, for 13.2 s against 14.0 s). `batch create` keeps
     /// its temporary data on disk.
     pub(crate) fn push_json_rows(
         &mut self,
