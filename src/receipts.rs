@@ -98,7 +98,7 @@ pub async fn ingest_file(db: &Db, file: &Path) -> Result<ReceiptReport, ReceiptE
         }
         let mut tx = db.begin_write().await?;
         apply_page(db, &mut tx, &name, &page, &mut report).await?;
-        commit(tx).await?;
+        tx.commit_as("committing receipts").await?;
         if page.len() < RECEIPTS_PER_TRANSACTION {
             break;
         }
@@ -114,13 +114,6 @@ pub async fn ingest_file(db: &Db, file: &Path) -> Result<ReceiptReport, ReceiptE
 /// most the open transaction, and ingesting the file again applies what it lost: a receipt is
 /// kept once per (letter, event).
 const RECEIPTS_PER_TRANSACTION: usize = 1_000;
-
-async fn commit(tx: Tx) -> Result<(), DbError> {
-    tx.commit().await.map_err(|source| DbError::Query {
-        context: "committing receipts",
-        source,
-    })
-}
 
 /// Applies a page of rows (or their errors) in one transaction.
 async fn apply_page(

@@ -264,10 +264,7 @@ impl<'a> Validator<'a> {
     /// Stores the events of a transaction's outcomes, then commits it.
     async fn commit(&self, mut tx: Tx, events: ValidationEvents) -> Result<(), DbError> {
         self.db.store_validation_events(&mut tx, events).await?;
-        tx.commit().await.map_err(|source| DbError::Query {
-            context: "committing validation outcomes",
-            source,
-        })
+        tx.commit_as("committing validation outcomes").await
     }
 }
 

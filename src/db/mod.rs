@@ -134,6 +134,11 @@ impl Tx {
         self.tx.commit().await
     }
 
+    /// Commits the transaction; a failure is reported as `context` (what was being committed).
+    pub async fn commit_as(self, context: &'static str) -> Result<(), DbError> {
+        self.tx.commit().await.map_err(ctx(context))
+    }
+
     /// The engine the transaction runs on.
     pub(crate) fn engine(&self) -> Engine {
         self.engine
@@ -699,7 +704,7 @@ fn create_private(path: &Path) -> std::io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -720,7 +725,7 @@ mod tests {
         );
     }
 
-    pub(super) fn runtime() -> tokio::runtime::Runtime {
+    pub(crate) fn runtime() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -770,7 +775,7 @@ mod tests {
     }
 
     /// A new SQLite database in a folder that lives as long as the returned guard.
-    pub(super) async fn temp_db() -> (tempfile::TempDir, Db) {
+    pub(crate) async fn temp_db() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
             .await

@@ -118,15 +118,16 @@ pub(super) fn status_page_sql(engine: Engine, columns: &str, with_row: bool) -> 
 }
 
 impl Db {
-    /// Stores a batch of parsed orders in one transaction, with a `received` event each: one
-    /// query for the orders already known, then multi-row inserts.
+    /// Stores a chunk of parsed orders in the write transaction `tx`, with a `received` event
+    /// each: one query for the orders already known (stored before, or earlier in the same
+    /// transaction), then multi-row inserts.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn insert_orders(
         &self,
+        tx: &mut Tx,
         source: &str,
         orders: &[NewOrder],
     ) -> Result<Vec<InsertOutcome>, DbError> {
-        let mut tx = self.begin_write().await?;
         let at = now();
         // What is stored of an order: national_id, ordered_at, channel, language.
         type Content = (String, String, String, Option<String>);
@@ -139,7 +140,7 @@ impl Db {
             "SELECT order_id, national_id, ordered_at, channel, language FROM orders WHERE order_id IN {in_list}"
         ))
         .bind(json_list(&order_ids))
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await
         .map_err(ctx("looking up orders"))?;
         for r in rows {
@@ -226,8 +227,7 @@ impl Db {
                 context: "storing order events",
             }
         });
-        execute_all(&mut tx, orders.chain(events)).await?;
-        tx.commit().await.map_err(ctx("committing orders"))?;
+        execute_all(tx, orders.chain(events)).await?;
         Ok(outcomes)
     }
 
