@@ -73,7 +73,9 @@ for n in "${sizes[@]}"; do
   extra[$n,total]=$(awk -v a="${secs[$n,register-import]}" -v b="${secs[$n,orders-ingest]}" \
     -v c="${secs[$n,orders-validate]}" -v d="${secs[$n,batch-create]}" 'BEGIN { printf "%.2f", a + b + c + d }')
   echo "batch: ${extra[$n,letters]} letters, ${extra[$n,rate]} letters/s, ${extra[$n,bpl]} bytes/letter of PDF"
-  echo "the four steps: ${extra[$n,total]} s"
+  # Per order: the same at every N when the cost is linear in N.
+  extra[$n,per]=$(awk -v t="${extra[$n,total]}" -v n="$n" 'BEGIN { printf "%.1f", t * 1e6 / n }')
+  echo "the four steps: ${extra[$n,total]} s, ${extra[$n,per]} microseconds an order"
   # A re-issue night on the same database: every letter reported posted by the vendor, then a
   # new order from each of the same people, whose letters supersede the earlier ones.
   if [ "$n" -le "${REISSUE_UP_TO:-$n}" ]; then
@@ -131,7 +133,7 @@ for s in "${steps[@]}" nightly "${reissue[@]}"; do
   done
   echo
 done
-for row in "four steps (s):total" "letters:letters" "letters/s:rate" "bytes/letter:bpl" \
+for row in "four steps (s):total" "microseconds/order:per" "letters:letters" "letters/s:rate" "bytes/letter:bpl" \
   "re-issue superseded:superseded"; do
   printf '%-24s' "${row%%:*}"
   for n in "${sizes[@]}"; do printf '%22s' "${extra[$n,${row##*:}]:-not run}"; done
