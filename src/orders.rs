@@ -10,7 +10,7 @@ use serde::Serialize;
 
 pub use crate::csv_input::FileError;
 use crate::csv_input::{self, CsvRow};
-use crate::db::{Db, DbError, InsertOutcome, Table, Tx};
+use crate::db::{Db, DbError, GroupedTx, InsertOutcome, Table};
 use crate::free_text::quote;
 use crate::input_error::InputError;
 pub use pinbrev_core::order::*;
@@ -171,8 +171,7 @@ async fn ingest_in_chunks(
         ..Default::default()
     };
     let mut chunk = Vec::with_capacity(chunk_rows);
-    // The open transaction and the rows stored in it so far.
-    let mut open: Option<(Tx, usize)> = None;
+    let mut writes = GroupedTx::new(per_transaction, "committing orders");
     let mut rows = rows.peekable();
     while let Some(row) = rows.next() {
         match row {
@@ -180,17 +179,10 @@ async fn ingest_in_chunks(
             Err(e) => report.row_errors.push(e),
         }
         if chunk.len() == chunk_rows || (rows.peek().is_none() && !chunk.is_empty()) {
-            let (mut tx, stored) = match open.take() {
-                Some(open) => open,
-                None => (db.begin_write().await?, 0),
-            };
-            let outcomes = db.insert_orders(&mut tx, &name, &chunk).await?;
-            let stored = stored + chunk.len();
-            if stored >= per_transaction {
-                tx.commit_as("committing orders").await?;
-            } else {
-                open = Some((tx, stored));
-            }
+            let outcomes = db
+                .insert_orders(writes.tx(db).await?, &name, &chunk)
+                .await?;
+            writes.stored(chunk.len()).await?;
             for (order, outcome) in chunk.iter().zip(outcomes) {
                 match outcome {
                     InsertOutcome::Inserted => report.new += 1,
@@ -213,9 +205,7 @@ async fn ingest_in_chunks(
             chunk.clear();
         }
     }
-    if let Some((tx, _)) = open {
-        tx.commit_as("committing orders").await?;
-    }
+    writes.finish().await?;
     report.row_errors.sort_by_key(|e| e.line);
     if report.new + report.already_known == 0 {
         if let Some(first) = report.row_errors.first() {

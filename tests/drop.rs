@@ -924,14 +924,14 @@ fn a_receipts_file_ingested_again_after_a_crash_applies_each_receipt_once() {
         .map(|r| r["letter_id"].clone())
         .collect();
     let [_, _, _, _, printed, posted] = common::receipt_times();
-    // More rows than one transaction takes (1,000): every letter printed, the first receipt
-    // again until the first transaction is full, then every letter posted.
+    // More rows than one transaction takes (10,000, in pages of 1,000): every letter printed,
+    // the first receipt again until the first transaction is full, then every letter posted.
     let mut csv = String::from("batch_id,letter_id,event,occurred_at,detail\n");
     let row = |letter: &str, event: &str, at: &str| format!("{batch},{letter},{event},{at},\n");
     for l in &letters {
         csv.push_str(&row(l, "printed", &printed));
     }
-    for _ in letters.len()..1000 {
+    for _ in letters.len()..10_000 {
         csv.push_str(&row(&letters[0], "printed", &printed));
     }
     for l in &letters {
@@ -963,7 +963,7 @@ fn a_receipts_file_ingested_again_after_a_crash_applies_each_receipt_once() {
     let again = w.ok(&["receipts", "ingest", "r.csv"]);
     assert!(
         again.stdout.contains(&format!(
-            "{n} applied, 0 recorded without change, 1000 already known, 0 row errors"
+            "{n} applied, 0 recorded without change, 10000 already known, 0 row errors"
         )),
         "{}",
         again.stdout

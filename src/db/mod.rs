@@ -122,6 +122,60 @@ impl Engine {
     }
 }
 
+/// Write transactions that each take several chunks of work: begun when a chunk needs one,
+/// committed once they hold `rows` rows or more, and at the end. Each commit writes every page
+/// its rows changed, and rows that land at random in large indexes change pages all over them:
+/// fewer, larger transactions write each such page fewer times.
+pub struct GroupedTx {
+    open: Option<(Tx, usize)>,
+    rows: usize,
+    context: &'static str,
+}
+
+impl GroupedTx {
+    /// Transactions of at least `rows` rows; a failed commit is reported as `context`.
+    pub fn new(rows: usize, context: &'static str) -> Self {
+        GroupedTx {
+            open: None,
+            rows,
+            context,
+        }
+    }
+
+    /// The open transaction, begun if there is none.
+    pub async fn tx(&mut self, db: &Db) -> Result<&mut Tx, DbError> {
+        let open = match self.open.take() {
+            Some(open) => open,
+            None => (db.begin_write().await?, 0),
+        };
+        Ok(&mut self.open.insert(open).0)
+    }
+
+    /// Counts `rows` more rows written in the open transaction, and commits it if it now holds
+    /// enough. Whether it committed.
+    pub async fn stored(&mut self, rows: usize) -> Result<bool, DbError> {
+        let Some((tx, held)) = self.open.take() else {
+            return Ok(false);
+        };
+        let held = held + rows;
+        if held >= self.rows {
+            tx.commit_as(self.context).await?;
+            Ok(true)
+        } else {
+            self.open = Some((tx, held));
+            Ok(false)
+        }
+    }
+
+    /// Commits the open transaction, if any.
+    pub async fn finish(self) -> Result<(), DbError> {
+        match self.open {
+            Some((tx, _)) => tx.commit_as(self.context).await,
+            None => Ok(()),
+        }
+    }
+}
+
 /// A write transaction (holding the write lock until it ends).
 pub struct Tx {
     tx: Transaction<'static, Any>,
@@ -504,10 +558,6 @@ pub fn without_password(url: &str) -> String {
     }
 }
 
-/// How large SQLite lets the WAL grow before it copies the pages back into the database: 100,000
-/// pages of 4 KiB (about 400 MB).
-const WAL_BYTES_BEFORE_CHECKPOINT: i64 = 100_000 * 4096;
-
 /// Opens an SQLite file, creating it (readable by its owner only) on first use.
 async fn open_sqlite(url: &str) -> Result<AnyPool, DbError> {
     let normalized = if url.starts_with("sqlite:") {
@@ -541,36 +591,23 @@ async fn open_sqlite(url: &str) -> Result<AnyPool, DbError> {
         // what a step set on it (where temporary data goes) stays set.
         .max_lifetime(None)
         .idle_timeout(None)
+        // The WAL is copied back into the database file every 100,000 pages (400 MB), not at
+        // SQLite's 1,000: a night's steps rewrite the same index pages commit after commit, and
+        // each copy writes a page once however often it changed. Validating 1,000,000 orders
+        // took 29-32 s against 37 s at 10,000 pages (three runs each, taking turns).
         .after_connect(|conn, _| {
             Box::pin(async move {
-                // A new database gets pages of 16 KiB, not SQLite's 4 KiB (the page size is
-                // fixed once the first table exists; an older database keeps its own): the
-                // night's indexes then have a quarter of the pages to find, cache and write.
-                // The four steps on fresh databases, each size in turn: 100,000 orders in
-                // 7.60-7.82 s against 8.27-8.84 s, a million in 96.99 s against 109.40 s.
                 conn.execute(
-                    "PRAGMA page_size = 16384; \
-                     PRAGMA journal_mode = WAL; \
+                    "PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = FULL; \
                      PRAGMA busy_timeout = 30000; \
                      PRAGMA foreign_keys = ON; \
                      PRAGMA cache_size = -32768; \
+                     PRAGMA wal_autocheckpoint = 100000; \
                      PRAGMA temp_store = MEMORY;",
                 )
-                .await?;
-                // The WAL is copied back into the database file once it holds about 400 MB
-                // (a setting in pages: 100,000 of 4 KiB, 25,000 of 16 KiB), not at SQLite's
-                // 1,000 pages: a night's steps rewrite the same index pages commit after
-                // commit, and each copy writes a page once however often it changed.
-                // Validating 1,000,000 orders took 29-32 s against 37 s at 10,000 pages of
-                // 4 KiB (three runs each, taking turns).
-                let page_size: i64 = sqlx::query_scalar("PRAGMA page_size")
-                    .fetch_one(&mut *conn)
-                    .await?;
-                let pages = WAL_BYTES_BEFORE_CHECKPOINT / page_size.max(512);
-                conn.execute(format!("PRAGMA wal_autocheckpoint = {pages}").as_str())
-                    .await
-                    .map(|_| ())
+                .await
+                .map(|_| ())
             })
         })
         .connect_with(options)
@@ -807,45 +844,6 @@ pub(crate) mod tests {
             .await
             .unwrap();
         tx.commit().await.unwrap();
-    }
-
-    async fn pragma(db: &Db, name: &str) -> i64 {
-        sqlx::query_scalar(&format!("PRAGMA {name}"))
-            .fetch_one(&db.pool)
-            .await
-            .unwrap()
-    }
-
-    #[test]
-    fn a_new_database_has_pages_of_16_kib_and_an_older_one_keeps_its_own_with_the_same_wal_bytes() {
-        runtime().block_on(async {
-            let (_dir, db) = temp_db().await;
-            assert_eq!(pragma(&db, "page_size").await, 16384);
-            assert_eq!(pragma(&db, "wal_autocheckpoint").await, 25_000);
-            drop(db);
-            // A database made with SQLite's default pages, as pinbrev made them before.
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("old.db");
-            let url = format!("sqlite://{}", path.display());
-            {
-                use sqlx::Connection;
-                let options = SqliteConnectOptions::from_str(&url)
-                    .unwrap()
-                    .create_if_missing(true);
-                let mut conn = sqlx::SqliteConnection::connect_with(&options)
-                    .await
-                    .unwrap();
-                sqlx::raw_sql("PRAGMA page_size = 4096; CREATE TABLE earlier (a INTEGER)")
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-                conn.close().await.unwrap();
-            }
-            let db = Db::open(&url).await.unwrap();
-            assert_eq!(pragma(&db, "page_size").await, 4096);
-            assert_eq!(pragma(&db, "wal_autocheckpoint").await, 100_000);
-            write_something(&db).await;
-        });
     }
 
     #[test]
