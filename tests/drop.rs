@@ -660,18 +660,7 @@ fn the_drop_is_the_same_whatever_the_number_of_render_threads() {
             ],
         );
         assert_eq!(r.code, 0, "{}", r.stderr);
-        let dir = only_batch_dir(&w.path("outbox"));
-        let mut files = BTreeMap::new();
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            let name = p.file_name().unwrap().to_string_lossy().to_string();
-            let content = match p.extension().and_then(|x| x.to_str()) {
-                Some("pdf") => without_codes(&pdf_text(&p)),
-                Some("csv") => std::fs::read_to_string(&p).unwrap(),
-                _ => continue,
-            };
-            files.insert(name, content);
-        }
+        let files = drop_contents(&only_batch_dir(&w.path("outbox")));
         let events = w.sql(
             "SELECT order_id, actor, event, from_status, to_status, detail FROM order_events \
              ORDER BY event_id",
@@ -699,6 +688,73 @@ fn the_drop_is_the_same_whatever_the_number_of_render_threads() {
         codes_three.keys().collect::<Vec<_>>()
     );
     assert_ne!(codes_one, codes_three);
+}
+
+/// The drop's PDF text (codes masked) and CSV files, by name.
+fn drop_contents(dir: &Path) -> BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        let content = match p.extension().and_then(|x| x.to_str()) {
+            Some("pdf") => without_codes(&pdf_text(&p)),
+            Some("csv") => std::fs::read_to_string(&p).unwrap(),
+            _ => continue,
+        };
+        files.insert(name, content);
+    }
+    files
+}
+
+#[test]
+fn the_drop_is_the_same_rendered_from_the_spool_or_from_the_database() {
+    let env = [("PINBREV_MAX_LETTERS_PER_FILE", "7")];
+    let batch = [
+        "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+    ];
+    // A new batch renders its parts from the spool of the orders it read.
+    let spooled = Work::new();
+    spooled.load_fixtures();
+    let r = spooled.run_with(&batch, &env);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!spooled.path("outbox/.pinbrev-spool").exists());
+    // A batch resumed after a crash renders every part from the database.
+    let resumed = Work::new();
+    resumed.load_fixtures();
+    let crashed = resumed.run_with(&batch, &[env[0], ("PINBREV_FAILPOINT", "after-part")]);
+    assert!(
+        crashed.stderr.contains("failpoint after-part"),
+        "{}",
+        crashed.stderr
+    );
+    let left = std::fs::read_dir(resumed.path("outbox/.pinbrev-spool"))
+        .unwrap()
+        .count();
+    assert!(
+        left >= 2,
+        "the crashed run spooled its parts ({left} files left)"
+    );
+    let r = resumed.run_with(&batch, &env);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("resumed batch"), "{}", r.stdout);
+    assert!(!resumed.path("outbox/.pinbrev-spool").exists());
+    let one = drop_contents(&only_batch_dir(&spooled.path("outbox")));
+    let other = drop_contents(&only_batch_dir(&resumed.path("outbox")));
+    assert!(
+        one.keys().filter(|n| n.ends_with(".pdf")).count() >= 3,
+        "{:?}",
+        one.keys()
+    );
+    assert_eq!(
+        one.keys().collect::<Vec<_>>(),
+        other.keys().collect::<Vec<_>>()
+    );
+    for (name, content) in &one {
+        assert_eq!(content, &other[name], "{name} differs");
+    }
+    let letters = "SELECT letter_id, order_id, sequence, file, first_page, state FROM letters \
+                   ORDER BY letter_id";
+    assert_eq!(spooled.sql(letters), resumed.sql(letters));
 }
 
 #[test]

@@ -20,6 +20,50 @@ pub struct LetterJob {
     pub country: String,
 }
 
+/// A validated order as [`Db::create_batch`] reads it, with what its letter needs: handed to
+/// the caller as read, so that the letters can be rendered without reading the orders again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchOrder<'a> {
+    pub order_id: &'a str,
+    pub language: Option<&'a str>,
+    /// The address block as JSON.
+    pub address: Option<&'a str>,
+    pub postal_zone: Option<&'a str>,
+    pub postcode: Option<&'a str>,
+    pub country: Option<&'a str>,
+}
+
+impl LetterJob {
+    /// The job of a letter for its order as read: an error naming the letter when the order
+    /// lacks what a letter needs (it was validated, so it has it).
+    pub fn new(
+        letter_id: String,
+        sequence: i64,
+        order: BatchOrder<'_>,
+    ) -> Result<LetterJob, DbError> {
+        let missing = |what: &str| DbError::Corrupt {
+            what: format!("letter {letter_id}"),
+            message: format!("its order has no {what}"),
+        };
+        Ok(LetterJob {
+            order_id: order.order_id.to_string(),
+            sequence,
+            language: order
+                .language
+                .ok_or_else(|| missing("letter language"))?
+                .to_string(),
+            address: order.address.ok_or_else(|| missing("address"))?.to_string(),
+            postal_zone: order
+                .postal_zone
+                .ok_or_else(|| missing("postal zone"))?
+                .to_string(),
+            postcode: order.postcode.map(str::to_string),
+            country: order.country.ok_or_else(|| missing("country"))?.to_string(),
+            letter_id,
+        })
+    }
+}
+
 /// A rendered letter's place in the drop and its code digests.
 #[derive(Debug, Clone)]
 pub struct PartRecord {
@@ -93,20 +137,18 @@ impl Db {
             .into_iter()
             .map(
                 |(letter_id, order_id, sequence, language, address, zone, postcode, country)| {
-                    let missing = |what: &str| DbError::Corrupt {
-                        what: format!("letter {letter_id}"),
-                        message: format!("its order has no {what}"),
-                    };
-                    Ok(LetterJob {
-                        order_id,
-                        sequence,
-                        language: language.ok_or_else(|| missing("letter language"))?,
-                        address: address.ok_or_else(|| missing("address"))?,
-                        postal_zone: zone.ok_or_else(|| missing("postal zone"))?,
-                        postcode,
-                        country: country.ok_or_else(|| missing("country"))?,
+                    LetterJob::new(
                         letter_id,
-                    })
+                        sequence,
+                        BatchOrder {
+                            order_id: &order_id,
+                            language: language.as_deref(),
+                            address: address.as_deref(),
+                            postal_zone: zone.as_deref(),
+                            postcode: postcode.as_deref(),
+                            country: country.as_deref(),
+                        },
+                    )
                 },
             )
             .collect()

@@ -35,10 +35,10 @@ mod receipts;
 mod report;
 mod validation;
 
-pub use batches::BatchRow;
+pub use batches::{BatchRow, NewBatch};
 use events::insert_event;
 pub use events::EventRow;
-pub use letters::{LetterJob, LetterRef, PartRecord, ReceiptLetter};
+pub use letters::{BatchOrder, LetterJob, LetterRef, PartRecord, ReceiptLetter};
 pub use operations::PartFile;
 pub use orders::{move_order, InsertOutcome, OrderFilter, OrderRow};
 pub use parts::{attempt_file_name, PartClaim, PartStatus};

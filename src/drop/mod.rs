@@ -13,6 +13,7 @@
 //! 4. The database marks the batch published: its letters' codes become valid and every earlier
 //!    letter of the same people is superseded.
 
+mod spool;
 mod worker;
 
 pub use worker::{work, WorkDone, WorkerError};
@@ -42,6 +43,7 @@ use crate::orders::Language;
 use crate::pin::{self, PinKey};
 use crate::settings::Settings;
 use pinbrev_core::letter::{part_file_name, BatchState, PartState};
+use spool::{Spool, SpooledParts};
 
 /// What went wrong with a drop.
 #[derive(Debug, thiserror::Error)]
@@ -143,21 +145,35 @@ pub async fn create(
     let mut published = Vec::new();
     for batch in db.unfinished_batches().await? {
         tracing::warn!(batch = %batch.batch_id, state = %batch.state, "resuming a batch an earlier run did not finish");
-        published.push(finish(db, settings, key, &batch, true).await?);
+        published.push(finish(db, settings, key, &batch, true, None).await?);
     }
+    // Started after the resumed batches, which read their letters from the database: any
+    // spool an interrupted run left is removed here.
+    let mut spool = Spool::start(outbox).map_err(io(outbox))?;
     let now = Utc::now();
     let day = now.with_timezone(&Oslo).format("%Y%m%d").to_string();
     let outbox_text = outbox.display().to_string();
-    if let Some(batch) = db
-        .create_batch(vendor, &outbox_text, now, &day, presort_key, |domestic| {
-            settings.part_layout(vendor, domestic)
-        })
+    if let Some(new) = db
+        .create_batch(
+            vendor,
+            &outbox_text,
+            now,
+            &day,
+            presort_key,
+            |domestic| settings.part_layout(vendor, domestic),
+            |order| spool.push(order),
+        )
         .await?
     {
+        let batch = &new.batch;
         tracing::info!(batch = %batch.batch_id, letters = batch.letter_count, "new batch");
+        let spooled = spool
+            .into_parts(&new)
+            .inspect_err(|e| tracing::warn!(error = %e, "the letters could not be spooled; each part reads them from the database"))
+            .ok();
         db.refresh_statistics(&[Table::Orders, Table::Letters])
             .await?;
-        published.push(finish(db, settings, key, &batch, false).await?);
+        published.push(finish(db, settings, key, batch, false, spooled.as_ref()).await?);
     }
     Ok(published)
 }
@@ -178,6 +194,7 @@ async fn finish(
     key: &PinKey,
     batch: &BatchRow,
     resumed: bool,
+    spooled: Option<&SpooledParts>,
 ) -> Result<Published, DropError> {
     let outbox = PathBuf::from(&batch.outbox);
     crate::files::create_private_dir(&outbox).map_err(io(&outbox))?;
@@ -209,7 +226,7 @@ async fn finish(
             batch_id: batch.batch_id.clone(),
         });
     }
-    build(db, settings, key, batch, &building).await?;
+    build(db, settings, key, batch, &building, spooled).await?;
     publish_dir(&building, &target, &outbox)?;
     complete(db, batch, &target, resumed).await
 }
@@ -444,7 +461,7 @@ async fn render_claimed(
     claim: &PartClaim,
 ) -> Result<Option<Placed>, DropError> {
     let (part, from, to) = claim_range(claim);
-    let job = read_part(db, batch, part, from, to, Some(claim)).await?;
+    let job = read_part(db, batch, part, from, to, Some(claim), None).await?;
     let renderer = Arc::clone(shared);
     let handle = tokio::task::spawn_blocking(move || render_and_write(job, &renderer));
     let done = joined(handle, batch).await?;
@@ -480,7 +497,7 @@ async fn wait_for_part(
                 message: format!("part {part} is not planned"),
             })?;
         if status.state == PartState::Done {
-            let job = read_part(db, batch, part, from, to, None).await?;
+            let job = read_part(db, batch, part, from, to, None, None).await?;
             let entry = FileEntry {
                 name: job.name.clone(),
                 bytes: status.bytes.unwrap_or_default().max(0) as u64,
@@ -542,6 +559,7 @@ async fn build(
     key: &PinKey,
     batch: &BatchRow,
     dir: &Path,
+    spooled: Option<&SpooledParts>,
 ) -> Result<(), DropError> {
     if dir.exists() {
         fs::remove_dir_all(dir).map_err(io(dir))?;
@@ -597,7 +615,7 @@ async fn build(
             if by_claim && claim.is_none() {
                 in_flight.push_back(Slot::Elsewhere { part, from, to });
             } else {
-                let job = read_part(db, batch, part, from, to, claim.as_ref()).await?;
+                let job = read_part(db, batch, part, from, to, claim.as_ref(), spooled).await?;
                 let shared = Arc::clone(&shared);
                 let handle = tokio::task::spawn_blocking(move || render_and_write(job, &shared));
                 in_flight.push_back(Slot::Here { handle, claim });
@@ -688,7 +706,8 @@ async fn build(
     Ok(())
 }
 
-/// Reads the letters `from..=to` of a batch, with their addresses and languages parsed.
+/// Reads the letters `from..=to` of a batch, with their addresses and languages parsed: from
+/// the spool when it has the part, else from the database.
 async fn read_part(
     db: &Db,
     batch: &BatchRow,
@@ -696,8 +715,16 @@ async fn read_part(
     from: i64,
     to: i64,
     claim: Option<&PartClaim>,
+    spooled: Option<&SpooledParts>,
 ) -> Result<PartJob, DropError> {
-    let jobs = db.batch_letters(&batch.batch_id, from, to).await?;
+    let from_spool = match spooled {
+        Some(spooled) => spooled.take(&batch.batch_id, part, from, to)?,
+        None => None,
+    };
+    let jobs = match from_spool {
+        Some(jobs) => jobs,
+        None => db.batch_letters(&batch.batch_id, from, to).await?,
+    };
     if jobs.len() as i64 != to - from + 1 {
         return Err(DropError::Inconsistent {
             batch_id: batch.batch_id.clone(),

@@ -190,6 +190,11 @@ impl PartLayout {
     }
 }
 
+/// The id of a batch's letter: the batch, then the letter's place in it.
+pub fn letter_id(batch_id: &str, sequence: i64) -> String {
+    format!("{batch_id}-{sequence:06}")
+}
+
 /// The PDF file of a part of the drop.
 pub fn part_file_name(part: i64) -> String {
     format!("letters-{part:04}.pdf")
