@@ -149,7 +149,8 @@ pub async fn create(
     }
     // Started after the resumed batches, which read their letters from the database: any
     // spool an interrupted run left is removed here.
-    let mut spool = Spool::start(outbox).map_err(io(outbox))?;
+    let spool_folder = spool::folder(outbox);
+    let mut spool = Spool::start(outbox).map_err(io(&spool_folder))?;
     let now = Utc::now();
     let day = now.with_timezone(&Oslo).format("%Y%m%d").to_string();
     let outbox_text = outbox.display().to_string();

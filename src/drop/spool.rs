@@ -28,6 +28,11 @@ const DIR: &str = ".pinbrev-spool";
 /// Bytes kept per part before they are appended to its file: at most this much memory a part.
 const PART_BUFFER: usize = 32 * 1024;
 
+/// The spool's folder in an outbox.
+pub(super) fn folder(outbox: &Path) -> PathBuf {
+    outbox.join(DIR)
+}
+
 /// The spool folder, removed when dropped.
 #[derive(Debug)]
 struct SpoolDir(PathBuf);
@@ -54,11 +59,15 @@ pub(super) struct Spool {
 }
 
 impl Spool {
-    /// Starts an empty spool in the outbox, removing what an interrupted run left there.
+    /// Starts an empty spool in the outbox, removing what an interrupted run left there (or
+    /// anything else in its place).
     pub(super) fn start(outbox: &Path) -> io::Result<Spool> {
-        let path = outbox.join(DIR);
-        if fs::symlink_metadata(&path).is_ok() {
-            fs::remove_dir_all(&path)?;
+        let path = folder(outbox);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => fs::remove_dir_all(&path)?,
+            Ok(_) => fs::remove_file(&path)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
         }
         create_private_dir(&path)?;
         let dir = SpoolDir(path);
@@ -400,6 +409,25 @@ mod tests {
         assert!(!dir.join("part-00001").exists());
         drop(spool);
         assert!(!dir.exists());
+    }
+
+    #[test]
+    fn a_file_or_a_link_in_the_spools_place_is_removed_not_followed() {
+        let outbox = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        fs::write(elsewhere.path().join("keep"), b"not pinbrev's").unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), folder(outbox.path())).unwrap();
+        let spool = Spool::start(outbox.path()).unwrap();
+        assert!(elsewhere.path().join("keep").exists());
+        assert!(fs::symlink_metadata(folder(outbox.path()))
+            .unwrap()
+            .is_dir());
+        drop(spool);
+        fs::write(folder(outbox.path()), b"a file").unwrap();
+        let spool = Spool::start(outbox.path()).unwrap();
+        assert!(folder(outbox.path()).is_dir());
+        drop(spool);
+        assert!(elsewhere.path().join("keep").exists());
     }
 
     #[test]
