@@ -524,6 +524,22 @@ impl Db {
         Ok(())
     }
 
+    /// Turns SQLite's foreign key checks on or off for this process's connection (outside a
+    /// transaction only: inside one SQLite ignores it). On PostgreSQL nothing changes.
+    pub(crate) async fn check_foreign_keys(&self, on: bool) -> Result<(), DbError> {
+        if self.engine == Engine::Sqlite {
+            let pragma = match on {
+                true => "PRAGMA foreign_keys = ON",
+                false => "PRAGMA foreign_keys = OFF",
+            };
+            sqlx::query(pragma)
+                .execute(&self.pool)
+                .await
+                .map_err(ctx("setting the foreign key checks"))?;
+        }
+        Ok(())
+    }
+
     /// Closes the pool (on SQLite, checkpointing the WAL).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn close(self) {
