@@ -141,4 +141,13 @@ for row in "four steps (s):total" "microseconds/order:per" "letters:letters" "le
   printf '%-24s' "${row%%:*}"
   for n in "${sizes[@]}"; do printf '%22s' "${extra[$n,${row##*:}]:-not run}"; done
   echo
+  [ "${row##*:}" = per ] || continue
+  # The same figure step by step: which step's cost grows faster than N.
+  for s in "${steps[@]}"; do
+    printf '%-24s' "  $s"
+    for n in "${sizes[@]}"; do
+      printf '%22s' "$(awk -v t="${secs[$n,$s]}" -v n="$n" 'BEGIN { printf "%.1f", t * 1e6 / n }')"
+    done
+    echo
+  done
 done
