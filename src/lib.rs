@@ -10,6 +10,7 @@ pub mod csv_output;
 pub mod db;
 pub mod diagnostics;
 pub mod drop;
+pub mod external_sort;
 mod failpoint;
 pub mod files;
 pub mod lock;

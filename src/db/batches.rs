@@ -13,6 +13,7 @@ use super::{
     all_changed, code_col, col, ctx, json_list, json_rows, now, Db, DbError, Engine, Tx,
     ROWS_PER_JSON_STATEMENT, ROWS_PER_STATEMENT,
 };
+use crate::external_sort::ExternalSort;
 use pinbrev_core::address::PostalZone;
 use pinbrev_core::free_text;
 use pinbrev_core::letter::{
@@ -23,6 +24,10 @@ use pinbrev_core::order::{timestamp, OrderStatus};
 
 /// Validated orders read per query when a batch is made.
 const ORDERS_PER_READ: i64 = 20_000;
+
+/// A batch's letters whose people's earlier letters are read per query when it is published:
+/// read for all at once, the rows of a national re-issue took about 200 bytes a letter.
+const LETTERS_PER_SUPERSEDING_READ: i64 = 20_000;
 
 /// A batch just made by [`Db::create_batch`].
 #[derive(Debug)]
@@ -77,8 +82,9 @@ impl Db {
     /// Puts every `validated` order into a new batch, in one transaction: the batch row, a
     /// pending letter per order in presorting order, and the orders `batched`. `None` when no
     /// order is waiting. `order_key` gives each order's place in the drop (domestic letters
-    /// first); `parts` the layout of the parts, given how many letters are domestic. Each
-    /// order read goes to `read` as it comes, with what its letter needs (see [`NewBatch`]).
+    /// first); `parts` the layout of the parts, given how many letters are domestic; `sort`
+    /// puts the orders in that order (in runs on disk for a large night). Each order read goes
+    /// to `read` as it comes, with what its letter needs (see [`NewBatch`]).
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     #[allow(clippy::too_many_arguments)]
     pub async fn create_batch(
@@ -89,6 +95,7 @@ impl Db {
         day: &str,
         order_key: impl Fn(&str, Option<&str>, &str) -> (u8, String, String),
         parts: impl Fn(i64) -> PartLayout,
+        sort: ExternalSort,
         read: impl FnMut(BatchOrder<'_>),
     ) -> Result<Option<NewBatch>, DbError> {
         // SQLite checks each new letter's order (a foreign key) with a search of the orders'
@@ -102,7 +109,7 @@ impl Db {
             self.check_foreign_keys(false).await?;
         }
         let made = self
-            .create_batch_in(vendor, outbox, created, day, order_key, parts, read)
+            .create_batch_in(vendor, outbox, created, day, order_key, parts, sort, read)
             .await;
         if unchecked {
             self.check_foreign_keys(true).await?;
@@ -120,13 +127,13 @@ impl Db {
         day: &str,
         order_key: impl Fn(&str, Option<&str>, &str) -> (u8, String, String),
         parts: impl Fn(i64) -> PartLayout,
+        mut sort: ExternalSort,
         mut read: impl FnMut(BatchOrder<'_>),
     ) -> Result<Option<NewBatch>, DbError> {
         let mut tx = self.begin_write().await?;
         // One compact sort key per order (its place in the drop, then its id, joined by NULs,
         // which no field holds; the person's key and the order's place in the reading ride at
-        // the end), so that a night of a million orders stays small in memory.
-        let mut orders: Vec<String> = Vec::new();
+        // the end), sorted in runs of bounded size.
         let mut domestic = 0;
         // Read a page at a time, as one JSON text each (see `Engine::rows_as_json`), in the
         // order of the index on status: a page's rows are neighbours in it.
@@ -175,7 +182,7 @@ impl Db {
                     postcode: postcode.as_deref(),
                     country: country.as_deref(),
                 });
-                let read_as = orders.len().to_string();
+                let read_as = sort.len().to_string();
                 let (rank, first, second) = order_key(
                     zone.as_deref().unwrap_or_default(),
                     postcode.as_deref(),
@@ -191,22 +198,12 @@ impl Db {
                     key.push('\0');
                 }
                 key.push_str(&read_as);
-                orders.push(key);
+                sort.push(key)?;
             }
         }
-        if orders.is_empty() {
+        let count = sort.len();
+        if count == 0 {
             return Ok(None);
-        }
-        orders.sort_unstable();
-        let mut sequence_of_read = vec![0u32; orders.len()];
-        for (sequence, key) in (1..).zip(&orders) {
-            let read_as = key
-                .rsplit('\0')
-                .next()
-                .and_then(|r| r.parse::<usize>().ok());
-            if let Some(slot) = read_as.and_then(|r| sequence_of_read.get_mut(r)) {
-                *slot = sequence;
-            }
         }
         let layout = parts(domestic);
         let prefix = format!("B{day}-");
@@ -221,7 +218,7 @@ impl Db {
             outbox: outbox.to_string(),
             state: BatchState::Building,
             created_at: timestamp(created),
-            letter_count: orders.len() as i64,
+            letter_count: count as i64,
             published_at: None,
         };
         sqlx::query("INSERT INTO batches (batch_id, vendor, outbox, state, created_at, letter_count) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -235,61 +232,90 @@ impl Db {
             .await
             .map_err(ctx("storing a batch"))?;
         let engine = self.engine;
-        let letters = orders
-            .chunks(ROWS_PER_JSON_STATEMENT)
-            .enumerate()
-            .map(|(chunk_no, chunk)| {
-                let first = (chunk_no * ROWS_PER_JSON_STATEMENT) as i64 + 1;
-                type Row<'a> = (String, &'a str, i64, String, i64, Option<i64>);
-                let rows: Vec<Row> = chunk
-                    .iter()
-                    .enumerate()
-                    .map(|(i, key)| {
-                        let sequence = first + i as i64;
-                        let mut tail = key.rsplitn(4, '\0').skip(1);
-                        let person_id = tail.next().and_then(|p| p.parse::<i64>().ok());
-                        let order_id = tail.next().unwrap_or_default();
-                        // Placed at once: the parts then store their letters' codes and nothing else.
-                        let (part, page) = layout.place(sequence);
-                        (
-                            letter_id(&batch.batch_id, sequence),
-                            order_id,
-                            sequence,
-                            part_file_name(part),
-                            page,
-                            person_id,
-                        )
-                    })
-                    .collect();
-                let mut qb = QueryBuilder::new(
-                    engine,
-                    "INSERT INTO letters (batch_id, state, created_at, letter_id, order_id, sequence, file, first_page, person_id) SELECT ",
-                );
-                qb.push_bind(&batch.batch_id)
-                    .push(", ")
-                    .push_bind(LetterState::Pending.code())
-                    .push(", ")
-                    .push_bind(&batch.created_at)
-                    .push(", r.letter_id, r.order_id, r.sequence, r.file, r.first_page, r.person_id FROM (");
-                qb.push_json_rows(
-                    &[
-                        ("letter_id", JsonColumn::Text),
-                        ("order_id", JsonColumn::Text),
-                        ("sequence", JsonColumn::Integer),
-                        ("file", JsonColumn::Text),
-                        ("first_page", JsonColumn::Integer),
-                        ("person_id", JsonColumn::Integer),
-                    ],
-                    json_list(&rows),
-                );
-                qb.push(") AS r");
-                Statement {
-                    builder: qb,
-                    rows: chunk.len(),
-                    context: "storing a batch's letters",
+        // The sorted keys are taken a statement's worth at a time; each key's letter gets the
+        // next sequence, which is also recorded for the order's place in the reading.
+        let mut sorted = sort.finish()?;
+        let mut sequence_of_read = vec![0u32; count];
+        let mut sorted_failed = None;
+        let mut taken = 0;
+        let letters = std::iter::from_fn(|| {
+            let mut chunk = Vec::with_capacity(ROWS_PER_JSON_STATEMENT.min(count));
+            while chunk.len() < ROWS_PER_JSON_STATEMENT {
+                match sorted.next() {
+                    Some(Ok(key)) => chunk.push(key),
+                    Some(Err(e)) => {
+                        sorted_failed = Some(e);
+                        return None;
+                    }
+                    None => break,
                 }
-            });
+            }
+            (!chunk.is_empty()).then_some(chunk)
+        })
+        .map(|chunk| {
+            let first = taken as i64 + 1;
+            taken += chunk.len();
+            type Row<'a> = (String, &'a str, i64, String, i64, Option<i64>);
+            let rows: Vec<Row> = (first..)
+                .zip(&chunk)
+                .map(|(sequence, key)| {
+                    let mut fields = key.rsplitn(4, '\0');
+                    let read_as = fields.next().and_then(|r| r.parse::<usize>().ok());
+                    if let Some(slot) = read_as.and_then(|r| sequence_of_read.get_mut(r)) {
+                        *slot = sequence as u32;
+                    }
+                    let person_id = fields.next().and_then(|p| p.parse::<i64>().ok());
+                    let order_id = fields.next().unwrap_or_default();
+                    // Placed at once: the parts then store their letters' codes and nothing else.
+                    let (part, page) = layout.place(sequence);
+                    (
+                        letter_id(&batch.batch_id, sequence),
+                        order_id,
+                        sequence,
+                        part_file_name(part),
+                        page,
+                        person_id,
+                    )
+                })
+                .collect();
+            let mut qb = QueryBuilder::new(
+                engine,
+                "INSERT INTO letters (batch_id, state, created_at, letter_id, order_id, sequence, file, first_page, person_id) SELECT ",
+            );
+            qb.push_bind(&batch.batch_id)
+                .push(", ")
+                .push_bind(LetterState::Pending.code())
+                .push(", ")
+                .push_bind(&batch.created_at)
+                .push(", r.letter_id, r.order_id, r.sequence, r.file, r.first_page, r.person_id FROM (");
+            qb.push_json_rows(
+                &[
+                    ("letter_id", JsonColumn::Text),
+                    ("order_id", JsonColumn::Text),
+                    ("sequence", JsonColumn::Integer),
+                    ("file", JsonColumn::Text),
+                    ("first_page", JsonColumn::Integer),
+                    ("person_id", JsonColumn::Integer),
+                ],
+                json_list(&rows),
+            );
+            qb.push(") AS r");
+            Statement {
+                builder: qb,
+                rows: chunk.len(),
+                context: "storing a batch's letters",
+            }
+        });
         execute_all(&mut tx, letters).await?;
+        if let Some(e) = sorted_failed {
+            return Err(e.into());
+        }
+        all_changed(
+            taken as u64,
+            count,
+            "letters",
+            "letters of the orders read were not stored",
+        )?;
         // Every order just read is still `validated` (the write lock is held since the read),
         // and every `validated` order was read: they all move to `batched`, each with its
         // event. Found by their status alone, not checked against the batch's letters one by
@@ -324,7 +350,7 @@ impl Db {
         }
         all_changed(
             moved,
-            orders.len(),
+            count,
             "orders.status",
             "the orders moved into a batch were not the orders read for it",
         )?;
@@ -390,38 +416,64 @@ impl Db {
     /// same people stops being valid (`superseded`, and so do their finished orders).
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn publish_batch(&self, batch_id: &str) -> Result<u64, DbError> {
+        self.publish_batch_by(batch_id, LETTERS_PER_SUPERSEDING_READ)
+            .await
+    }
+
+    /// [`Db::publish_batch`], the earlier letters found for `per_read` of the batch's letters at
+    /// a time, in sequence order. Each read's supersessions are stored before the next read,
+    /// which then no longer finds those letters `issued`: every earlier letter is superseded
+    /// once, by the first of the batch's letters to its person, as when all are read at once.
+    async fn publish_batch_by(&self, batch_id: &str, per_read: i64) -> Result<u64, DbError> {
         let mut tx = self.begin_write().await?;
         let at = now();
-        // Every issued letter of a person this batch writes to, by the person's key that the
-        // letters keep (see sql/0008_person_key.sql).
-        let rows = sqlx::query(
-            "SELECT n.sequence, n.letter_id, n.order_id, old.letter_id, old.order_id \
-             FROM letters n JOIN letters old ON old.person_id = n.person_id AND old.state = $2 \
-             WHERE n.batch_id = $1 AND n.state = $3 \
-             ORDER BY 1, 4",
+        let last: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(sequence), 0) FROM letters WHERE batch_id = $1",
         )
         .bind(batch_id)
-        .bind(LetterState::Issued.code())
-        .bind(LetterState::Pending.code())
-        .fetch_all(&mut *tx)
+        .fetch_one(&mut *tx)
         .await
-        .map_err(ctx("finding earlier letters of the batch's people"))?;
-        let found = rows
-            .iter()
-            .map(|r| {
-                Ok(EarlierLetter {
-                    new_sequence: col(r, 0)?,
-                    new_letter: col(r, 1)?,
-                    new_order: col(r, 2)?,
-                    old_letter: col(r, 3)?,
-                    old_order: col(r, 4)?,
-                })
-            })
-            .collect::<Result<Vec<_>, DbError>>()?;
-        let supersessions = supersessions(found);
+        .map_err(ctx("reading a batch's last letter"))?;
         tx.prefer_index_lookups().await?;
-        for chunk in supersessions.chunks(ROWS_PER_STATEMENT) {
-            self.supersede(&mut tx, chunk).await?;
+        let mut superseded = 0;
+        let mut from = 1;
+        while from <= last {
+            let to = from + per_read.max(1) - 1;
+            // Every issued letter of a person these letters write to, by the person's key that
+            // the letters keep (see sql/0008_person_key.sql).
+            let rows = sqlx::query(
+                "SELECT n.sequence, n.letter_id, n.order_id, old.letter_id, old.order_id \
+                 FROM letters n JOIN letters old ON old.person_id = n.person_id AND old.state = $2 \
+                 WHERE n.batch_id = $1 AND n.sequence >= $4 AND n.sequence <= $5 AND n.state = $3 \
+                 ORDER BY 1, 4",
+            )
+            .bind(batch_id)
+            .bind(LetterState::Issued.code())
+            .bind(LetterState::Pending.code())
+            .bind(from)
+            .bind(to)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(ctx("finding earlier letters of the batch's people"))?;
+            let found = rows
+                .iter()
+                .map(|r| {
+                    Ok(EarlierLetter {
+                        new_sequence: col(r, 0)?,
+                        new_letter: col(r, 1)?,
+                        new_order: col(r, 2)?,
+                        old_letter: col(r, 3)?,
+                        old_order: col(r, 4)?,
+                    })
+                })
+                .collect::<Result<Vec<_>, DbError>>()?;
+            drop(rows);
+            let supersessions = supersessions(found);
+            for chunk in supersessions.chunks(ROWS_PER_STATEMENT) {
+                self.supersede(&mut tx, chunk).await?;
+            }
+            superseded += supersessions.len() as u64;
+            from = to + 1;
         }
         sqlx::query(
             "UPDATE letters SET state = $1, issued_at = $2 WHERE batch_id = $3 AND state = $4",
@@ -443,7 +495,7 @@ impl Db {
         tx.commit()
             .await
             .map_err(ctx("committing a published batch"))?;
-        Ok(supersessions.len() as u64)
+        Ok(superseded)
     }
 }
 
@@ -613,6 +665,14 @@ mod tests {
     }
 
     async fn batch(db: &Db, read: &mut Vec<String>) -> Result<Option<NewBatch>, DbError> {
+        sorted_batch(db, read, ExternalSort::in_memory()).await
+    }
+
+    async fn sorted_batch(
+        db: &Db,
+        read: &mut Vec<String>,
+        sort: ExternalSort,
+    ) -> Result<Option<NewBatch>, DbError> {
         db.create_batch(
             "v",
             "out",
@@ -620,9 +680,87 @@ mod tests {
             "20261207",
             |_, postcode, _| (0, postcode.unwrap_or("").to_string(), String::new()),
             |_| PartLayout::new(2),
+            sort,
             |order| read.push(order.order_id.to_string()),
         )
         .await
+    }
+
+    async fn letter_rows(db: &Db) -> Vec<(String, String, i64, String, i64)> {
+        sqlx::query_as(
+            "SELECT letter_id, order_id, sequence, file, first_page FROM letters ORDER BY sequence",
+        )
+        .fetch_all(&db.pool)
+        .await
+        .unwrap()
+    }
+
+    fn sort_folder() -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("sort");
+        crate::files::create_private_dir(&folder).unwrap();
+        (dir, folder)
+    }
+
+    #[test]
+    fn a_batch_sorted_in_runs_on_disk_is_the_batch_sorted_in_memory() {
+        runtime().block_on(async {
+            let (_a, in_memory) = temp_db().await;
+            let (_b, on_disk) = temp_db().await;
+            let (_dir, folder) = sort_folder();
+            let (mut read_a, mut read_b) = (Vec::new(), Vec::new());
+            validated_orders(&in_memory, 7).await;
+            validated_orders(&on_disk, 7).await;
+            let a = batch(&in_memory, &mut read_a).await.unwrap().unwrap();
+            // Three runs of two on disk, one key kept in memory.
+            let b = sorted_batch(&on_disk, &mut read_b, ExternalSort::in_folder(&folder, 2))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(read_a, read_b);
+            assert_eq!(a.sequence_of_read, b.sequence_of_read);
+            assert_eq!(b.batch.letter_count, 7);
+            let letters = letter_rows(&on_disk).await;
+            assert_eq!(letters, letter_rows(&in_memory).await);
+            // By postcode: the orders placed last have the lowest.
+            let orders: Vec<&str> = letters.iter().map(|l| l.1.as_str()).collect();
+            assert_eq!(orders, ["O-6", "O-5", "O-4", "O-3", "O-2", "O-1", "O-0"]);
+            assert_eq!(
+                std::fs::read_dir(&folder).unwrap().count(),
+                0,
+                "the run files are removed"
+            );
+        })
+    }
+
+    #[test]
+    fn a_batch_whose_letters_cannot_be_sorted_on_disk_names_the_file_and_stores_nothing() {
+        runtime().block_on(async {
+            let (_dir, db) = temp_db().await;
+            let (_sort_dir, folder) = sort_folder();
+            validated_orders(&db, 3).await;
+            // A folder where the first run's file should go.
+            std::fs::create_dir(folder.join("run-00001")).unwrap();
+            let err = sorted_batch(&db, &mut Vec::new(), ExternalSort::in_folder(&folder, 2))
+                .await
+                .unwrap_err();
+            assert!(matches!(err, DbError::Sort(_)), "{err:?}");
+            let message = err.to_string();
+            assert!(
+                message.starts_with("sorting a batch's letters: ")
+                    && message.contains(&folder.join("run-00001").display().to_string()),
+                "{message}"
+            );
+            let stored: i64 = sqlx::query_scalar(
+                "SELECT (SELECT COUNT(*) FROM batches) + (SELECT COUNT(*) FROM letters) + \
+                 (SELECT COUNT(*) FROM orders WHERE status <> 'validated')",
+            )
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+            assert_eq!(stored, 0);
+            assert!(foreign_keys_on(&db).await);
+        })
     }
 
     #[test]
@@ -650,6 +788,72 @@ mod tests {
             for (order_id, sequence) in letters {
                 let read_as = read.iter().position(|o| *o == order_id).unwrap();
                 assert_eq!(i64::from(new.sequence_of_read[read_as]), sequence);
+            }
+        })
+    }
+
+    /// Letters of an earlier, published batch to people 7 (two) and 8, and a new batch whose
+    /// letters 1 and 2 go to person 7, 3 to person 8 and 4 to person 9.
+    async fn earlier_and_new_letters(db: &Db) {
+        validated_orders(db, 7).await;
+        for sql in [
+            "UPDATE orders SET status = 'posted' WHERE order_id IN ('O-0', 'O-1', 'O-2')",
+            "INSERT INTO batches (batch_id, vendor, outbox, state, created_at, letter_count) VALUES \
+             ('B-OLD', 'v', 'out', 'published', 'then', 3), ('B-NEW', 'v', 'out', 'written', 'now', 4)",
+            "INSERT INTO letters (letter_id, order_id, batch_id, sequence, state, created_at, person_id) VALUES \
+             ('OLD-1', 'O-0', 'B-OLD', 1, 'issued', 'then', 7), \
+             ('OLD-2', 'O-1', 'B-OLD', 2, 'issued', 'then', 7), \
+             ('OLD-3', 'O-2', 'B-OLD', 3, 'issued', 'then', 8), \
+             ('NEW-1', 'O-3', 'B-NEW', 1, 'pending', 'now', 7), \
+             ('NEW-2', 'O-4', 'B-NEW', 2, 'pending', 'now', 7), \
+             ('NEW-3', 'O-5', 'B-NEW', 3, 'pending', 'now', 8), \
+             ('NEW-4', 'O-6', 'B-NEW', 4, 'pending', 'now', 9)",
+        ] {
+            sqlx::query(sql).execute(&db.pool).await.unwrap();
+        }
+    }
+
+    #[test]
+    fn a_batch_published_a_few_letters_at_a_time_supersedes_as_one_published_at_once() {
+        runtime().block_on(async {
+            let mut outcomes = Vec::new();
+            for per_read in [1, 2, 20_000] {
+                let (_dir, db) = temp_db().await;
+                earlier_and_new_letters(&db).await;
+                let superseded = db.publish_batch_by("B-NEW", per_read).await.unwrap();
+                let letters: Vec<(String, String, Option<String>)> = sqlx::query_as(
+                    "SELECT letter_id, state, superseded_by FROM letters ORDER BY letter_id",
+                )
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+                let orders: Vec<(String, String)> =
+                    sqlx::query_as("SELECT order_id, status FROM orders ORDER BY order_id")
+                        .fetch_all(&db.pool)
+                        .await
+                        .unwrap();
+                outcomes.push((per_read, superseded, letters, orders));
+            }
+            let (_, superseded, letters, _) = &outcomes[0];
+            assert_eq!(*superseded, 3);
+            let by = |id: &str| {
+                letters
+                    .iter()
+                    .find(|l| l.0 == id)
+                    .map(|l| (l.1.as_str(), l.2.as_deref()))
+                    .unwrap()
+            };
+            // Each earlier letter by the first new letter to its person, also when that one
+            // and the person's second new letter are read separately.
+            assert_eq!(by("OLD-1"), ("superseded", Some("NEW-1")));
+            assert_eq!(by("OLD-2"), ("superseded", Some("NEW-1")));
+            assert_eq!(by("OLD-3"), ("superseded", Some("NEW-3")));
+            assert_eq!(by("NEW-2"), ("issued", None));
+            assert_eq!(by("NEW-4"), ("issued", None));
+            for other in &outcomes[1..] {
+                assert_eq!(other.1, outcomes[0].1, "per_read {}", other.0);
+                assert_eq!(other.2, outcomes[0].2, "per_read {}", other.0);
+                assert_eq!(other.3, outcomes[0].3, "per_read {}", other.0);
             }
         })
     }

@@ -257,6 +257,10 @@ pub enum DbError {
     Backup { file: PathBuf, message: String },
     #[error("stored data is unreadable ({what}): {message}")]
     Corrupt { what: String, message: String },
+    /// A new batch's letters could not be put in their order on disk (see
+    /// [`crate::external_sort`]); nothing of the batch is stored.
+    #[error("sorting a batch's letters: {0}")]
+    Sort(#[from] crate::external_sort::SortError),
     /// A change of status that the transition table does not allow: a bug, refused before
     /// anything is written.
     #[error("order {order_id}: status {from} may not become {to}")]

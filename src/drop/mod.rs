@@ -36,6 +36,7 @@ use crate::csv_output::SafeWriter;
 use crate::db::{
     attempt_file_name, BatchRow, Db, DbError, LetterJob, PartClaim, PartRecord, Table, TempStore,
 };
+use crate::external_sort::{ExternalSort, RUN_KEYS};
 use crate::failpoint::{failpoint, failpoint_set};
 use crate::letters::{self, LetterInput, RenderError};
 use crate::lock::{self, LockError};
@@ -162,6 +163,7 @@ pub async fn create(
             &day,
             presort_key,
             |domestic| settings.part_layout(vendor, domestic),
+            ExternalSort::in_folder(&spool_folder, RUN_KEYS),
             |order| spool.push(order),
         )
         .await?
@@ -303,7 +305,10 @@ fn worker_name(role: &str) -> String {
 
 /// What the drop's manifests collect, part after part.
 struct Collected {
-    manifest: SafeWriter<Vec<u8>>,
+    /// `manifest.csv`, written a part at a time: a row a letter held in memory until the end
+    /// grew with the night (about 70 bytes a letter, most of a large batch's growth in memory).
+    manifest: SafeWriter<HashedFile>,
+    manifest_path: PathBuf,
     per_postcode: BTreeMap<String, (String, u64)>,
     files: Vec<FileEntry>,
     pages: u64,
@@ -312,8 +317,10 @@ struct Collected {
 }
 
 impl Collected {
-    fn new() -> Collected {
-        let mut manifest = SafeWriter::new(Vec::new());
+    /// Starts the drop's manifest in `dir`.
+    fn new(dir: &Path) -> Result<Collected, DropError> {
+        let path = dir.join("manifest.csv");
+        let mut manifest = SafeWriter::new(HashedFile::create(&path)?);
         manifest
             .write_row([
                 "sequence",
@@ -325,18 +332,19 @@ impl Collected {
                 "postcode",
                 "country",
             ])
-            .expect("in memory");
-        Collected {
+            .map_err(|e| io(&path)(e.into()))?;
+        Ok(Collected {
             manifest,
+            manifest_path: path,
             per_postcode: BTreeMap::new(),
             files: Vec::new(),
             pages: 0,
             claimed: Vec::new(),
-        }
+        })
     }
 
     /// Adds a part's letters to the manifests.
-    fn add(&mut self, placed: Placed) {
+    fn add(&mut self, placed: Placed) -> Result<(), DropError> {
         let Placed {
             attempt,
             job,
@@ -355,7 +363,7 @@ impl Collected {
                     letter.postcode.clone().unwrap_or_default(),
                     letter.country.clone(),
                 ])
-                .expect("in memory");
+                .map_err(|e| io(&self.manifest_path)(e.into()))?;
             if letter.postal_zone == PostalZone::Domestic.code() {
                 let postcode = letter.postcode.clone().unwrap_or_default();
                 let place = job.addresses[i]
@@ -380,6 +388,7 @@ impl Collected {
             postal_zone: zone.filter(|_| one_stream),
             ..entry
         });
+        Ok(())
     }
 
     /// Renames each part's winning render into place and removes every other render (of a
@@ -587,7 +596,7 @@ async fn build(
         db.plan_parts(&batch.batch_id, &ranges).await?;
         hold("after-plan");
     }
-    let mut collected = Collected::new();
+    let mut collected = Collected::new(dir)?;
     let bar = crate::progress::bar(
         batch.letter_count as u64,
         "letters",
@@ -658,7 +667,7 @@ async fn build(
         };
         bar.inc(u64::from(placed.pages));
         tracing::debug!(batch = %batch.batch_id, file = %placed.job.name, letters = placed.job.jobs.len(), "part written");
-        collected.add(placed);
+        collected.add(placed)?;
         failpoint("after-part");
     }
     if by_claim {
@@ -666,16 +675,19 @@ async fn build(
     }
     let Collected {
         manifest,
+        manifest_path,
         per_postcode,
         mut files,
         pages,
         ..
     } = collected;
     bar.finish_and_clear();
-    files.push(write_file(
-        &dir.join("manifest.csv"),
-        &manifest.into_inner().expect("in memory"),
-    )?);
+    files.push(
+        manifest
+            .into_inner()
+            .map_err(io(&manifest_path))?
+            .finish()?,
+    );
     let mut postcodes = SafeWriter::new(Vec::new());
     postcodes
         .write_row(["postcode", "place", "letters"])
@@ -896,8 +908,13 @@ pub fn verify(dir: &Path) -> Result<BatchManifest, DropError> {
         })?;
     for f in &manifest.files {
         let p = dir.join(&f.name);
-        let bytes = fs::read(&p).map_err(io(&p))?;
-        if bytes.len() as u64 != f.bytes || hex::encode(Sha256::digest(&bytes)) != f.sha256 {
+        // Read through, not into memory: the manifest of a night of a million letters is
+        // 66 MB, and each part several.
+        let mut hasher = Sha256::new();
+        let bytes = File::open(&p)
+            .and_then(|mut file| std::io::copy(&mut file, &mut hasher))
+            .map_err(io(&p))?;
+        if bytes != f.bytes || hex::encode(hasher.finalize()) != f.sha256 {
             return Err(DropError::Inconsistent {
                 batch_id: manifest.batch_id.clone(),
                 message: format!("{} does not match batch.json", f.name),
@@ -909,23 +926,64 @@ pub fn verify(dir: &Path) -> Result<BatchManifest, DropError> {
 
 /// Writes a new file readable by the owner only, fsynced, and returns its entry.
 fn write_file(path: &Path, bytes: &[u8]) -> Result<FileEntry, DropError> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(io(path))?;
-    f.write_all(bytes).map_err(io(path))?;
-    f.sync_all().map_err(io(path))?;
-    Ok(FileEntry {
-        name: path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        bytes: bytes.len() as u64,
-        sha256: hex::encode(Sha256::digest(bytes)),
-        postal_zone: None,
-    })
+    let mut file = HashedFile::create(path)?;
+    file.write_all(bytes).map_err(io(path))?;
+    file.finish()
+}
+
+/// A new owner-only file of the drop, written through a buffer, with its size and SHA-256
+/// counted on the way.
+struct HashedFile {
+    path: PathBuf,
+    out: std::io::BufWriter<File>,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl HashedFile {
+    fn create(path: &Path) -> Result<HashedFile, DropError> {
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(io(path))?;
+        Ok(HashedFile {
+            path: path.to_path_buf(),
+            out: std::io::BufWriter::with_capacity(1 << 16, file),
+            hasher: Sha256::new(),
+            bytes: 0,
+        })
+    }
+
+    /// Flushes the file to disk and describes it as `batch.json` lists it.
+    fn finish(mut self) -> Result<FileEntry, DropError> {
+        let path = std::mem::take(&mut self.path);
+        self.out.flush().map_err(io(&path))?;
+        self.out.get_ref().sync_all().map_err(io(&path))?;
+        Ok(FileEntry {
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            bytes: self.bytes,
+            sha256: hex::encode(self.hasher.finalize()),
+            postal_zone: None,
+        })
+    }
+}
+
+impl Write for HashedFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.out.write(buf)?;
+        self.hasher.update(&buf[..written]);
+        self.bytes += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
 }
 
 fn sync_dir(dir: &Path) -> Result<(), DropError> {
