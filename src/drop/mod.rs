@@ -305,8 +305,8 @@ fn worker_name(role: &str) -> String {
 
 /// What the drop's manifests collect, part after part.
 struct Collected {
-    /// `manifest.csv`, written a part at a time: a row a letter held in memory until the end
-    /// grew with the night (about 70 bytes a letter, most of a large batch's growth in memory).
+    /// `manifest.csv`, written a part at a time: held in memory until the end, its rows (67.6
+    /// bytes a letter) were most of what a batch's memory grew by with the night.
     manifest: SafeWriter<HashedFile>,
     manifest_path: PathBuf,
     per_postcode: BTreeMap<String, (String, u64)>,
@@ -909,7 +909,7 @@ pub fn verify(dir: &Path) -> Result<BatchManifest, DropError> {
     for f in &manifest.files {
         let p = dir.join(&f.name);
         // Read through, not into memory: the manifest of a night of a million letters is
-        // 66 MB, and each part several.
+        // about 64 MB, and each part several.
         let mut hasher = Sha256::new();
         let bytes = File::open(&p)
             .and_then(|mut file| std::io::copy(&mut file, &mut hasher))
