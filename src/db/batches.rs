@@ -657,6 +657,17 @@ mod tests {
         }
     }
 
+    /// Batches, letters and orders no longer `validated`: none after a batch that failed.
+    async fn batched_anything(db: &Db) -> i64 {
+        sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM batches) + (SELECT COUNT(*) FROM letters) + \
+             (SELECT COUNT(*) FROM orders WHERE status <> 'validated')",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+    }
+
     async fn foreign_keys_on(db: &Db) -> bool {
         sqlx::query_scalar::<_, i64>("PRAGMA foreign_keys")
             .fetch_one(&db.pool)
@@ -752,14 +763,7 @@ mod tests {
                     && message.contains(&folder.join("run-00001").display().to_string()),
                 "{message}"
             );
-            let stored: i64 = sqlx::query_scalar(
-                "SELECT (SELECT COUNT(*) FROM batches) + (SELECT COUNT(*) FROM letters) + \
-                 (SELECT COUNT(*) FROM orders WHERE status <> 'validated')",
-            )
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-            assert_eq!(stored, 0);
+            assert_eq!(batched_anything(&db).await, 0);
             assert!(foreign_keys_on(&db).await);
         })
     }
@@ -874,14 +878,7 @@ mod tests {
             let err = batch(&db, &mut Vec::new()).await.unwrap_err();
             assert!(err.to_string().contains("refused by the test"), "{err}");
             assert!(foreign_keys_on(&db).await);
-            let batched: i64 = sqlx::query_scalar(
-                "SELECT (SELECT COUNT(*) FROM batches) + (SELECT COUNT(*) FROM letters) + \
-                 (SELECT COUNT(*) FROM orders WHERE status <> 'validated')",
-            )
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-            assert_eq!(batched, 0);
+            assert_eq!(batched_anything(&db).await, 0);
             // The checks are really on: a letter of no order is refused.
             sqlx::query("DROP TRIGGER temp.refuse")
                 .execute(&db.pool)
