@@ -238,7 +238,7 @@ impl Db {
         let mut sorted = sort.finish()?;
         let mut sequence_of_read = vec![0u32; count];
         let mut sorted_failed = None;
-        let mut taken = 0;
+        let mut placed = 0;
         let letters = std::iter::from_fn(|| {
             let mut chunk = Vec::with_capacity(ROWS_PER_JSON_STATEMENT.min(count));
             while chunk.len() < ROWS_PER_JSON_STATEMENT {
@@ -254,8 +254,8 @@ impl Db {
             (!chunk.is_empty()).then_some(chunk)
         })
         .map(|chunk| {
-            let first = taken as i64 + 1;
-            taken += chunk.len();
+            let first = placed as i64 + 1;
+            placed += chunk.len();
             type Row<'a> = (String, &'a str, i64, String, i64, Option<i64>);
             let rows: Vec<Row> = (first..)
                 .zip(&chunk)
@@ -312,7 +312,7 @@ impl Db {
             return Err(e.into());
         }
         all_changed(
-            taken as u64,
+            placed as u64,
             count,
             "letters",
             "letters of the orders read were not stored",
