@@ -23,6 +23,7 @@ pub mod purge;
 pub mod receipts;
 pub mod register;
 pub mod report;
+pub mod row_errors;
 pub mod settings;
 pub mod validation;
 

@@ -23,6 +23,7 @@ use crate::pin::PinKey;
 use crate::purge;
 use crate::receipts::{self, ReceiptError};
 use crate::register::{self, ImportError};
+use crate::row_errors::on_stderr;
 use crate::settings::Settings;
 use crate::validation::Validator;
 
@@ -271,11 +272,10 @@ async fn steps(
         "jsonl",
         "register",
         &mut g.files,
-        |file| async move { register::import_file(db, &file).await },
+        |file| async move { register::import_file(db, &file, &mut on_stderr("line error")).await },
         |r| {
-            log_errors("line error", &r.line_errors);
             g.people_loaded += r.loaded;
-            g.line_errors += r.line_errors.len() as u64;
+            g.line_errors += r.line_errors;
         },
     )
     .await?;
@@ -287,12 +287,11 @@ async fn steps(
         "csv",
         "orders",
         &mut o.files,
-        |file| async move { orders::ingest_file(db, &file).await },
+        |file| async move { orders::ingest_file(db, &file, &mut on_stderr("row error")).await },
         |r| {
-            log_errors("row error", &r.row_errors);
             o.new += r.new;
             o.already_known += r.already_known;
-            o.row_errors += r.row_errors.len() as u64;
+            o.row_errors += r.row_errors;
         },
     )
     .await?;
@@ -332,13 +331,12 @@ async fn steps(
         "csv",
         "receipts",
         &mut r.files,
-        |file| async move { receipts::ingest_file(db, &file).await },
+        |file| async move { receipts::ingest_file(db, &file, &mut on_stderr("row error")).await },
         |report| {
-            log_errors("row error", &report.row_errors);
             r.applied += report.applied;
             r.recorded += report.recorded;
             r.already_known += report.already_known;
-            r.row_errors += report.row_errors.len() as u64;
+            r.row_errors += report.row_errors;
         },
     )
     .await?;
@@ -424,12 +422,6 @@ where
         }
     }
     Ok(())
-}
-
-fn log_errors(kind: &str, errors: &[crate::input_error::InputError]) {
-    for e in errors {
-        crate::diagnostics::input_error(kind, e);
-    }
 }
 
 /// The folder's files with this extension, by name (sub-folders such as done/ are not read).

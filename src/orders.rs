@@ -13,6 +13,7 @@ use crate::csv_input::{self, CsvRow};
 use crate::db::{Db, DbError, GroupedTx, InsertOutcome, Table};
 use crate::free_text::quote;
 use crate::input_error::InputError;
+use crate::row_errors::{RowErrors, Tell};
 pub use pinbrev_core::order::*;
 
 /// Removes spaces and one `.`/`-` between the groups when what remains is 11 digits; else keeps
@@ -120,7 +121,8 @@ pub struct IngestReport {
     pub file: String,
     pub new: u64,
     pub already_known: u64,
-    pub row_errors: Vec<InputError>,
+    /// Row errors, each passed on and stored as it was found ([`RowErrors`]).
+    pub row_errors: u64,
 }
 
 /// Ingest failure of a whole file.
@@ -128,11 +130,11 @@ pub struct IngestReport {
 pub enum IngestError {
     #[error(transparent)]
     File(#[from] FileError),
-    /// Rows, but not one usable: nothing was stored, the file is unusable as a whole.
+    /// Rows, but not one usable: no order was stored, the file is unusable as a whole.
     #[error("{file}: no usable row ({rows} rows, every one an error; first: {first}); nothing was stored")]
     NoUsableRow {
         file: String,
-        rows: usize,
+        rows: u64,
         first: String,
     },
     #[error(transparent)]
@@ -150,19 +152,26 @@ const CHUNK: usize = 50_000;
 /// `orders cancel`) waits a few seconds at most for the write lock, however large the file.
 const ROWS_PER_TRANSACTION: usize = 500_000;
 
-/// Reads, checks and stores one order file, streamed in chunks. Row errors are reported, never
-/// fatal.
-pub async fn ingest_file(db: &Db, file: &Path) -> Result<IngestReport, IngestError> {
-    ingest_in_chunks(db, file, CHUNK, ROWS_PER_TRANSACTION).await
+/// Reads, checks and stores one order file, streamed in chunks. Row errors are passed on to
+/// `tell` in line order and stored as they are found, never fatal; the orders and their row
+/// errors are stored in the same transactions.
+pub async fn ingest_file(
+    db: &Db,
+    file: &Path,
+    tell: Tell<'_>,
+) -> Result<IngestReport, IngestError> {
+    ingest_in_chunks(db, file, CHUNK, ROWS_PER_TRANSACTION, tell).await
 }
 
 /// [`ingest_file`] with `chunk_rows` rows at a time, committed once `per_transaction` rows or
-/// more are stored, and at the end.
+/// more are stored, and at the end. A chunk is also stored early once its row errors fill a
+/// page ([`RowErrors::full`]), so that they are passed on in line order.
 async fn ingest_in_chunks(
     db: &Db,
     file: &Path,
     chunk_rows: usize,
     per_transaction: usize,
+    tell: Tell<'_>,
 ) -> Result<IngestReport, IngestError> {
     let rows = open_file(file)?;
     let name = file.display().to_string();
@@ -170,53 +179,58 @@ async fn ingest_in_chunks(
         file: name.clone(),
         ..Default::default()
     };
+    let mut errors = RowErrors::new("orders", tell);
     let mut chunk = Vec::with_capacity(chunk_rows);
     let mut writes = GroupedTx::new(per_transaction, "committing orders");
     let mut rows = rows.peekable();
     while let Some(row) = rows.next() {
         match row {
             Ok(order) => chunk.push(order),
-            Err(e) => report.row_errors.push(e),
+            Err(e) => errors.push(e),
         }
-        if chunk.len() == chunk_rows || (rows.peek().is_none() && !chunk.is_empty()) {
-            let outcomes = db
-                .insert_orders(writes.tx(db).await?, &name, &chunk)
-                .await?;
-            writes.stored(chunk.len()).await?;
-            for (order, outcome) in chunk.iter().zip(outcomes) {
-                match outcome {
-                    InsertOutcome::Inserted => report.new += 1,
-                    InsertOutcome::SameContent => report.already_known += 1,
-                    InsertOutcome::Conflict => report.row_errors.push(
-                        InputError::row(
-                            &name,
-                            order.line,
-                            Some("order_id"),
-                            "order_id_conflict",
-                            format!(
-                                "order {} was ingested before with different content",
-                                order.order_id
-                            ),
-                        )
-                        .with_order(&order.order_id.to_string()),
-                    ),
-                }
+        if chunk.len() < chunk_rows && !errors.full() && rows.peek().is_some() {
+            continue;
+        }
+        let tx = writes.tx(db).await?;
+        let outcomes = db.insert_orders(tx, &name, &chunk).await?;
+        for (order, outcome) in chunk.iter().zip(outcomes) {
+            match outcome {
+                InsertOutcome::Inserted => report.new += 1,
+                InsertOutcome::SameContent => report.already_known += 1,
+                InsertOutcome::Conflict => errors.push(
+                    InputError::row(
+                        &name,
+                        order.line,
+                        Some("order_id"),
+                        "order_id_conflict",
+                        format!(
+                            "order {} was ingested before with different content",
+                            order.order_id
+                        ),
+                    )
+                    .with_order(&order.order_id.to_string()),
+                ),
             }
-            chunk.clear();
         }
+        let passed = errors.pass_on_in(db, tx).await?;
+        writes.stored(chunk.len() + passed).await?;
+        chunk.clear();
     }
-    writes.finish().await?;
-    report.row_errors.sort_by_key(|e| e.line);
     if report.new + report.already_known == 0 {
-        if let Some(first) = report.row_errors.first() {
+        if let Some(first) = errors.first() {
+            // Not one order: the errors found are stored, as for any file, and the file is
+            // unusable as a whole.
+            let (rows, first) = (errors.count(), first.to_string());
+            writes.finish().await?;
             return Err(IngestError::NoUsableRow {
                 file: name,
-                rows: report.row_errors.len(),
-                first: first.in_file(),
+                rows,
+                first,
             });
         }
     }
-    db.record_input_errors("orders", &report.row_errors).await?;
+    writes.finish().await?;
+    report.row_errors = errors.count();
     db.refresh_statistics(&[Table::Orders]).await?;
     Ok(report)
 }
@@ -248,17 +262,28 @@ mod tests {
             std::fs::write(&file, text).unwrap();
             // Chunks of 2 rows: [A-1 A-2] [A-3 A-4] commit [A-5 A-6] [A-7 A-6] commit [A-2 A-8]
             // and the last commit, of a transaction short of 3 rows.
-            let report = ingest_in_chunks(&db, &file, 2, 3).await.unwrap();
-            assert_eq!((report.new, report.already_known), (8, 1));
-            let errors: Vec<(Option<u64>, &str)> = report
-                .row_errors
-                .iter()
-                .map(|e| (e.line, e.code.as_str()))
-                .collect();
+            let mut told = Vec::new();
+            let mut tell = |e: &InputError| told.push((e.line, e.code.clone()));
+            let report = ingest_in_chunks(&db, &file, 2, 3, &mut tell).await.unwrap();
             assert_eq!(
-                errors,
-                [(Some(9), "missing_field"), (Some(10), "order_id_conflict")]
+                (report.new, report.already_known, report.row_errors),
+                (8, 1, 2)
             );
+            let expected = [
+                (Some(9), "missing_field".to_string()),
+                (Some(10), "order_id_conflict".to_string()),
+            ];
+            assert_eq!(told, expected);
+            let stored: Vec<(Option<u64>, String)> = db
+                .input_errors_stored()
+                .await
+                .into_iter()
+                .map(|(input, line, code)| {
+                    assert_eq!(input, "orders");
+                    (line.map(|l| l as u64), code)
+                })
+                .collect();
+            assert_eq!(stored, expected);
             drop(db);
             // Everything was committed: another connection sees the eight orders.
             let again = Db::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
@@ -274,6 +299,36 @@ mod tests {
                 .map(|o| (o.order_id.as_str(), o.national_id.as_str()))
                 .collect();
             assert!(numbers.contains(&("A-6", "01018012346")), "{numbers:?}");
+        });
+    }
+
+    #[test]
+    fn a_page_of_row_errors_stores_its_chunk_early_and_every_error_comes_in_line_order() {
+        crate::db::tests::runtime().block_on(async {
+            let (dir, db) = crate::db::tests::temp_db().await;
+            let file = dir.path().join("orders.csv");
+            // Line 3's conflict is found only when its chunk is stored, after the page of bad
+            // rows from line 4 on is held: it must still come before them.
+            let mut text = String::from("order_id,national_id,ordered_at\n");
+            text.push_str("A-1,01018012345,2026-11-21T10:00:00Z\n");
+            text.push_str("A-1,01018012346,2026-11-21T10:00:00Z\n");
+            for i in 0..crate::row_errors::HELD + 5 {
+                text.push_str(&format!("B-{i},01018012345,yesterday\n"));
+            }
+            text.push_str("A-2,01018012345,2026-11-22T10:00:00Z\n");
+            text.push_str("A-2,01018012347,2026-11-22T10:00:00Z\n");
+            std::fs::write(&file, text).unwrap();
+            let mut lines = Vec::new();
+            let mut tell = |e: &InputError| lines.push(e.line.unwrap());
+            let report = ingest_in_chunks(&db, &file, CHUNK, ROWS_PER_TRANSACTION, &mut tell)
+                .await
+                .unwrap();
+            let bad = crate::row_errors::HELD as u64 + 5;
+            assert_eq!((report.new, report.row_errors), (2, bad + 2));
+            let last = 3 + bad + 2;
+            let expected: Vec<u64> = (3..=last).filter(|l| *l != last - 1).collect();
+            assert_eq!(lines, expected);
+            assert_eq!(db.input_errors_stored().await.len() as u64, bad + 2);
         });
     }
 

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::db::{Db, DbError, Table};
 use crate::freg::{parse_line, ImportedPerson, LineProblem};
 use crate::input_error::InputError;
+use crate::row_errors::{RowErrors, Tell};
 
 /// What an import of one file did.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -18,7 +19,8 @@ pub struct ImportReport {
     pub file: PathBuf,
     pub loaded: u64,
     pub replaced: u64,
-    pub line_errors: Vec<InputError>,
+    /// Line errors, each passed on and stored as it was found ([`RowErrors`]).
+    pub line_errors: u64,
 }
 
 /// A file that cannot be imported at all.
@@ -34,7 +36,7 @@ pub enum ImportError {
     #[error("{file}: no usable line ({lines} lines, none a Freg person document{first}); nothing was loaded")]
     NoUsableLine {
         file: PathBuf,
-        lines: usize,
+        lines: u64,
         /// The first line's problem, as `: line N: …`, or empty.
         first: String,
     },
@@ -49,8 +51,13 @@ pub enum ImportError {
 /// against 69 MB.
 const BATCH: usize = 25_000;
 
-/// Streams a JSON Lines extract into the database. Line errors are collected, not fatal.
-pub async fn import_file(db: &Db, file: &Path) -> Result<ImportReport, ImportError> {
+/// Streams a JSON Lines extract into the database. Line errors are passed on to `tell` and
+/// stored as they are found, not fatal.
+pub async fn import_file(
+    db: &Db,
+    file: &Path,
+    tell: Tell<'_>,
+) -> Result<ImportReport, ImportError> {
     let read_err = |source| ImportError::Read {
         file: file.to_path_buf(),
         source,
@@ -64,6 +71,10 @@ pub async fn import_file(db: &Db, file: &Path) -> Result<ImportReport, ImportErr
         ..Default::default()
     };
     let source = file.display().to_string();
+    // An error printed while the bar is drawn would be drawn over: the bar steps aside.
+    let over_bar = bar.clone();
+    let mut tell_over_bar = |e: &InputError| over_bar.suspend(|| tell(e));
+    let mut errors = RowErrors::new("register", &mut tell_over_bar);
     let mut batch = Vec::with_capacity(BATCH);
     let mut buf = Vec::new();
     let mut line_no = 0u64;
@@ -92,7 +103,7 @@ pub async fn import_file(db: &Db, file: &Path) -> Result<ImportReport, ImportErr
                 person,
                 line: line_no,
             })),
-            Err(problem) => report.line_errors.push(InputError::new(
+            Err(problem) => errors.push(InputError::new(
                 &source,
                 Some(line_no),
                 problem.field(),
@@ -105,27 +116,27 @@ pub async fn import_file(db: &Db, file: &Path) -> Result<ImportReport, ImportErr
             report.loaded += batch.len() as u64;
             batch.clear();
         }
+        if errors.full() {
+            errors.pass_on(db).await?;
+        }
     }
     if !batch.is_empty() {
         report.replaced += db.store_persons(&source, &batch).await?;
         report.loaded += batch.len() as u64;
     }
+    errors.pass_on(db).await?;
     bar.finish_and_clear();
     if report.loaded == 0 {
-        // Nothing was stored: a file of no person documents (an order file given the wrong
-        // name, an empty transfer) is unusable as a whole, and says why.
+        // No person was stored: a file of no person documents (an order file given the wrong
+        // name, an empty transfer) is unusable as a whole, and says why. Its line errors are
+        // stored, as for any file.
         return Err(ImportError::NoUsableLine {
             file: file.to_path_buf(),
-            lines: report.line_errors.len(),
-            first: report
-                .line_errors
-                .first()
-                .map(|e| format!("; {}", e.in_file()))
-                .unwrap_or_default(),
+            lines: errors.count(),
+            first: errors.first().map(|e| format!("; {e}")).unwrap_or_default(),
         });
     }
-    db.record_input_errors("register", &report.line_errors)
-        .await?;
+    report.line_errors = errors.count();
     db.refresh_statistics(&[Table::Persons, Table::PersonIds])
         .await?;
     Ok(report)

@@ -775,7 +775,9 @@ fn receipts_move_orders_on_idempotently_and_name_unknown_letters() {
          {batch},NOPE-1,posted,{t2},\n\
          B19990101-001,{a},posted,{t2},\n\
          {batch},{d},lost,{t2},\n\
-         {batch},{a},failed,{t3},\n",
+         {batch},{a},failed,{t3},\n\
+         B19990101-001,NOPE-2,posted,{t2},\n\
+         {batch},NOPE-3,posted,{t2},\n",
         a = l(0),
         b = l(1),
         c = l(2),
@@ -786,7 +788,7 @@ fn receipts_move_orders_on_idempotently_and_name_unknown_letters() {
     assert!(
         first
             .stdout
-            .contains("5 applied, 0 recorded without change, 0 already known, 4 row errors"),
+            .contains("5 applied, 0 recorded without change, 0 already known, 6 row errors"),
         "{}",
         first.stdout
     );
@@ -798,6 +800,9 @@ fn receipts_move_orders_on_idempotently_and_name_unknown_letters() {
             (8, "batch_id", "unknown_batch"),
             (9, "event", "invalid_event"),
             (10, "event", "invalid_transition"),
+            // A batch found unknown, or known, before in the page is still so.
+            (11, "batch_id", "unknown_batch"),
+            (12, "letter_id", "unknown_letter"),
         ],
     );
     let order_of = |letter: &str| {

@@ -733,6 +733,15 @@ fn files_with_no_usable_line_are_unusable_as_a_whole() {
         r.stderr
     );
     assert_eq!(one(&w, "SELECT COUNT(*) FROM persons"), "0");
+    // Its line errors are reported and kept, as any file's: one for each of its 47 lines.
+    assert_eq!(r.stderr.matches("line error: ").count(), 47, "{}", r.stderr);
+    assert_eq!(
+        one(
+            &w,
+            "SELECT COUNT(*) FROM input_errors WHERE input = 'register'"
+        ),
+        "47"
+    );
     let empty = write(&w, "empty.jsonl", "\n\n");
     assert_eq!(w.run(&["register", "import", &empty]).code, 3);
 
@@ -750,9 +759,86 @@ fn files_with_no_usable_line_are_unusable_as_a_whole() {
         r.stderr
     );
     assert_eq!(one(&w, "SELECT COUNT(*) FROM orders"), "0");
+    let told: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("row error: "))
+        .collect();
+    assert_eq!(told.len(), 2, "{}", r.stderr);
+    assert!(told[0].contains("bad.csv:2: order_id: "), "{}", told[0]);
+    assert!(told[1].contains("bad.csv:3: ordered_at: "), "{}", told[1]);
+    assert_eq!(
+        one(
+            &w,
+            "SELECT COUNT(*) FROM input_errors WHERE input = 'orders'"
+        ),
+        "2"
+    );
     // A file with only its header is an empty day, not an error.
     let header_only = write(&w, "empty.csv", "order_id,national_id,ordered_at\n");
     w.ok(&["orders", "ingest", &header_only]);
+}
+
+#[test]
+fn a_file_of_many_bad_rows_reports_and_keeps_each_once_in_line_order_and_loads_the_good_ones() {
+    let w = Work::new();
+    // More row errors than are held at once (10,000), with good rows among them and a repeat
+    // with other content, whose conflict is found only once its chunk is stored.
+    let mut csv = String::from("order_id,national_id,ordered_at\n");
+    let mut expected = Vec::new();
+    for i in 0..12_000 {
+        let line = i + 2;
+        if i % 1000 == 0 {
+            csv.push_str(&format!("G-{i},01018012345,2026-11-23T10:00:00Z\n"));
+        } else if i % 1000 == 1 {
+            csv.push_str(&format!("G-{},01018012346,2026-11-23T10:00:00Z\n", i - 1));
+            expected.push((line, "order_id_conflict"));
+        } else {
+            csv.push_str(&format!("B-{i},01018012345,yesterday\n"));
+            expected.push((line, "invalid_ordered_at"));
+        }
+    }
+    let file = write(&w, "many.csv", &csv);
+    let r = w.run(&["orders", "ingest", &file]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("12 new orders, 0 already known, 11988 row errors"),
+        "{}",
+        r.stdout
+    );
+    let told: Vec<(usize, &str)> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("row error: "))
+        .map(|l| {
+            let line = l
+                .split("many.csv:")
+                .nth(1)
+                .unwrap()
+                .split(':')
+                .next()
+                .unwrap();
+            let code = l.rsplit('(').next().unwrap().trim_end_matches(')');
+            (line.parse().unwrap(), code)
+        })
+        .collect();
+    assert_eq!(told, expected);
+    assert_eq!(one(&w, "SELECT COUNT(*) FROM orders"), "12");
+    assert_eq!(
+        one(
+            &w,
+            "SELECT COUNT(*) FROM input_errors WHERE input = 'orders'"
+        ),
+        "11988"
+    );
+    assert_eq!(
+        one(
+            &w,
+            "SELECT COUNT(*) FROM input_errors WHERE code = 'order_id_conflict'"
+        ),
+        "12"
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 use crate::wording::count;
 use std::path::PathBuf;
 
+use crate::row_errors::on_stderr;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
@@ -86,17 +87,14 @@ pub async fn run(ctx: &Context, cmd: OrdersCommand) -> anyhow::Result<Exit> {
         OrdersCommand::Ingest { files } => {
             let mut exit = Exit::Done;
             for file in &files {
-                match ingest_file(&db, file).await {
+                match ingest_file(&db, file, &mut on_stderr("row error")).await {
                     Ok(report) => {
-                        for e in &report.row_errors {
-                            diagnostics::input_error("row error", e);
-                        }
                         println!(
                             "{}: {}, {} already known, {}",
                             report.file,
                             count(report.new, "new order", "new orders"),
                             report.already_known,
-                            count(report.row_errors.len(), "row error", "row errors")
+                            count(report.row_errors, "row error", "row errors")
                         );
                     }
                     Err(IngestError::File(e)) => {

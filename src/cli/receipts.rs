@@ -3,6 +3,7 @@
 use crate::wording::count;
 use std::path::PathBuf;
 
+use crate::row_errors::on_stderr;
 use clap::Subcommand;
 
 use super::{Context, Exit};
@@ -24,18 +25,15 @@ pub async fn run(ctx: &Context, cmd: ReceiptsCommand) -> anyhow::Result<Exit> {
     let db = ctx.db().await?;
     let mut exit = Exit::Done;
     for file in &files {
-        match ingest_file(&db, file).await {
+        match ingest_file(&db, file, &mut on_stderr("row error")).await {
             Ok(r) => {
-                for e in &r.row_errors {
-                    crate::diagnostics::input_error("row error", e);
-                }
                 println!(
                     "{}: {} applied, {} recorded without change, {} already known, {}",
                     r.file,
                     r.applied,
                     r.recorded,
                     r.already_known,
-                    count(r.row_errors.len(), "row error", "row errors")
+                    count(r.row_errors, "row error", "row errors")
                 );
             }
             Err(ReceiptError::File(e)) => {

@@ -3,6 +3,7 @@
 use crate::wording::count;
 use std::path::PathBuf;
 
+use crate::row_errors::on_stderr;
 use clap::Subcommand;
 
 use super::{Context, Exit};
@@ -26,17 +27,14 @@ pub async fn run(ctx: &Context, cmd: RegisterCommand) -> anyhow::Result<Exit> {
     let db = ctx.db().await?;
     let mut exit = Exit::Done;
     for file in &files {
-        match import_file(&db, file).await {
+        match import_file(&db, file, &mut on_stderr("line error")).await {
             Ok(report) => {
-                for e in &report.line_errors {
-                    crate::diagnostics::input_error("line error", e);
-                }
                 println!(
                     "{}: {} loaded ({} replaced an earlier document), {}",
                     file.display(),
                     count(report.loaded, "person", "people"),
                     report.replaced,
-                    count(report.line_errors.len(), "line error", "line errors")
+                    count(report.line_errors, "line error", "line errors")
                 );
             }
             Err(e @ (ImportError::Read { .. } | ImportError::NoUsableLine { .. })) => {
