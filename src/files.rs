@@ -4,9 +4,55 @@
 //! their place.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+/// One line of an input file, as [`read_line`] read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Line {
+    /// No more lines.
+    End,
+    /// A line of this many bytes (its newline included), in the buffer.
+    Text(u64),
+    /// A line of this many bytes, longer than allowed: skipped, the buffer left empty.
+    TooLong(u64),
+}
+
+/// Reads the next line into `buf`, at most `max` bytes of it (and its newline); the rest of a
+/// longer line is read past in the reader's own buffer, never held: a file of one line of
+/// gigabytes is read in the memory of a short one.
+pub fn read_line(reader: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<Line> {
+    buf.clear();
+    let n = reader
+        .by_ref()
+        .take(max as u64 + 1)
+        .read_until(b'\n', buf)?;
+    if n == 0 {
+        return Ok(Line::End);
+    }
+    if n <= max || buf.last() == Some(&b'\n') {
+        return Ok(Line::Text(n as u64));
+    }
+    buf.clear();
+    let mut bytes = n as u64;
+    loop {
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            break;
+        }
+        let (used, ended) = match available.iter().position(|b| *b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (available.len(), false),
+        };
+        reader.consume(used);
+        bytes += used as u64;
+        if ended {
+            break;
+        }
+    }
+    Ok(Line::TooLong(bytes))
+}
 
 /// What a directory entry is, in words, when it is not a regular file.
 pub fn not_regular_kind(file_type: &fs::FileType) -> Option<&'static str> {
@@ -194,6 +240,65 @@ pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use std::io::BufReader;
+
+    /// Every line as read: its bytes, or its length when too long.
+    fn lines(input: &[u8], max: usize, reader_capacity: usize) -> Vec<Result<Vec<u8>, u64>> {
+        let mut reader = BufReader::with_capacity(reader_capacity, input);
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        loop {
+            match read_line(&mut reader, &mut buf, max).unwrap() {
+                Line::End => return out,
+                Line::Text(n) => {
+                    assert_eq!(n as usize, buf.len());
+                    out.push(Ok(buf.clone()));
+                }
+                Line::TooLong(n) => {
+                    assert!(buf.is_empty());
+                    out.push(Err(n));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_line_longer_than_allowed_is_skipped_whole_and_the_next_is_read() {
+        let input = b"{\"a\":1}\n0123456789abcdef\n12345678\nlast";
+        assert_eq!(
+            lines(input, 8, 4),
+            [
+                Ok(b"{\"a\":1}\n".to_vec()),
+                Err(17),
+                Ok(b"12345678\n".to_vec()),
+                Ok(b"last".to_vec())
+            ]
+        );
+        // Too long at the end of the file, without a newline.
+        assert_eq!(
+            lines(b"ab\n0123456789", 8, 3),
+            [Ok(b"ab\n".to_vec()), Err(10)]
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn lines_are_read_as_split_and_only_the_long_ones_skipped(
+            input in proptest::collection::vec(prop_oneof![Just(b'\n'), any::<u8>()], 0..200),
+            max in 1usize..20,
+            capacity in 1usize..16,
+        ) {
+            let expected: Vec<Result<Vec<u8>, u64>> = input
+                .split_inclusive(|b| *b == b'\n')
+                .map(|line| {
+                    let text = line.strip_suffix(b"\n").unwrap_or(line);
+                    if text.len() <= max { Ok(line.to_vec()) } else { Err(line.len() as u64) }
+                })
+                .collect();
+            prop_assert_eq!(lines(&input, max, capacity), expected);
+        }
+    }
 
     #[test]
     fn a_fifo_is_refused_at_once() {

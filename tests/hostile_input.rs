@@ -842,6 +842,38 @@ fn a_file_of_many_bad_rows_reports_and_keeps_each_once_in_line_order_and_loads_t
 }
 
 #[test]
+fn a_register_line_longer_than_any_document_is_skipped_without_being_held() {
+    let w = Work::new();
+    // A line of 65 MB (over the 64 MB a line may have) between two documents: a line error,
+    // and both documents load.
+    let extract = std::fs::read_to_string(fixture("register/freg-2026-11-23.jsonl")).unwrap();
+    let mut documents = extract.lines().filter(|l| !l.trim().is_empty());
+    let (first, second) = (documents.next().unwrap(), documents.next().unwrap());
+    let long = format!("{{\"pad\": \"{}\"}}", "x".repeat(65 << 20));
+    let file = write(&w, "long.jsonl", &format!("{first}\n{long}\n{second}\n"));
+    let r = w.run(&["register", "import", &file]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("2 people loaded"), "{}", r.stdout);
+    let told: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("line error: "))
+        .collect();
+    assert_eq!(told.len(), 1, "{}", r.stderr);
+    assert!(
+        told[0].contains("long.jsonl:2: the line is 68157452 bytes long")
+            && told[0].ends_with("(line_too_long)"),
+        "{}",
+        told[0]
+    );
+    assert!(
+        r.stderr.len() < 4096,
+        "the line is not quoted: {}",
+        r.stderr.len()
+    );
+}
+
+#[test]
 fn fifos_and_other_non_regular_files_are_refused_at_once() {
     let w = Work::new();
     w.create_database();

@@ -708,6 +708,9 @@ pub enum LineProblem {
     NoIdentifier,
     /// The line is not UTF-8.
     NotUtf8,
+    /// The line is longer than any person document: `bytes` long, over `max`. It is skipped
+    /// without being held in memory.
+    TooLong { bytes: u64, max: usize },
 }
 
 impl LineProblem {
@@ -717,6 +720,7 @@ impl LineProblem {
             LineProblem::MalformedJson { .. } => "malformed_json",
             LineProblem::NoIdentifier => "no_identifier",
             LineProblem::NotUtf8 => "not_utf8",
+            LineProblem::TooLong { .. } => "line_too_long",
         }
     }
 
@@ -741,6 +745,9 @@ impl LineProblem {
                 "no identifikasjonsnummer/foedselsEllerDNummer in the document".into()
             }
             LineProblem::NotUtf8 => "the line is not UTF-8".into(),
+            LineProblem::TooLong { bytes, max } => format!(
+                "the line is {bytes} bytes long, longer than any person document (at most {max}); skipped"
+            ),
         }
     }
 }
