@@ -883,7 +883,16 @@ async fn complete(
     resumed: bool,
 ) -> Result<Published, DropError> {
     let manifest = verify(dir)?;
-    let superseded = db.publish_batch(&batch.batch_id).await?;
+    // The superseded letters' orders are sorted in runs in the spool folder (which the next
+    // run's spool removes, should this one be killed).
+    let runs =
+        spool::folder(&PathBuf::from(&batch.outbox)).join(format!("publish-{}", batch.batch_id));
+    crate::files::create_private_dir(&runs).map_err(io(&runs))?;
+    let superseded = db
+        .publish_batch(&batch.batch_id, ExternalSort::in_folder(&runs, RUN_KEYS))
+        .await?;
+    // Its run files were removed with the sort; the folder is empty.
+    fs::remove_dir(&runs).map_err(io(&runs))?;
     Ok(Published {
         batch_id: batch.batch_id.clone(),
         vendor: batch.vendor.clone(),
