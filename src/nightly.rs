@@ -548,31 +548,49 @@ pub fn human(s: &Summary) -> String {
         }
         text
     };
-    out.push(format!(
-        "register: {}; {} loaded, {}",
-        files(&s.register.files),
-        count(s.register.people_loaded, "person", "people"),
-        count(s.register.line_errors, "line error", "line errors")
-    ));
-    out.push(format!(
-        "orders: {}; {} new, {} already known, {}",
-        files(&s.orders.files),
-        s.orders.new,
-        s.orders.already_known,
-        count(s.orders.row_errors, "row error", "row errors")
-    ));
+    // A step that did not finish says so, not what an empty step would say ("no validated
+    // orders" of a batch that failed on a full disk).
+    let done = |step: &str| s.steps_done.iter().any(|d| d == step);
+    let not_done = |label: &str| format!("{label}: not done");
+    out.push(if !done("register") {
+        not_done("register")
+    } else {
+        format!(
+            "register: {}; {} loaded, {}",
+            files(&s.register.files),
+            count(s.register.people_loaded, "person", "people"),
+            count(s.register.line_errors, "line error", "line errors")
+        )
+    });
+    out.push(if !done("orders") {
+        not_done("orders")
+    } else {
+        format!(
+            "orders: {}; {} new, {} already known, {}",
+            files(&s.orders.files),
+            s.orders.new,
+            s.orders.already_known,
+            count(s.orders.row_errors, "row error", "row errors")
+        )
+    });
     let statuses: Vec<String> = s
         .validation
         .by_status
         .iter()
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
-    out.push(format!(
-        "validation: {} ({})",
-        count(s.validation.orders, "order", "orders"),
-        statuses.join(", ")
-    ));
-    if s.batch.batch_ids.is_empty() {
+    out.push(if !done("validate") {
+        not_done("validation")
+    } else {
+        format!(
+            "validation: {} ({})",
+            count(s.validation.orders, "order", "orders"),
+            statuses.join(", ")
+        )
+    });
+    if !done("batch") {
+        out.push(not_done("batch"));
+    } else if s.batch.batch_ids.is_empty() {
         out.push("batch: none (no validated orders)".into());
     } else {
         let dirs: Vec<String> = s
@@ -588,17 +606,25 @@ pub fn human(s: &Summary) -> String {
             dirs.join(", ")
         ));
     }
-    out.push(format!(
-        "receipts: {}; {} applied, {} already known, {}",
-        files(&s.receipts.files),
-        s.receipts.applied,
-        s.receipts.already_known,
-        count(s.receipts.row_errors, "row error", "row errors")
-    ));
-    out.push(format!(
-        "purge: {} PDFs deleted, {} kept (letters not posted yet), {} orders pseudonymised",
-        s.purge.pdfs_deleted, s.purge.pdfs_kept_unposted, s.purge.orders_pseudonymised
-    ));
+    out.push(if !done("receipts") {
+        not_done("receipts")
+    } else {
+        format!(
+            "receipts: {}; {} applied, {} already known, {}",
+            files(&s.receipts.files),
+            s.receipts.applied,
+            s.receipts.already_known,
+            count(s.receipts.row_errors, "row error", "row errors")
+        )
+    });
+    out.push(if !done("purge") {
+        not_done("purge")
+    } else {
+        format!(
+            "purge: {} PDFs deleted, {} kept (letters not posted yet), {} orders pseudonymised",
+            s.purge.pdfs_deleted, s.purge.pdfs_kept_unposted, s.purge.orders_pseudonymised
+        )
+    });
     for files in [&s.register.files, &s.orders.files, &s.receipts.files] {
         for f in &files.unusable {
             out.push(format!(

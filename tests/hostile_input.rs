@@ -1069,6 +1069,15 @@ fn nightly_meeting_a_manual_batch_exits_4_and_says_what_was_done() {
         "{}",
         r.stderr
     );
+    // The summary's lines of the steps not done say so, not what a night without orders says.
+    assert!(
+        r.stderr.contains("validation: 66 orders (")
+            && r.stderr
+                .contains("\nbatch: not done\nreceipts: not done\npurge: not done\n")
+            && !r.stderr.contains("no validated orders"),
+        "{}",
+        r.stderr
+    );
     // Nothing lost: the night's orders are validated and waiting; no batch was made.
     assert_eq!(
         one(&w, "SELECT COUNT(*) FROM orders WHERE status = 'validated'"),
