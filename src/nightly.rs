@@ -551,47 +551,48 @@ pub fn human(s: &Summary) -> String {
     // A step that did not finish says so, not what an empty step would say ("no validated
     // orders" of a batch that failed on a full disk).
     let done = |step: &str| s.steps_done.iter().any(|d| d == step);
-    let not_done = |label: &str| format!("{label}: not done");
-    out.push(if !done("register") {
-        not_done("register")
-    } else {
+    let line = |step: &str, label: &str, text: String| match done(step) {
+        true => text,
+        false => format!("{label}: not done"),
+    };
+    out.push(line(
+        "register",
+        "register",
         format!(
             "register: {}; {} loaded, {}",
             files(&s.register.files),
             count(s.register.people_loaded, "person", "people"),
             count(s.register.line_errors, "line error", "line errors")
-        )
-    });
-    out.push(if !done("orders") {
-        not_done("orders")
-    } else {
+        ),
+    ));
+    out.push(line(
+        "orders",
+        "orders",
         format!(
             "orders: {}; {} new, {} already known, {}",
             files(&s.orders.files),
             s.orders.new,
             s.orders.already_known,
             count(s.orders.row_errors, "row error", "row errors")
-        )
-    });
+        ),
+    ));
     let statuses: Vec<String> = s
         .validation
         .by_status
         .iter()
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
-    out.push(if !done("validate") {
-        not_done("validation")
-    } else {
+    out.push(line(
+        "validate",
+        "validation",
         format!(
             "validation: {} ({})",
             count(s.validation.orders, "order", "orders"),
             statuses.join(", ")
-        )
-    });
-    if !done("batch") {
-        out.push(not_done("batch"));
-    } else if s.batch.batch_ids.is_empty() {
-        out.push("batch: none (no validated orders)".into());
+        ),
+    ));
+    let batch = if s.batch.batch_ids.is_empty() {
+        "batch: none (no validated orders)".to_string()
     } else {
         let dirs: Vec<String> = s
             .batch
@@ -599,32 +600,33 @@ pub fn human(s: &Summary) -> String {
             .iter()
             .map(|d| d.display().to_string())
             .collect();
-        out.push(format!(
+        format!(
             "batch: {}, {} in {}",
             count(s.batch.letters, "letter", "letters"),
             count(s.batch.pages, "page", "pages"),
             dirs.join(", ")
-        ));
-    }
-    out.push(if !done("receipts") {
-        not_done("receipts")
-    } else {
+        )
+    };
+    out.push(line("batch", "batch", batch));
+    out.push(line(
+        "receipts",
+        "receipts",
         format!(
             "receipts: {}; {} applied, {} already known, {}",
             files(&s.receipts.files),
             s.receipts.applied,
             s.receipts.already_known,
             count(s.receipts.row_errors, "row error", "row errors")
-        )
-    });
-    out.push(if !done("purge") {
-        not_done("purge")
-    } else {
+        ),
+    ));
+    out.push(line(
+        "purge",
+        "purge",
         format!(
             "purge: {} PDFs deleted, {} kept (letters not posted yet), {} orders pseudonymised",
             s.purge.pdfs_deleted, s.purge.pdfs_kept_unposted, s.purge.orders_pseudonymised
-        )
-    });
+        ),
+    ));
     for files in [&s.register.files, &s.orders.files, &s.receipts.files] {
         for f in &files.unusable {
             out.push(format!(
