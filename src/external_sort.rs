@@ -110,6 +110,8 @@ impl ExternalSort {
         };
         let file = open_private_nofollow(&path).map_err(failed)?;
         self.files.0.push(path.clone());
+        // A file of the same name left by a run that was killed would otherwise keep its tail.
+        file.set_len(0).map_err(failed)?;
         let mut out = BufWriter::with_capacity(BUFFER, file);
         for key in self.run.drain(..) {
             let len = u32::try_from(key.len()).map_err(|e| failed(io::Error::other(e)))?;
@@ -280,6 +282,21 @@ mod tests {
         expected.sort();
         assert_eq!(sorted(sort), expected);
         assert!(files_in(&folder).is_empty(), "the run files are removed");
+    }
+
+    #[test]
+    fn a_longer_run_file_left_by_a_killed_sort_is_written_over_whole() {
+        let (_dir, folder) = folder();
+        let mut stale = 7u32.to_le_bytes().to_vec();
+        stale.extend_from_slice(b"stale-1");
+        stale.extend_from_slice(&[0xff; 64]);
+        std::fs::write(folder.join("run-00001"), &stale).unwrap();
+        let mut sort = ExternalSort::in_folder(&folder, 2);
+        for key in ["b", "a", "c"] {
+            sort.push(key.to_string()).unwrap();
+        }
+        let keys: Vec<String> = sort.finish().unwrap().map(Result::unwrap).collect();
+        assert_eq!(keys, ["a", "b", "c"]);
     }
 
     #[test]

@@ -521,6 +521,34 @@ fn a_crash_at_any_step_then_a_rerun_loses_and_duplicates_nothing() {
 }
 
 #[test]
+fn a_publication_killed_with_its_sort_runs_on_disk_is_resumed_over_them() {
+    let w = Work::new();
+    w.load_fixtures();
+    let validated: usize = w.sql("SELECT COUNT(*) FROM orders WHERE status = 'validated'")[0][0]
+        .parse()
+        .unwrap();
+    let create = [
+        "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+    ];
+    let crashed = w.run_with(&create, &[("PINBREV_FAILPOINT", "after-ready")]);
+    assert!(
+        crashed.stderr.contains("failpoint after-ready"),
+        "{}",
+        crashed.stderr
+    );
+    let batch = w.sql("SELECT batch_id FROM batches")[0][0].clone();
+    // What a publication killed while sorting the superseded letters' orders leaves.
+    let runs = w.path(&format!("outbox/.pinbrev-spool/publish-{batch}"));
+    std::fs::create_dir_all(&runs).unwrap();
+    std::fs::write(runs.join("run-00001"), [0xffu8; 64]).unwrap();
+    let rerun = w.run(&create);
+    assert_eq!(rerun.code, 0, "{}", rerun.stderr);
+    assert!(rerun.stdout.contains("resumed batch"), "{}", rerun.stdout);
+    finished_state(&w, validated);
+    assert!(!w.path("outbox/.pinbrev-spool").exists());
+}
+
+#[test]
 fn killing_batch_create_at_random_moments_never_breaks_the_invariants() {
     let w = Work::new();
     w.load_fixtures();

@@ -883,10 +883,13 @@ async fn complete(
     resumed: bool,
 ) -> Result<Published, DropError> {
     let manifest = verify(dir)?;
-    // The superseded letters' orders are sorted in runs in the spool folder (which the next
-    // run's spool removes, should this one be killed).
+    // The superseded letters' orders are sorted in runs in a folder of the spool's. One that a
+    // killed run left is removed first (as is the whole spool when the next batch starts).
     let runs =
         spool::folder(&PathBuf::from(&batch.outbox)).join(format!("publish-{}", batch.batch_id));
+    if runs.exists() {
+        fs::remove_dir_all(&runs).map_err(io(&runs))?;
+    }
     crate::files::create_private_dir(&runs).map_err(io(&runs))?;
     let superseded = db
         .publish_batch(&batch.batch_id, ExternalSort::in_folder(&runs, RUN_KEYS))
