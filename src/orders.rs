@@ -216,20 +216,18 @@ async fn ingest_in_chunks(
         writes.stored(chunk.len() + passed).await?;
         chunk.clear();
     }
+    writes.finish().await?;
     if report.new + report.already_known == 0 {
         if let Some(first) = errors.first() {
             // Not one order: the errors found are stored, as for any file, and the file is
             // unusable as a whole.
-            let (rows, first) = (errors.count(), first.to_string());
-            writes.finish().await?;
             return Err(IngestError::NoUsableRow {
                 file: name,
-                rows,
-                first,
+                rows: errors.count(),
+                first: first.to_string(),
             });
         }
     }
-    writes.finish().await?;
     report.row_errors = errors.count();
     db.refresh_statistics(&[Table::Orders]).await?;
     Ok(report)
