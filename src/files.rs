@@ -120,6 +120,20 @@ pub fn read_input(path: &Path) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// [`read_input`] of a file of at most `max` bytes: a larger one is refused once `max` bytes
+/// are read, not held whole.
+pub fn read_input_up_to(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    open_input(path)?.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("the file is larger than {max} bytes, more than such a file can be"),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Creates a folder (and any missing parents) readable by its owner only, whatever the umask.
 /// A folder that exists already is left as it is, except that the last one is checked to be a
 /// folder.
@@ -242,6 +256,17 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::io::BufReader;
+
+    #[test]
+    fn a_file_over_its_bound_is_refused_and_one_at_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"12345678").unwrap();
+        assert_eq!(read_input_up_to(&path, 8).unwrap(), b"12345678");
+        let err = read_input_up_to(&path, 7).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("larger than 7 bytes"), "{err}");
+    }
 
     /// Every line as read: its bytes, or its length when too long.
     fn lines(input: &[u8], max: usize, reader_capacity: usize) -> Vec<Result<Vec<u8>, u64>> {

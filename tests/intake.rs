@@ -290,6 +290,46 @@ fn posten_register_file_in_windows_1252_replaces_the_list() {
         vec![vec!["42".to_string()]],
         "a bad file leaves the list alone"
     );
+    // Larger than any postal-code register (16 MB): refused before it is held whole.
+    let line = "0101\tOSLO\t0301\tOSLO\tP\n";
+    std::fs::write(w.path("huge.txt"), line.repeat((16 << 20) / line.len() + 1)).unwrap();
+    let huge = w.run(&["postcodes", "import", "huge.txt"]);
+    assert_eq!(huge.code, 3, "{}", huge.stderr);
+    assert!(
+        huge.stderr.contains(
+            "huge.txt: cannot read: the file is larger than 16777216 bytes, more than such a file can be"
+        ),
+        "{}",
+        huge.stderr
+    );
+    assert_eq!(
+        w.sql("SELECT COUNT(*) FROM postcodes"),
+        vec![vec!["42".to_string()]],
+        "a refused file leaves the list alone"
+    );
+    // A postal code listed twice: a line error, the first line kept, the rest loaded.
+    std::fs::write(
+        w.path("twice.txt"),
+        "0101\tOSLO\t0301\tOSLO\tP\n9008\tTROMSØ\t5501\tTROMSØ\tG\n0101\tBERGEN\t4601\tBERGEN\tG\n",
+    )
+    .unwrap();
+    let twice = w.ok(&["postcodes", "import", "twice.txt"]);
+    assert!(
+        twice.stdout.contains("2 postal codes loaded") && twice.stdout.contains("1 line error"),
+        "{}",
+        twice.stdout
+    );
+    assert!(
+        twice
+            .stderr
+            .contains("twice.txt:3: postnummer: 0101 is listed on line 1 already; that line is kept (duplicate_postcode)"),
+        "{}",
+        twice.stderr
+    );
+    assert_eq!(
+        w.sql("SELECT place FROM postcodes WHERE postcode = '0101'"),
+        vec![vec!["OSLO".to_string()]]
+    );
 }
 
 #[test]

@@ -78,7 +78,8 @@ impl Postcodes {
 
 /// Reads Posten's register file: tab-separated `postnummer, poststed, kommunenummer,
 /// kommunenavn, kategori`, Windows-1252 or UTF-8 (with or without BOM), LF or CRLF.
-/// Returns the good rows and an error per bad line.
+/// Returns the good rows and an error per bad line (a postal code listed again is an error of
+/// its later line; the first is kept).
 pub fn parse_register(file: &str, bytes: &[u8]) -> (Vec<PostcodeEntry>, Vec<InputError>) {
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => std::borrow::Cow::Borrowed(t.strip_prefix('\u{feff}').unwrap_or(t)),
@@ -90,6 +91,9 @@ pub fn parse_register(file: &str, bytes: &[u8]) -> (Vec<PostcodeEntry>, Vec<Inpu
     };
     let mut entries = Vec::new();
     let mut errors = Vec::new();
+    // Each postal code's first line: a code listed twice is an error of the second line, and
+    // the first is kept.
+    let mut first_line: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     for (i, raw) in text.lines().enumerate() {
         let line = (i + 1) as u64;
         let raw = raw.trim_end_matches('\r');
@@ -127,6 +131,17 @@ pub fn parse_register(file: &str, bytes: &[u8]) -> (Vec<PostcodeEntry>, Vec<Inpu
                 continue;
             }
         };
+        if let Some(first) = first_line.get(postcode) {
+            errors.push(InputError::row(
+                file,
+                line,
+                Some("postnummer"),
+                "duplicate_postcode",
+                format!("{postcode} is listed on line {first} already; that line is kept"),
+            ));
+            continue;
+        }
+        first_line.insert(postcode.to_string(), line);
         let opt = |i: usize| cols.get(i).filter(|s| !s.is_empty()).map(|s| s.to_string());
         entries.push(PostcodeEntry {
             postcode: postcode.to_string(),
@@ -164,6 +179,29 @@ mod tests {
         assert_eq!(
             errors.iter().map(|e| e.line.unwrap()).collect::<Vec<_>>(),
             vec![3, 4]
+        );
+    }
+
+    #[test]
+    fn a_postal_code_listed_twice_is_an_error_of_its_second_line_and_the_first_is_kept() {
+        let bytes = b"0101\tOSLO\t0301\tOSLO\tP\n9008\tTROMS\xd8\t5501\tTROMS\xd8\tG\n0101\tBERGEN\t4601\tBERGEN\tG\n";
+        let (entries, errors) = parse_register("f", bytes);
+        let kept: Vec<(&str, &str)> = entries
+            .iter()
+            .map(|e| (e.postcode.as_str(), e.place.as_str()))
+            .collect();
+        assert_eq!(kept, [("0101", "OSLO"), ("9008", "TROMSØ")]);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            (errors[0].line, errors[0].code.as_str()),
+            (Some(3), "duplicate_postcode")
+        );
+        assert!(
+            errors[0]
+                .message
+                .contains("0101 is listed on line 1 already"),
+            "{}",
+            errors[0].message
         );
     }
 
