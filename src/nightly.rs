@@ -374,7 +374,7 @@ impl FileProblem for IngestError {
 
 impl FileProblem for ReceiptError {
     fn is_unusable_file(&self) -> bool {
-        !matches!(self, ReceiptError::Db(_))
+        matches!(self, ReceiptError::File(_))
     }
 }
 

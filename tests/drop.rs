@@ -933,6 +933,63 @@ fn a_receipt_repeated_or_late_within_one_file_is_known_or_kept_without_a_change(
 }
 
 #[test]
+fn receipts_applied_in_their_orders_order_still_report_errors_in_line_order() {
+    let w = Work::new();
+    let dir = batched(&w);
+    let batch = dir.file_name().unwrap().to_string_lossy().to_string();
+    // Two letters whose orders come in the other order by order_id than in the file.
+    let letters = w.sql("SELECT letter_id, order_id FROM letters ORDER BY order_id DESC LIMIT 2");
+    let (late, early) = (&letters[0][0], &letters[1][0]);
+    let [_, t1, t2, ..] = common::receipt_times();
+    // Applied by order: the unknown letter (line 4) first, then the early order's bad event
+    // (line 6), then the late order's `failed` after `posted` (line 3).
+    let receipts = format!(
+        "batch_id,letter_id,event,occurred_at,detail\n\
+         {batch},{late},posted,{t1},\n\
+         {batch},{late},failed,{t2},\n\
+         {batch},NOPE-1,posted,{t1},\n\
+         {batch},{early},posted,{t1},\n\
+         {batch},{early},lost,{t2},\n"
+    );
+    std::fs::write(w.path("r.csv"), receipts).unwrap();
+    let out = w.ok(&["receipts", "ingest", "r.csv"]);
+    assert!(
+        out.stdout
+            .contains("2 applied, 0 recorded without change, 0 already known, 3 row errors"),
+        "{}",
+        out.stdout
+    );
+    let at = |line: &str| {
+        out.stderr
+            .find(&format!("r.csv:{line}: "))
+            .unwrap_or_else(|| panic!("line {line} not reported: {}", out.stderr))
+    };
+    assert!(at("3") < at("4") && at("4") < at("6"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("(invalid_transition)"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("(unknown_letter)"), "{}", out.stderr);
+    assert!(out.stderr.contains("(invalid_event)"), "{}", out.stderr);
+    assert_eq!(
+        w.sql("SELECT line, code FROM input_errors WHERE input = 'receipts' ORDER BY error_id"),
+        [
+            ["3", "invalid_transition"],
+            ["4", "unknown_letter"],
+            ["6", "invalid_event"]
+        ]
+    );
+    assert_eq!(
+        w.sql(
+            "SELECT COUNT(*) FROM letters l JOIN orders o ON o.order_id = l.order_id \
+             WHERE o.status = 'posted'"
+        ),
+        [["2"]]
+    );
+}
+
+#[test]
 fn receipts_for_a_letter_of_another_batch_or_of_an_unpublished_one_are_row_errors() {
     let w = Work::new();
     let register = fixture("register/freg-2026-11-23.jsonl");
@@ -1014,7 +1071,7 @@ fn a_receipts_file_ingested_again_after_a_crash_applies_each_receipt_once() {
         .collect();
     let [_, _, _, _, printed, posted] = common::receipt_times();
     // More rows than one transaction takes (10,000, in pages of 1,000): every letter printed,
-    // the first receipt again until the first transaction is full, then every letter posted.
+    // the first receipt again until the file has 10,000 rows, then every letter posted.
     let mut csv = String::from("batch_id,letter_id,event,occurred_at,detail\n");
     let row = |letter: &str, event: &str, at: &str| format!("{batch},{letter},{event},{at},\n");
     for l in &letters {
@@ -1047,7 +1104,27 @@ fn a_receipts_file_ingested_again_after_a_crash_applies_each_receipt_once() {
         )
     };
     let n = letters.len().to_string();
-    assert_eq!(statuses(), vec![vec!["printed".to_string(), n.clone()]]);
+    // Rows are applied in their orders' order, each order's in line order: the first
+    // transaction took every row of the first orders (printed, then posted) and the rest wait.
+    let crashed_at = statuses();
+    assert_eq!(crashed_at.len(), 2, "{crashed_at:?}");
+    assert_eq!(crashed_at[0][0], "batched");
+    assert_eq!(crashed_at[1][0], "posted");
+    let posted: usize = crashed_at[1][1].parse().unwrap();
+    assert!(posted > 0 && posted < letters.len(), "{crashed_at:?}");
+    assert_eq!(
+        w.sql(
+            "SELECT CASE WHEN MAX(order_id) < (SELECT MIN(order_id) FROM orders \
+             WHERE status = 'batched') THEN 'before' ELSE 'not before' END \
+             FROM orders WHERE status = 'posted'"
+        ),
+        vec![vec!["before".to_string()]],
+        "the orders applied before the crash come first by order_id"
+    );
+    assert_eq!(
+        w.sql("SELECT COUNT(*) FROM receipts"),
+        vec![vec![(2 * posted).to_string()]]
+    );
 
     let again = w.ok(&["receipts", "ingest", "r.csv"]);
     assert!(

@@ -43,7 +43,7 @@ pub async fn run(ctx: &Context, cmd: ReceiptsCommand) -> anyhow::Result<Exit> {
                 );
                 exit = Exit::InputUnusable;
             }
-            Err(ReceiptError::Db(e)) => return Err(e.into()),
+            Err(e) => return Err(e.into()),
         }
     }
     db.close().await;

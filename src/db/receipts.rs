@@ -62,14 +62,15 @@ pub struct ReceiptWrites {
 }
 
 impl Db {
-    /// The letters of a page of receipts, read in the transaction that applies them, each with
-    /// its batch's publication and its order's newest letter, by letter_id. Ids that name no
-    /// letter are missing.
+    /// The letters of these orders (those of a page of receipts), read in the transaction that
+    /// applies them, each with its batch's publication and its order's newest letter, by
+    /// letter_id. A page's orders come in order_id order, so the letters are found in that
+    /// order in the index on their orders.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn receipt_letters_in(
         &self,
         tx: &mut Tx,
-        letter_ids: &[&str],
+        order_ids: &[&str],
     ) -> Result<HashMap<String, ReceiptLetter>, DbError> {
         let in_list = self.engine.in_list();
         let rows = self.engine.rows_as_json(
@@ -91,9 +92,9 @@ impl Db {
             &mut **tx,
             sqlx::query(&format!(
                 "SELECT {rows} FROM letters l JOIN orders o ON o.order_id = l.order_id \
-                 JOIN batches b ON b.batch_id = l.batch_id WHERE l.letter_id IN {in_list}"
+                 JOIN batches b ON b.batch_id = l.batch_id WHERE l.order_id IN {in_list}"
             ))
-            .bind(json_list(letter_ids)),
+            .bind(json_list(order_ids)),
             "reading receipts' letters",
         )
         .await?;
@@ -130,6 +131,28 @@ impl Db {
                 },
             )
             .collect()
+    }
+
+    /// The order of each of these letters, by letter_id (ids that name no letter are missing):
+    /// what a receipts file's rows are put in order by before they are applied. Read outside
+    /// any write transaction.
+    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
+    pub async fn orders_of_letters(
+        &self,
+        letter_ids: &[&str],
+    ) -> Result<HashMap<String, String>, DbError> {
+        let in_list = self.engine.in_list();
+        let rows = self.engine.rows_as_json("letter_id, order_id");
+        let found: Vec<(String, String)> = json_rows(
+            &self.pool,
+            sqlx::query(&format!(
+                "SELECT {rows} FROM letters WHERE letter_id IN {in_list}"
+            ))
+            .bind(json_list(letter_ids)),
+            "reading the orders of receipts' letters",
+        )
+        .await?;
+        Ok(found.into_iter().collect())
     }
 
     /// The receipts kept before of these letters, as (letter_id, event).

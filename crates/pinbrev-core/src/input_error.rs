@@ -3,12 +3,12 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::free_text;
 
 /// One row or line error, naming file, line and field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputError {
     pub file: String,
     /// Physical line number (the header is line 1), when the problem has one.
@@ -19,7 +19,7 @@ pub struct InputError {
     pub code: String,
     pub message: String,
     /// The order the row is about, when the row names one that is well-formed.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<Box<str>>,
 }
 
