@@ -287,7 +287,7 @@ mod tests {
             let again = Db::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
                 .await
                 .unwrap();
-            assert_eq!(again.count_status(OrderStatus::Received).await.unwrap(), 8);
+            assert_eq!(again.count_queue(OrderStatus::Received).await.unwrap(), 8);
             let listed = again
                 .list_orders(&crate::db::OrderFilter::default())
                 .await

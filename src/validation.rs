@@ -93,7 +93,7 @@ impl<'a> Validator<'a> {
 
     async fn validate_all(&self) -> Result<ValidationReport, DbError> {
         let mut report = ValidationReport::default();
-        let waiting = self.db.count_status(OrderStatus::Received).await?;
+        let waiting = self.db.count_queue(OrderStatus::Received).await?;
         let bar = crate::progress::bar(waiting as u64, "validate", crate::progress::Unit::Items);
         let mut after: Option<(String, String)> = None;
         // A page read ahead, with the database's data version when it was read.

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::builder::{execute_all, JsonColumn, QueryBuilder, Statement};
 use super::letters::BatchOrder;
-use super::orders::status_page_sql;
+use super::orders::{in_queue, status_page_sql};
 use super::{
     all_changed, code_col, col, ctx, json_list, json_rows, now, Db, DbError, Engine, Tx,
     ROWS_PER_JSON_STATEMENT, ROWS_PER_STATEMENT,
@@ -137,7 +137,7 @@ impl Db {
         // the end), sorted in runs of bounded size.
         let mut domestic = 0;
         // Read a page at a time, as one JSON text each (see `Engine::rows_as_json`), in the
-        // order of the index on status: a page's rows are neighbours in it.
+        // order of the index of validated orders: a page's rows are neighbours in it.
         type Validated = (
             String,
             String,
@@ -150,6 +150,7 @@ impl Db {
         );
         let sql = status_page_sql(
             self.engine,
+            OrderStatus::Validated,
             "ordered_at, order_id, postal_zone, postcode, country, person_id, letter_language, \
              address",
             false,
@@ -162,7 +163,6 @@ impl Db {
             let page: Vec<Validated> = json_rows(
                 &mut *tx,
                 sqlx::query(&sql)
-                    .bind(OrderStatus::Validated.code())
                     .bind(&after.0)
                     .bind(&after.1)
                     .bind(ORDERS_PER_READ),
@@ -331,14 +331,14 @@ impl Db {
         let mut moved = 0;
         let mut from = ("", "");
         for to in &page_ends {
-            moved += sqlx::query(
-                "UPDATE orders SET status = $1, updated_at = $2 WHERE status = $3 \
-                 AND (ordered_at > $4 OR (ordered_at = $4 AND order_id > $5)) \
-                 AND (ordered_at < $6 OR (ordered_at = $6 AND order_id <= $7))",
-            )
+            moved += sqlx::query(&format!(
+                "UPDATE orders SET status = $1, updated_at = $2 WHERE {} \
+                 AND (ordered_at > $3 OR (ordered_at = $3 AND order_id > $4)) \
+                 AND (ordered_at < $5 OR (ordered_at = $5 AND order_id <= $6))",
+                in_queue(OrderStatus::Validated)
+            ))
             .bind(OrderStatus::Batched.code())
             .bind(&at)
-            .bind(OrderStatus::Validated.code())
             .bind(from.0)
             .bind(from.1)
             .bind(&to.0)

@@ -98,12 +98,28 @@ pub(super) fn order_row(r: &sqlx::any::AnyRow) -> Result<OrderRow, DbError> {
     })
 }
 
-/// The SQL of a page of the orders in one status, oldest first (`ordered_at`, then order_id, the
-/// order of the index on status), after a position: `columns` of each order, all rows as one
-/// JSON text ([`Engine::rows_as_json`], for `json_rows`), and with `with_row` a last column
-/// `row_id`, SQLite's rowid of the order (NULL on PostgreSQL). Parameters: `$1` the status, `$2`
-/// and `$3` the position (empty texts for the start), `$4` the page's size.
-pub(super) fn status_page_sql(engine: Engine, columns: &str, with_row: bool) -> String {
+/// The condition that an order is in `queue`, `received` or `validated`, as the partial index
+/// of that queue names it (migration 0011): a literal, since neither engine uses a partial
+/// index for a condition whose value is bound only when the statement runs.
+pub(super) fn in_queue(queue: OrderStatus) -> String {
+    debug_assert!(matches!(
+        queue,
+        OrderStatus::Received | OrderStatus::Validated
+    ));
+    format!("status = '{}'", queue.code())
+}
+
+/// The SQL of a page of the orders in a work queue (`received` or `validated`), oldest first
+/// (`ordered_at`, then order_id, the order of the queue's index), after a position: `columns`
+/// of each order, all rows as one JSON text ([`Engine::rows_as_json`], for `json_rows`), and
+/// with `with_row` a last column `row_id`, SQLite's rowid of the order (NULL on PostgreSQL).
+/// Parameters: `$1` and `$2` the position (empty texts for the start), `$3` the page's size.
+pub(super) fn status_page_sql(
+    engine: Engine,
+    queue: OrderStatus,
+    columns: &str,
+    with_row: bool,
+) -> String {
     let (inner, outer) = match (with_row, engine) {
         (false, _) => (String::new(), String::new()),
         (true, Engine::Sqlite) => (", rowid AS row_id".into(), ", row_id".into()),
@@ -111,9 +127,10 @@ pub(super) fn status_page_sql(engine: Engine, columns: &str, with_row: bool) -> 
     };
     format!(
         "SELECT {} FROM (SELECT {columns}{inner} FROM orders \
-         WHERE status = $1 AND (ordered_at > $2 OR (ordered_at = $2 AND order_id > $3)) \
-         ORDER BY ordered_at, order_id LIMIT $4) AS page",
-        engine.rows_as_json(&format!("{columns}{outer}"))
+         WHERE {} AND (ordered_at > $1 OR (ordered_at = $1 AND order_id > $2)) \
+         ORDER BY ordered_at, order_id LIMIT $3) AS page",
+        engine.rows_as_json(&format!("{columns}{outer}")),
+        in_queue(queue)
     )
 }
 
@@ -231,14 +248,16 @@ impl Db {
         Ok(outcomes)
     }
 
-    /// Orders in a status, counted.
+    /// Orders in a work queue (`received` or `validated`), counted through its index.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
-    pub async fn count_status(&self, status: OrderStatus) -> Result<i64, DbError> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE status = $1")
-            .bind(status.code())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(ctx("counting orders"))
+    pub async fn count_queue(&self, queue: OrderStatus) -> Result<i64, DbError> {
+        sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM orders WHERE {}",
+            in_queue(queue)
+        ))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(ctx("counting orders"))
     }
 
     /// Orders matching the filter, oldest first.
@@ -376,4 +395,58 @@ pub async fn move_order(
     )
     .await?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What SQLite plans for a statement, as `EXPLAIN QUERY PLAN` details joined (each
+    /// parameter bound to an empty text).
+    async fn plan(db: &Db, sql: &str) -> String {
+        let explain = format!("EXPLAIN QUERY PLAN {sql}");
+        let mut query = sqlx::query_as(&explain);
+        for n in 1..10 {
+            if sql.contains(&format!("${n}")) {
+                query = query.bind("");
+            }
+        }
+        let rows: Vec<(i64, i64, i64, String)> = query.fetch_all(&db.pool).await.unwrap();
+        rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; ")
+    }
+
+    #[test]
+    fn each_work_queue_is_read_counted_and_moved_through_its_own_index() {
+        super::super::tests::runtime().block_on(async {
+            let (_dir, db) = super::super::tests::temp_db().await;
+            for (queue, index) in [
+                (OrderStatus::Received, "orders_received"),
+                (OrderStatus::Validated, "orders_validated"),
+            ] {
+                let page = plan(
+                    &db,
+                    &status_page_sql(Engine::Sqlite, queue, "order_id, national_id", true),
+                )
+                .await;
+                assert!(page.contains(&format!("INDEX {index}")), "{page}");
+                assert!(
+                    !page.contains("TEMP B-TREE"),
+                    "read in the index's order: {page}"
+                );
+                let count = plan(
+                    &db,
+                    &format!("SELECT COUNT(*) FROM orders WHERE {}", in_queue(queue)),
+                )
+                .await;
+                assert!(count.contains(&format!("INDEX {index}")), "{count}");
+            }
+            // A status bound as a parameter cannot use a partial index: the whole table.
+            let bound = plan(
+                &db,
+                "SELECT order_id FROM orders WHERE status = $1 ORDER BY ordered_at, order_id",
+            )
+            .await;
+            assert!(!bound.contains("orders_received"), "{bound}");
+        });
+    }
 }

@@ -127,10 +127,10 @@ impl Db {
             &mut **tx,
             sqlx::query(&status_page_sql(
                 self.engine,
+                OrderStatus::Received,
                 "order_id, national_id, language, ordered_at",
                 true,
             ))
-            .bind(OrderStatus::Received.code())
             .bind(at)
             .bind(id)
             .bind(limit),

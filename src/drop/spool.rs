@@ -1,7 +1,7 @@
 //! A new batch's letters kept on disk in the order of its parts, so that each part is rendered
 //! from a file of its own instead of from a search of the orders for each of its letters.
 //!
-//! `batch create` reads the validated orders once, in the order of the index on status, and
+//! `batch create` reads the validated orders once, in the order of their queue's index, and
 //! each order's render data goes into `OUTBOX/.pinbrev-spool/read` as it comes ([`Spool`]).
 //! Once the batch has its sequence, that file is read from end to end and each record goes to
 //! its part's file ([`Spool::into_parts`]); a part's render then reads its file alone
