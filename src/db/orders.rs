@@ -99,8 +99,9 @@ pub(super) fn order_row(r: &sqlx::any::AnyRow) -> Result<OrderRow, DbError> {
 }
 
 /// The condition that an order is in `queue`, `received` or `validated`, as the partial index
-/// of that queue names it (migration 0011): a literal, since neither engine uses a partial
-/// index for a condition whose value is bound only when the statement runs.
+/// of that queue names it (migration 0011): a literal, since SQLite never uses a partial index
+/// for a condition whose value is bound only when the statement runs, and PostgreSQL not in a
+/// generic plan.
 pub(super) fn in_queue(queue: OrderStatus) -> String {
     debug_assert!(matches!(
         queue,
