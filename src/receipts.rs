@@ -71,7 +71,8 @@ pub struct ReceiptReport {
     pub recorded: u64,
     /// Receipts seen before.
     pub already_known: u64,
-    /// Row errors, each passed on and stored as it was found ([`RowErrors`]).
+    /// Row errors, passed on and stored in line order once the rows are applied
+    /// ([`RowErrors`]).
     pub row_errors: u64,
 }
 
