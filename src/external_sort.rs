@@ -10,6 +10,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::files::open_private_nofollow;
@@ -45,11 +46,25 @@ impl Drop for RunFiles {
     }
 }
 
+/// Where a sort writes its full runs.
+#[derive(Debug)]
+enum Folder {
+    /// Nowhere: every key stays in memory.
+    Memory,
+    /// A folder of the caller's.
+    Given(PathBuf),
+    /// A new owner-only folder of its own under `TMPDIR`, named `prefix` and random letters,
+    /// made when the first run is written (a small sort makes none) and removed with the sort.
+    Temporary {
+        prefix: &'static str,
+        made: Option<tempfile::TempDir>,
+    },
+}
+
 /// Text keys to be sorted, pushed one at a time.
 #[derive(Debug)]
 pub struct ExternalSort {
-    /// Where full runs are written; `None` keeps every key in memory.
-    folder: Option<PathBuf>,
+    folder: Folder,
     run_keys: usize,
     run: Vec<String>,
     files: RunFiles,
@@ -60,7 +75,7 @@ impl ExternalSort {
     /// A sort that keeps every key in memory.
     pub fn in_memory() -> ExternalSort {
         ExternalSort {
-            folder: None,
+            folder: Folder::Memory,
             run_keys: usize::MAX,
             run: Vec::new(),
             files: RunFiles::default(),
@@ -72,10 +87,55 @@ impl ExternalSort {
     /// `folder`, an owner-only folder of the caller's that no one else writes in.
     pub fn in_folder(folder: &Path, run_keys: usize) -> ExternalSort {
         ExternalSort {
-            folder: Some(folder.to_path_buf()),
+            folder: Folder::Given(folder.to_path_buf()),
             run_keys: run_keys.max(1),
             ..ExternalSort::in_memory()
         }
+    }
+
+    /// A sort that writes each run of `run_keys` keys (at least one), sorted, to a new file in
+    /// a folder of its own under `TMPDIR` (owner-only, named `prefix` and random letters). The
+    /// folder is made when the first run is written, and removed with the sort, or with its
+    /// [`SortedKeys`]: a sort that stays in memory leaves nothing behind, even if killed.
+    pub fn in_temporary_folder(prefix: &'static str, run_keys: usize) -> ExternalSort {
+        ExternalSort {
+            folder: Folder::Temporary { prefix, made: None },
+            run_keys: run_keys.max(1),
+            ..ExternalSort::in_memory()
+        }
+    }
+
+    /// The folder the runs are written in, once there is one.
+    pub fn folder(&self) -> Option<&Path> {
+        match &self.folder {
+            Folder::Memory => None,
+            Folder::Given(path) => Some(path),
+            Folder::Temporary { made, .. } => made.as_ref().map(tempfile::TempDir::path),
+        }
+    }
+
+    /// The folder to write a run in, made first if it is a temporary one not made yet.
+    fn run_folder(&mut self) -> Result<Option<PathBuf>, SortError> {
+        Ok(match &mut self.folder {
+            Folder::Memory => None,
+            Folder::Given(path) => Some(path.clone()),
+            Folder::Temporary { prefix, made } => {
+                let dir = match made {
+                    Some(dir) => dir,
+                    None => made.insert(
+                        tempfile::Builder::new()
+                            .prefix(*prefix)
+                            .permissions(fs::Permissions::from_mode(0o700))
+                            .tempdir()
+                            .map_err(|source| SortError {
+                                path: std::env::temp_dir(),
+                                source,
+                            })?,
+                    ),
+                };
+                Some(dir.path().to_path_buf())
+            }
+        })
     }
 
     /// Keys pushed so far.
@@ -99,7 +159,7 @@ impl ExternalSort {
     }
 
     fn spill(&mut self) -> Result<(), SortError> {
-        let Some(folder) = &self.folder else {
+        let Some(folder) = self.run_folder()? else {
             return Ok(());
         };
         let path = folder.join(format!("run-{:05}", self.files.0.len() + 1));
@@ -128,11 +188,16 @@ impl ExternalSort {
         self.run.sort_unstable();
         let memory = std::mem::take(&mut self.run).into_iter();
         let files = std::mem::take(&mut self.files);
+        let dir = match &mut self.folder {
+            Folder::Temporary { made, .. } => made.take(),
+            _ => None,
+        };
         let mut sorted = SortedKeys {
             memory,
             runs: Vec::with_capacity(files.0.len()),
             heap: BinaryHeap::new(),
             _files: RunFiles::default(),
+            _dir: dir,
         };
         for path in &files.0 {
             let file = File::open(path).map_err(|source| SortError {
@@ -191,6 +256,9 @@ pub struct SortedKeys {
     /// The next key of each source (0 the memory, then the run files), smallest on top.
     heap: BinaryHeap<Reverse<(String, usize)>>,
     _files: RunFiles,
+    /// A temporary folder of the sort's own, removed after its run files (fields are dropped
+    /// in order).
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl SortedKeys {
@@ -282,6 +350,48 @@ mod tests {
         expected.sort();
         assert_eq!(sorted(sort), expected);
         assert!(files_in(&folder).is_empty(), "the run files are removed");
+    }
+
+    #[test]
+    fn a_temporary_folder_is_made_only_for_a_run_written_and_removed_when_done() {
+        let mut small = ExternalSort::in_temporary_folder("pinbrev-test-sort-", 3);
+        for key in ["b", "a"] {
+            small.push(key.to_string()).unwrap();
+        }
+        assert_eq!(small.folder(), None, "no run written, no folder");
+        assert_eq!(sorted(small), ["a", "b"]);
+
+        let mut sort = ExternalSort::in_temporary_folder("pinbrev-test-sort-", 2);
+        for key in ["d", "c", "b", "a", "e"] {
+            sort.push(key.to_string()).unwrap();
+        }
+        let folder = sort.folder().unwrap().to_path_buf();
+        assert!(
+            folder.starts_with(std::env::temp_dir()),
+            "{}",
+            folder.display()
+        );
+        assert!(folder
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("pinbrev-test-sort-"));
+        assert_eq!(
+            fs::metadata(&folder).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        assert_eq!(files_in(&folder).len(), 2);
+        let keys = sort.finish().unwrap();
+        assert!(folder.is_dir(), "the runs are read back from it");
+        let keys: Vec<String> = keys.map(Result::unwrap).collect();
+        assert_eq!(keys, ["a", "b", "c", "d", "e"]);
+        assert!(!folder.exists(), "removed with the sorted keys");
+
+        let mut dropped = ExternalSort::in_temporary_folder("pinbrev-test-sort-", 1);
+        dropped.push("a".into()).unwrap();
+        let folder = dropped.folder().unwrap().to_path_buf();
+        drop(dropped);
+        assert!(!folder.exists(), "removed with a sort given up");
     }
 
     #[test]

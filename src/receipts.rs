@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -16,7 +16,6 @@ use crate::db::{
     ReceiptWrites, Tx,
 };
 use crate::external_sort::{ExternalSort, SortError, SortedKeys, RUN_KEYS};
-use crate::files::create_private_dir;
 use crate::free_text::quote;
 use crate::input_error::InputError;
 use crate::orders::{parse_ordered_at, timestamp, OrderStatus};
@@ -83,9 +82,6 @@ pub enum ReceiptError {
     File(#[from] FileError),
     #[error(transparent)]
     Db(#[from] DbError),
-    /// The folder for the rows waiting to be applied could not be made.
-    #[error("cannot make a folder for sorting a receipts file's rows in {folder}: {source}")]
-    SortFolder { folder: PathBuf, source: io::Error },
     /// The rows waiting to be applied could not be written or read back; what was applied
     /// before stays, and ingesting the file again applies the rest.
     #[error("sorting a receipts file's rows: {0}")]
@@ -116,14 +112,7 @@ pub async fn ingest_file(
         ..Default::default()
     };
     let mut rows = csv_input::open(file, &REQUIRED)?;
-    let folder = tempfile::Builder::new()
-        .prefix("pinbrev-receipts-")
-        .tempdir()
-        .map_err(|source| ReceiptError::SortFolder {
-            folder: std::env::temp_dir(),
-            source,
-        })?;
-    let mut waiting = Waiting::new(folder.path(), RUN_KEYS)?;
+    let mut waiting = Waiting::new(RUN_KEYS);
 
     let mut page: Vec<Result<CsvRow, InputError>> = Vec::with_capacity(RECEIPTS_PER_PAGE);
     loop {
@@ -162,7 +151,7 @@ pub async fn ingest_file(
     loop {
         page.clear();
         for key in sorted.by_ref().take(RECEIPTS_PER_PAGE) {
-            page.push(ReceiptRow::from_key(&key?, folder.path())?);
+            page.push(ReceiptRow::from_key(&key?)?);
         }
         if page.is_empty() {
             break;
@@ -184,7 +173,7 @@ pub async fn ingest_file(
 
     let mut errors = RowErrors::new("receipts", tell);
     for key in found.finish()? {
-        errors.push(decode_error(&key?, folder.path())?);
+        errors.push(decode_error(&key?)?);
         if errors.full() {
             errors.pass_on(db).await?;
         }
@@ -243,40 +232,40 @@ impl ReceiptRow {
         ))
     }
 
-    fn from_key(key: &str, folder: &Path) -> Result<ReceiptRow, SortError> {
+    fn from_key(key: &str) -> Result<ReceiptRow, SortError> {
         let (order_id, json) = match (key.split_once('\0'), key.rsplit_once('\0')) {
             (Some((order_id, _)), Some((_, json))) => (order_id, json),
             _ => ("", key),
         };
-        let mut row: ReceiptRow = serde_json::from_str(json).map_err(|e| unreadable(folder, e))?;
+        let mut row: ReceiptRow = serde_json::from_str(json).map_err(unreadable)?;
         row.order_id = order_id.to_string();
         Ok(row)
     }
 }
 
-/// A key read back from the sort that is not what was written: the run file was damaged.
-fn unreadable(folder: &Path, e: serde_json::Error) -> SortError {
+/// A key that cannot be written, or read back as what was written (a run file damaged in
+/// `TMPDIR`, where the runs are).
+fn unreadable(e: serde_json::Error) -> SortError {
     SortError {
-        path: folder.to_path_buf(),
+        path: std::env::temp_dir(),
         source: io::Error::new(io::ErrorKind::InvalidData, e),
     }
 }
 
-fn decode_error(key: &str, folder: &Path) -> Result<InputError, SortError> {
+fn decode_error(key: &str) -> Result<InputError, SortError> {
     let json = key.rsplit_once('\0').map_or(key, |(_, json)| json);
-    serde_json::from_str(json).map_err(|e| unreadable(folder, e))
+    serde_json::from_str(json).map_err(unreadable)
 }
 
 /// Row errors waiting to be passed on in line order: errors of a line in the order found.
 struct Found {
     sort: ExternalSort,
-    folder: PathBuf,
     count: u64,
 }
 
 impl Found {
     fn error(&mut self, e: &InputError) -> Result<(), SortError> {
-        let json = serde_json::to_string(e).map_err(|e| unreadable(&self.folder, e))?;
+        let json = serde_json::to_string(e).map_err(unreadable)?;
         self.count += 1;
         self.sort.push(format!(
             "{:020}\0{:020}\0{json}",
@@ -293,37 +282,25 @@ impl Found {
 /// What the first pass leaves for the second: the rows by (order_id, line), the errors by line.
 struct Waiting {
     rows: ExternalSort,
-    folder: PathBuf,
     found: Found,
 }
 
 impl Waiting {
-    /// Each sort's runs of `run_keys` in a folder of its own under `folder` (owner-only,
-    /// removed with it).
-    fn new(folder: &Path, run_keys: usize) -> Result<Waiting, ReceiptError> {
-        let sub = |name: &str| {
-            let path = folder.join(name);
-            create_private_dir(&path).map_err(|source| ReceiptError::SortFolder {
-                folder: path.clone(),
-                source,
-            })?;
-            Ok::<_, ReceiptError>(path)
-        };
-        let rows = sub("rows")?;
-        let errors = sub("errors")?;
-        Ok(Waiting {
-            rows: ExternalSort::in_folder(&rows, run_keys),
-            folder: rows,
+    /// Each sort's runs of `run_keys` in a temporary folder of its own under `TMPDIR`
+    /// (`pinbrev-receipts-…`, owner-only), made when its first run is written: a file of
+    /// fewer rows than a run leaves nothing on disk, even if killed.
+    fn new(run_keys: usize) -> Waiting {
+        Waiting {
+            rows: ExternalSort::in_temporary_folder("pinbrev-receipts-", run_keys),
             found: Found {
-                sort: ExternalSort::in_folder(&errors, run_keys),
-                folder: errors,
+                sort: ExternalSort::in_temporary_folder("pinbrev-receipt-errors-", run_keys),
                 count: 0,
             },
-        })
+        }
     }
 
     fn row(&mut self, order_id: &str, row: &ReceiptRow) -> Result<(), SortError> {
-        let key = row.key(order_id).map_err(|e| unreadable(&self.folder, e))?;
+        let key = row.key(order_id).map_err(unreadable)?;
         self.rows.push(key)
     }
 
@@ -623,8 +600,7 @@ mod tests {
 
     #[test]
     fn rows_wait_in_runs_on_disk_and_come_back_by_order_then_line_and_errors_by_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut waiting = Waiting::new(dir.path(), 2).unwrap();
+        let mut waiting = Waiting::new(2);
         let rows = [
             ("O-2", 2, "L-4"),
             ("O-10", 3, "L-1"),
@@ -643,18 +619,23 @@ mod tests {
         };
         waiting.error(&error(9, "a")).unwrap();
         waiting.error(&error(8, "b")).unwrap();
+        let rows_folder = waiting.rows.folder().unwrap().to_path_buf();
         let (sorted, mut found) = waiting.rows().unwrap();
-        let spilled = std::fs::read_dir(dir.path().join("rows")).unwrap().count();
+        let spilled = std::fs::read_dir(&rows_folder).unwrap().count();
         assert_eq!(spilled, 3, "three full runs of two rows were written");
         found.error(&error(3, "c")).unwrap();
         found.error(&error(9, "d")).unwrap();
         let back: Vec<(String, u64, String)> = sorted
             .map(|key| {
-                let r = ReceiptRow::from_key(&key.unwrap(), dir.path()).unwrap();
+                let r = ReceiptRow::from_key(&key.unwrap()).unwrap();
                 assert_eq!(r.detail, "moved, \"away\"\n\0");
                 (r.order_id, r.line, r.letter_id)
             })
             .collect();
+        assert!(
+            !rows_folder.exists(),
+            "the rows' folder goes once they are read"
+        );
         let back: Vec<(&str, u64, &str)> = back
             .iter()
             .map(|(o, l, id)| (o.as_str(), *l, id.as_str()))
@@ -675,7 +656,7 @@ mod tests {
             .finish()
             .unwrap()
             .map(|key| {
-                let e = decode_error(&key.unwrap(), dir.path()).unwrap();
+                let e = decode_error(&key.unwrap()).unwrap();
                 (e.line, e.code)
             })
             .collect();
@@ -699,7 +680,6 @@ mod tests {
             lines in proptest::collection::vec(0u64..100_000_000, 2),
             texts in proptest::collection::vec(any::<String>(), 5),
         ) {
-            let dir = std::path::Path::new("/nonexistent");
             let mut keys = Vec::new();
             for i in 0..2 {
                 let written = ReceiptRow {
@@ -712,7 +692,7 @@ mod tests {
                     detail: texts[4].clone(),
                 };
                 let key = written.key(&orders[i]).unwrap();
-                let read = ReceiptRow::from_key(&key, dir).unwrap();
+                let read = ReceiptRow::from_key(&key).unwrap();
                 prop_assert_eq!(&read.order_id, &orders[i]);
                 prop_assert_eq!(read.line, written.line);
                 prop_assert_eq!(&read.batch_id, &written.batch_id);
