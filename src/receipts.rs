@@ -172,8 +172,8 @@ pub async fn ingest_file(
     writes.finish().await?;
 
     let mut errors = RowErrors::new("receipts", tell);
-    for key in found.finish()? {
-        errors.push(decode_error(&key?)?);
+    for e in found.finish()? {
+        errors.push(e?);
         if errors.full() {
             errors.pass_on(db).await?;
         }
@@ -222,8 +222,7 @@ impl ReceiptRow {
         }
     }
 
-    /// The row as a sort key: its order's id, its line, then the row. serde_json writes no NUL
-    /// (it escapes every control character), so the row is what follows the last one.
+    /// The row as a sort key: its order's id, its line, then the row ([`from_payload`]).
     fn key(&self, order_id: &str) -> Result<String, serde_json::Error> {
         Ok(format!(
             "{order_id}\0{:020}\0{}",
@@ -233,14 +232,18 @@ impl ReceiptRow {
     }
 
     fn from_key(key: &str) -> Result<ReceiptRow, SortError> {
-        let (order_id, json) = match (key.split_once('\0'), key.rsplit_once('\0')) {
-            (Some((order_id, _)), Some((_, json))) => (order_id, json),
-            _ => ("", key),
-        };
-        let mut row: ReceiptRow = serde_json::from_str(json).map_err(unreadable)?;
+        let order_id = key.split_once('\0').map_or("", |(order_id, _)| order_id);
+        let mut row: ReceiptRow = from_payload(key)?;
         row.order_id = order_id.to_string();
         Ok(row)
     }
+}
+
+/// What a sort key carries after its sort fields: JSON, which holds no NUL (serde_json escapes
+/// every control character), after the key's last one.
+fn from_payload<T: serde::de::DeserializeOwned>(key: &str) -> Result<T, SortError> {
+    let json = key.rsplit_once('\0').map_or(key, |(_, json)| json);
+    serde_json::from_str(json).map_err(unreadable)
 }
 
 /// A key that cannot be written, or read back as what was written (a run file damaged in
@@ -250,11 +253,6 @@ fn unreadable(e: serde_json::Error) -> SortError {
         path: std::env::temp_dir(),
         source: io::Error::new(io::ErrorKind::InvalidData, e),
     }
-}
-
-fn decode_error(key: &str) -> Result<InputError, SortError> {
-    let json = key.rsplit_once('\0').map_or(key, |(_, json)| json);
-    serde_json::from_str(json).map_err(unreadable)
 }
 
 /// Row errors waiting to be passed on in line order: errors of a line in the order found.
@@ -274,8 +272,12 @@ impl Found {
         ))
     }
 
-    fn finish(self) -> Result<SortedKeys, SortError> {
-        self.sort.finish()
+    /// The errors, in line order.
+    fn finish(self) -> Result<impl Iterator<Item = Result<InputError, SortError>>, SortError> {
+        Ok(self
+            .sort
+            .finish()?
+            .map(|key| key.and_then(|key| from_payload(&key))))
     }
 }
 
@@ -655,8 +657,8 @@ mod tests {
         let errors: Vec<(Option<u64>, String)> = found
             .finish()
             .unwrap()
-            .map(|key| {
-                let e = decode_error(&key.unwrap()).unwrap();
+            .map(|e| {
+                let e = e.unwrap();
                 (e.line, e.code)
             })
             .collect();
