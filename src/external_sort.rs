@@ -5,11 +5,16 @@
 //! `batch create` sorts one key per letter of the night (its place in the drop), which held
 //! together in memory grew with the night. With runs of [`RUN_KEYS`], what the sort holds is
 //! one run (and a read buffer per run written) however large the night.
+//!
+//! A sort's runs go to named files in a folder of the caller's ([`ExternalSort::in_folder`],
+//! which the caller cleans up after a crash), or to files without a name under `TMPDIR`
+//! ([`ExternalSort::in_unnamed_files`]), which the kernel frees when the process ends, even
+//! after `kill -9`.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::{self, File};
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -53,11 +58,13 @@ enum Folder {
     Memory,
     /// A folder of the caller's.
     Given(PathBuf),
-    /// A new owner-only folder of its own under `TMPDIR`, named `prefix` and random letters,
-    /// made when the first run is written (a small sort makes none) and removed with the sort.
-    Temporary {
-        prefix: &'static str,
-        made: Option<tempfile::TempDir>,
+    /// Files of its own under `TMPDIR` that have no name (`O_TMPFILE`, or made and unlinked at
+    /// once where the file system lacks it): no one else can open them, and the kernel frees
+    /// them when the sort closes them or the process ends, however it ends. `name` stands for
+    /// them in errors.
+    Unnamed {
+        name: &'static str,
+        files: Vec<File>,
     },
 }
 
@@ -93,49 +100,37 @@ impl ExternalSort {
         }
     }
 
-    /// A sort that writes each run of `run_keys` keys (at least one), sorted, to a new file in
-    /// a folder of its own under `TMPDIR` (owner-only, named `prefix` and random letters). The
-    /// folder is made when the first run is written, and removed with the sort, or with its
-    /// [`SortedKeys`]: a sort that stays in memory leaves nothing behind, even if killed.
-    pub fn in_temporary_folder(prefix: &'static str, run_keys: usize) -> ExternalSort {
+    /// A sort that writes each run of `run_keys` keys (at least one), sorted, to a new file
+    /// without a name under `TMPDIR`, readable by this process alone and freed by the kernel
+    /// when the sort is over or the process ends, even if killed: nothing the sort wrote can
+    /// be left behind. Errors name such a run `TMPDIR/{name}run-NNNNN (unnamed)`.
+    pub fn in_unnamed_files(name: &'static str, run_keys: usize) -> ExternalSort {
         ExternalSort {
-            folder: Folder::Temporary { prefix, made: None },
+            folder: Folder::Unnamed {
+                name,
+                files: Vec::new(),
+            },
             run_keys: run_keys.max(1),
             ..ExternalSort::in_memory()
         }
     }
 
-    /// The folder the runs are written in, once there is one.
-    pub fn folder(&self) -> Option<&Path> {
+    /// Runs written so far.
+    pub fn runs(&self) -> usize {
         match &self.folder {
-            Folder::Memory => None,
-            Folder::Given(path) => Some(path),
-            Folder::Temporary { made, .. } => made.as_ref().map(tempfile::TempDir::path),
+            Folder::Memory => 0,
+            Folder::Given(_) => self.files.0.len(),
+            Folder::Unnamed { files, .. } => files.len(),
         }
     }
 
-    /// The folder to write a run in, made first if it is a temporary one not made yet.
-    fn run_folder(&mut self) -> Result<Option<PathBuf>, SortError> {
-        Ok(match &mut self.folder {
-            Folder::Memory => None,
-            Folder::Given(path) => Some(path.clone()),
-            Folder::Temporary { prefix, made } => {
-                let dir = match made {
-                    Some(dir) => dir,
-                    None => made.insert(
-                        tempfile::Builder::new()
-                            .prefix(*prefix)
-                            .permissions(fs::Permissions::from_mode(0o700))
-                            .tempdir()
-                            .map_err(|source| SortError {
-                                path: std::env::temp_dir(),
-                                source,
-                            })?,
-                    ),
-                };
-                Some(dir.path().to_path_buf())
-            }
-        })
+    /// The unnamed files of the runs written so far (none for a sort in a folder).
+    #[cfg(test)]
+    fn unnamed_files(&self) -> &[File] {
+        match &self.folder {
+            Folder::Unnamed { files, .. } => files,
+            _ => &[],
+        }
     }
 
     /// Keys pushed so far.
@@ -159,19 +154,35 @@ impl ExternalSort {
     }
 
     fn spill(&mut self) -> Result<(), SortError> {
-        let Some(folder) = self.run_folder()? else {
-            return Ok(());
+        let number = self.runs() + 1;
+        let path = match &self.folder {
+            Folder::Memory => return Ok(()),
+            Folder::Given(folder) => folder.join(format!("run-{number:05}")),
+            Folder::Unnamed { name, .. } => unnamed_path(name, number),
         };
-        let path = folder.join(format!("run-{:05}", self.files.0.len() + 1));
         self.run.sort_unstable();
         let failed = |source| SortError {
             path: path.clone(),
             source,
         };
-        let file = open_private_nofollow(&path).map_err(failed)?;
-        self.files.0.push(path.clone());
-        // A file of the same name left by a run that was killed would otherwise keep its tail.
-        file.set_len(0).map_err(failed)?;
+        let file = match &mut self.folder {
+            Folder::Memory => return Ok(()),
+            Folder::Given(_) => {
+                let file = open_private_nofollow(&path).map_err(failed)?;
+                self.files.0.push(path.clone());
+                // A file of the same name left by a killed run would otherwise keep its tail.
+                file.set_len(0).map_err(failed)?;
+                file
+            }
+            Folder::Unnamed { files, .. } => {
+                let file = tempfile::tempfile().map_err(failed)?;
+                // Made as the umask allows (0644 here): owner-only, as every file of ours.
+                file.set_permissions(fs::Permissions::from_mode(0o600))
+                    .map_err(failed)?;
+                files.push(file.try_clone().map_err(failed)?);
+                file
+            }
+        };
         let mut out = BufWriter::with_capacity(BUFFER, file);
         for key in self.run.drain(..) {
             let len = u32::try_from(key.len()).map_err(|e| failed(io::Error::other(e)))?;
@@ -188,16 +199,11 @@ impl ExternalSort {
         self.run.sort_unstable();
         let memory = std::mem::take(&mut self.run).into_iter();
         let files = std::mem::take(&mut self.files);
-        let dir = match &mut self.folder {
-            Folder::Temporary { made, .. } => made.take(),
-            _ => None,
-        };
         let mut sorted = SortedKeys {
             memory,
-            runs: Vec::with_capacity(files.0.len()),
+            runs: Vec::with_capacity(self.runs()),
             heap: BinaryHeap::new(),
             _files: RunFiles::default(),
-            _dir: dir,
         };
         for path in &files.0 {
             let file = File::open(path).map_err(|source| SortError {
@@ -210,6 +216,19 @@ impl ExternalSort {
             });
         }
         sorted._files = files;
+        if let Folder::Unnamed { name, files } = &mut self.folder {
+            for (number, mut file) in std::mem::take(files).into_iter().enumerate() {
+                let path = unnamed_path(name, number + 1);
+                file.rewind().map_err(|source| SortError {
+                    path: path.clone(),
+                    source,
+                })?;
+                sorted.runs.push(Run {
+                    path,
+                    reader: BufReader::with_capacity(BUFFER, file),
+                });
+            }
+        }
         if !sorted.runs.is_empty() {
             for source in 0..=sorted.runs.len() {
                 if let Some(key) = sorted.next_of(source)? {
@@ -219,6 +238,11 @@ impl ExternalSort {
         }
         Ok(sorted)
     }
+}
+
+/// How errors name the `number`th unnamed run of a sort named `name`.
+fn unnamed_path(name: &str, number: usize) -> PathBuf {
+    std::env::temp_dir().join(format!("{name}run-{number:05} (unnamed)"))
 }
 
 /// A run file being read back.
@@ -249,16 +273,13 @@ impl Run {
 }
 
 /// The keys of an [`ExternalSort`] in order: the run kept in memory merged with the runs
-/// written. Its run files are removed when it is dropped.
+/// written. Its run files are removed (or, unnamed, closed and freed) when it is dropped.
 pub struct SortedKeys {
     memory: std::vec::IntoIter<String>,
     runs: Vec<Run>,
     /// The next key of each source (0 the memory, then the run files), smallest on top.
     heap: BinaryHeap<Reverse<(String, usize)>>,
     _files: RunFiles,
-    /// A temporary folder of the sort's own, removed after its run files (fields are dropped
-    /// in order).
-    _dir: Option<tempfile::TempDir>,
 }
 
 impl SortedKeys {
@@ -353,45 +374,51 @@ mod tests {
     }
 
     #[test]
-    fn a_temporary_folder_is_made_only_for_a_run_written_and_removed_when_done() {
-        let mut small = ExternalSort::in_temporary_folder("pinbrev-test-sort-", 3);
+    fn unnamed_runs_have_no_name_to_be_left_behind_under_and_are_owner_only() {
+        use std::os::unix::fs::MetadataExt;
+        let mut small = ExternalSort::in_unnamed_files("pinbrev-test-sort-", 3);
         for key in ["b", "a"] {
             small.push(key.to_string()).unwrap();
         }
-        assert_eq!(small.folder(), None, "no run written, no folder");
+        assert_eq!(small.runs(), 0, "no run written");
         assert_eq!(sorted(small), ["a", "b"]);
 
-        let mut sort = ExternalSort::in_temporary_folder("pinbrev-test-sort-", 2);
+        let mut sort = ExternalSort::in_unnamed_files("pinbrev-test-sort-", 2);
         for key in ["d", "c", "b", "a", "e"] {
             sort.push(key.to_string()).unwrap();
         }
-        let folder = sort.folder().unwrap().to_path_buf();
-        assert!(
-            folder.starts_with(std::env::temp_dir()),
-            "{}",
-            folder.display()
-        );
-        assert!(folder
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("pinbrev-test-sort-"));
-        assert_eq!(
-            fs::metadata(&folder).unwrap().permissions().mode() & 0o777,
-            0o700
-        );
-        assert_eq!(files_in(&folder).len(), 2);
-        let keys = sort.finish().unwrap();
-        assert!(folder.is_dir(), "the runs are read back from it");
-        let keys: Vec<String> = keys.map(Result::unwrap).collect();
+        assert_eq!(sort.runs(), 2);
+        for file in sort.unnamed_files() {
+            let meta = file.metadata().unwrap();
+            // No link in any folder: the kernel frees the file when its last handle closes,
+            // which a killed process's do.
+            assert_eq!(meta.nlink(), 0, "a run file has a name");
+            assert_eq!(meta.mode() & 0o777, 0o600);
+            assert!(meta.len() > 0, "the run is in the file");
+        }
+        let keys: Vec<String> = sort.finish().unwrap().map(Result::unwrap).collect();
         assert_eq!(keys, ["a", "b", "c", "d", "e"]);
-        assert!(!folder.exists(), "removed with the sorted keys");
+    }
 
-        let mut dropped = ExternalSort::in_temporary_folder("pinbrev-test-sort-", 1);
-        dropped.push("a".into()).unwrap();
-        let folder = dropped.folder().unwrap().to_path_buf();
-        drop(dropped);
-        assert!(!folder.exists(), "removed with a sort given up");
+    #[test]
+    fn a_damaged_unnamed_run_is_an_error_naming_it() {
+        let mut sort = ExternalSort::in_unnamed_files("pinbrev-test-sort-", 2);
+        for key in ["d", "c", "b", "a", "e"] {
+            sort.push(key.to_string()).unwrap();
+        }
+        // The second run ("a", "b") loses the last byte of its last key.
+        let run = &sort.unnamed_files()[1];
+        run.set_len(run.metadata().unwrap().len() - 1).unwrap();
+        let results: Vec<Result<String, SortError>> = sort.finish().unwrap().collect();
+        let error = results
+            .iter()
+            .find_map(|r| r.as_ref().err())
+            .expect("the damage is reported");
+        assert_eq!(
+            error.path,
+            std::env::temp_dir().join("pinbrev-test-sort-run-00002 (unnamed)")
+        );
+        assert!(results.last().unwrap().is_err());
     }
 
     #[test]

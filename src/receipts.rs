@@ -288,14 +288,14 @@ struct Waiting {
 }
 
 impl Waiting {
-    /// Each sort's runs of `run_keys` in a temporary folder of its own under `TMPDIR`
-    /// (`pinbrev-receipts-…`, owner-only), made when its first run is written: a file of
-    /// fewer rows than a run leaves nothing on disk, even if killed.
+    /// Each sort's runs of `run_keys` in files without a name under `TMPDIR`: owner-only, and
+    /// freed by the kernel when the ingest ends, even if killed, so that no letter id or
+    /// vendor's detail is left on disk.
     fn new(run_keys: usize) -> Waiting {
         Waiting {
-            rows: ExternalSort::in_temporary_folder("pinbrev-receipts-", run_keys),
+            rows: ExternalSort::in_unnamed_files("pinbrev-receipts-", run_keys),
             found: Found {
-                sort: ExternalSort::in_temporary_folder("pinbrev-receipt-errors-", run_keys),
+                sort: ExternalSort::in_unnamed_files("pinbrev-receipt-errors-", run_keys),
                 count: 0,
             },
         }
@@ -621,10 +621,12 @@ mod tests {
         };
         waiting.error(&error(9, "a")).unwrap();
         waiting.error(&error(8, "b")).unwrap();
-        let rows_folder = waiting.rows.folder().unwrap().to_path_buf();
+        assert_eq!(
+            waiting.rows.runs(),
+            3,
+            "three full runs of two rows written"
+        );
         let (sorted, mut found) = waiting.rows().unwrap();
-        let spilled = std::fs::read_dir(&rows_folder).unwrap().count();
-        assert_eq!(spilled, 3, "three full runs of two rows were written");
         found.error(&error(3, "c")).unwrap();
         found.error(&error(9, "d")).unwrap();
         let back: Vec<(String, u64, String)> = sorted
@@ -634,10 +636,6 @@ mod tests {
                 (r.order_id, r.line, r.letter_id)
             })
             .collect();
-        assert!(
-            !rows_folder.exists(),
-            "the rows' folder goes once they are read"
-        );
         let back: Vec<(&str, u64, &str)> = back
             .iter()
             .map(|(o, l, id)| (o.as_str(), *l, id.as_str()))
