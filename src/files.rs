@@ -202,6 +202,16 @@ pub enum WriteError {
 /// sees half a file, and an interrupted run leaves the previous one. A file already at `path` is replaced; a symbolic link there is
 /// replaced too, never followed.
 pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    write_private_atomic_with(path, |out| out.write_all(bytes))
+}
+
+/// [`write_private_atomic`] of what `write` writes, through a buffer, as it writes it: a
+/// report of a million rows goes to its file without being held whole first. An error of
+/// `write` leaves the previous file, and no new one.
+pub fn write_private_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), WriteError> {
     let io = |source| WriteError::Io {
         path: path.to_path_buf(),
         source,
@@ -232,7 +242,7 @@ pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError>
     // A leftover of a run killed here with the same process id.
     let _ = fs::remove_file(&tmp);
     let written = (|| {
-        let mut f = OpenOptions::new()
+        let f = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
@@ -240,7 +250,9 @@ pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError>
             .open(&tmp)?;
         // The umask may have taken bits away (even the owner's); set exactly owner-only.
         f.set_permissions(fs::Permissions::from_mode(0o600))?;
-        f.write_all(bytes)?;
+        let mut out = io::BufWriter::with_capacity(64 * 1024, f);
+        write(&mut out)?;
+        let f = out.into_inner().map_err(io::IntoInnerError::into_error)?;
         f.sync_all()?;
         fs::rename(&tmp, path)?;
         File::open(&folder)?.sync_all()

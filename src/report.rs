@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, TempStore};
 use crate::orders::timestamp;
 pub use pinbrev_core::report::*;
 pub use pinbrev_core::report_html;
@@ -15,7 +15,12 @@ pub async fn generate(
     since: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Report, DbError> {
-    let data = db.report_data(&timestamp(since), &NOT_JUDGED).await?;
+    // The report's sorts and groupings go through up to every order of the period: on disk
+    // (files without a name), not in this process's memory.
+    db.keep_temporary_data(TempStore::Disk).await?;
+    let data = db
+        .report_data(&timestamp(since), &NOT_JUDGED, SlaJudge::new(now))
+        .await?;
     build(data, since, now)
         .map_err(|ReportError::BadTime { what, message }| DbError::Corrupt { what, message })
 }

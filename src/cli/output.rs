@@ -20,12 +20,68 @@ pub enum ItemFormat {
     Json,
 }
 
-/// Prints rows as an aligned table with a header line (see [`fitted_table`]), without a pager:
-/// for tables that are one part of a longer text.
-pub fn table(headers: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
-    std::io::stdout()
-        .lock()
-        .write_all(fitted_table(headers, rows, &Fit::default()).as_bytes())
+/// Writes rows as an aligned table with a header line, laid out as [`fitted_table`] lays out a
+/// table for a pipe: each column as wide as its widest cell (a cell's lines one under another),
+/// two spaces between columns, no spaces at the ends of lines. `rows` is called twice, for the
+/// widths and then for the lines, so that a table of a million rows is never held whole (as
+/// comfy-table holds it, at about 2.5 KB a row).
+pub fn stream_table<I>(
+    out: &mut dyn Write,
+    headers: &[&str],
+    rows: impl Fn() -> I,
+) -> std::io::Result<()>
+where
+    I: Iterator<Item = Vec<String>>,
+{
+    let mut widths: Vec<usize> = headers.iter().map(|h| cell_width(h)).collect();
+    for row in rows() {
+        for (width, cell) in widths.iter_mut().zip(&row) {
+            *width = (*width).max(cell_width(cell));
+        }
+    }
+    let mut line = String::new();
+    write_table_row(out, &widths, headers, &mut line)?;
+    for row in rows() {
+        write_table_row(out, &widths, &row, &mut line)?;
+    }
+    Ok(())
+}
+
+/// The columns a cell takes on a terminal: its widest line's.
+fn cell_width(cell: &str) -> usize {
+    use unicode_width::UnicodeWidthStr;
+    cell.split('\n')
+        .map(UnicodeWidthStr::width)
+        .max()
+        .unwrap_or(0)
+}
+
+/// One row of [`stream_table`]: as many lines as its tallest cell has.
+fn write_table_row<S: AsRef<str>>(
+    out: &mut dyn Write,
+    widths: &[usize],
+    cells: &[S],
+    line: &mut String,
+) -> std::io::Result<()> {
+    use unicode_width::UnicodeWidthStr;
+    let height = cells
+        .iter()
+        .map(|c| c.as_ref().split('\n').count())
+        .max()
+        .unwrap_or(1);
+    for n in 0..height {
+        line.clear();
+        for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+            let text = cell.as_ref().split('\n').nth(n).unwrap_or("");
+            line.push_str(text);
+            let gap = if i + 1 == widths.len() { 0 } else { 2 };
+            let pad = width - text.width() + gap;
+            line.extend(std::iter::repeat_n(' ', pad));
+        }
+        out.write_all(line.trim_end().as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 /// How a table may be fitted to a narrow terminal.
@@ -63,6 +119,16 @@ fn terminal_width() -> Option<u16> {
 /// droppable columns are left out, and wrappable cells wrap to fit. Piped (and without
 /// `COLUMNS`), every column at full width, one line per row.
 pub fn fitted_table(headers: &[&str], rows: &[Vec<String>], fit: &Fit<'_>) -> String {
+    fitted_table_in(headers, rows, fit, terminal_width())
+}
+
+/// [`fitted_table`] for a terminal `width` columns wide, or a pipe (`None`).
+fn fitted_table_in(
+    headers: &[&str],
+    rows: &[Vec<String>],
+    fit: &Fit<'_>,
+    width: Option<u16>,
+) -> String {
     use comfy_table::{presets::NOTHING, ColumnConstraint, ContentArrangement, Table};
     let mut t = Table::new();
     t.load_preset(NOTHING);
@@ -70,7 +136,6 @@ pub fn fitted_table(headers: &[&str], rows: &[Vec<String>], fit: &Fit<'_>) -> St
     for row in rows {
         t.add_row(row.clone());
     }
-    let width = terminal_width();
     match width {
         Some(w) => {
             t.set_width(w)
@@ -153,4 +218,49 @@ pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn streamed(headers: &[&str], rows: &[Vec<String>]) -> String {
+        let mut out = Vec::new();
+        stream_table(&mut out, headers, || rows.iter().cloned()).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_streamed_table_aligns_wide_letters_and_lines_of_a_cell() {
+        let rows = vec![
+            vec!["WEB-1".to_string(), "Å東x".into(), "1".into()],
+            vec!["W".into(), "two\nlines".into(), "".into()],
+        ];
+        assert_eq!(
+            streamed(&["id", "name", "n"], &rows),
+            "id     name   n\nWEB-1  Å東x   1\nW      two\n       lines\n"
+        );
+    }
+
+    proptest! {
+        /// The same text as comfy-table makes of the same rows for a pipe.
+        #[test]
+        fn a_streamed_table_is_the_table_comfy_table_makes_for_a_pipe(
+            columns in 1usize..5,
+            cells in proptest::collection::vec("[a-zÅø東 \\n-]{0,7}", 0..30),
+        ) {
+            let headers: Vec<String> = (0..columns).map(|i| format!("h{i}")).collect();
+            let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+            let rows: Vec<Vec<String>> = cells.chunks(columns).map(|c| {
+                let mut row = c.to_vec();
+                row.resize(columns, String::new());
+                row
+            }).collect();
+            prop_assert_eq!(
+                streamed(&headers, &rows),
+                fitted_table_in(&headers, &rows, &Fit::default(), None)
+            );
+        }
+    }
 }

@@ -1,12 +1,12 @@
 //! `pinbrev report [--since DATE] [--format table|json|csv|html] [--out FILE]`.
 
-use std::fmt::Write as _;
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
 
-use super::output::{self, Fit};
+use super::output;
 use super::{Context, Exit};
 use crate::local_time;
 use crate::report::{self, Counts, Report, CSV_HEADERS, CSV_LAYOUT, SLA_WORKING_DAYS};
@@ -87,47 +87,51 @@ pub async fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<Exit> {
     let since = args.since.unwrap_or_else(|| report::default_since(now));
     let report = report::generate(&db, since, now).await?;
     db.close().await;
-    let Some(path) = &args.out else {
+    match &args.out {
         // --format html always has --out (clap makes sure).
-        match args.format {
-            ReportFormat::Json => output::json(&report)?,
-            ReportFormat::Csv => output::csv(&CSV_HEADERS, &report::csv_rows(&report))?,
-            ReportFormat::Table => table(&report, &mut Sink::Stdout)?,
-            ReportFormat::Html => anyhow::bail!("--format html needs --out FILE"),
+        None if args.format == ReportFormat::Html => {
+            anyhow::bail!("--format html needs --out FILE")
         }
-        return Ok(Exit::Done);
-    };
-    let text = match args.format {
+        None => {
+            let mut out = BufWriter::new(std::io::stdout().lock());
+            write(&report, args.format, &mut out)?;
+            out.flush()?;
+        }
+        Some(path) => {
+            crate::files::write_private_atomic_with(path, |out| {
+                write(&report, args.format, out).map_err(std::io::Error::other)
+            })?;
+            println!("report written to {}", path.display());
+        }
+    }
+    Ok(Exit::Done)
+}
+
+/// The report in `format`, written as it is made: a report of a million SLA breaches is never
+/// held as text too.
+fn write(report: &Report, format: ReportFormat, out: &mut dyn Write) -> anyhow::Result<()> {
+    match format {
         ReportFormat::Json => {
-            let mut json = serde_json::to_string_pretty(&report)?;
-            json.push('\n');
-            json
+            serde_json::to_writer_pretty(&mut *out, report)?;
+            writeln!(out)?;
         }
         ReportFormat::Csv => {
-            let mut w = crate::csv_output::SafeWriter::new(Vec::new());
+            let mut w = crate::csv_output::SafeWriter::new(out);
             w.write_row(CSV_HEADERS)?;
-            for row in report::csv_rows(&report) {
-                w.write_row(row)?;
-            }
-            String::from_utf8(w.into_inner()?)?
+            report::each_csv_row(report, |row| w.write_row(row))?;
+            w.flush()?;
         }
-        ReportFormat::Table => {
-            let mut text = String::new();
-            table(&report, &mut Sink::Text(&mut text))?;
-            text
-        }
-        ReportFormat::Html => report::report_html::page(&report),
-    };
-    crate::files::write_private_atomic(path, text.as_bytes())?;
-    println!("report written to {}", path.display());
-    Ok(Exit::Done)
+        ReportFormat::Table => table(report, out)?,
+        ReportFormat::Html => out.write_all(report::report_html::page(report).as_bytes())?,
+    }
+    Ok(())
 }
 
 fn or_dash(v: &Option<String>) -> String {
     v.clone().unwrap_or_else(|| "-".into())
 }
 
-fn counts(out: &mut Sink<'_>, title: &str, header: &str, counts: &Counts) -> anyhow::Result<()> {
+fn counts(out: &mut dyn Write, title: &str, header: &str, counts: &Counts) -> anyhow::Result<()> {
     let rows: Vec<Vec<String>> = counts
         .0
         .iter()
@@ -137,23 +141,24 @@ fn counts(out: &mut Sink<'_>, title: &str, header: &str, counts: &Counts) -> any
     let total: i64 = counts.0.iter().map(|(_, n)| n).sum();
     writeln!(out, "{title} ({total} orders)")?;
     if rows.is_empty() {
-        out.write_str("  none\n")?;
+        out.write_all(b"  none\n")?;
         return Ok(());
     }
-    out.table(&[header, "orders"], &rows)
+    output::stream_table(out, &[header, "orders"], || rows.iter().cloned())?;
+    Ok(())
 }
 
-fn section(out: &mut Sink<'_>, title: &str, len: usize) -> anyhow::Result<bool> {
+fn section(out: &mut dyn Write, title: &str, len: usize) -> anyhow::Result<bool> {
     writeln!(out)?;
     writeln!(out, "{title} ({len})")?;
     if len == 0 {
-        out.write_str("  none\n")?;
+        out.write_all(b"  none\n")?;
     }
     Ok(len > 0)
 }
 
 /// The report as sections for reading.
-fn table(r: &Report, out: &mut Sink<'_>) -> anyhow::Result<()> {
+fn table(r: &Report, out: &mut dyn Write) -> anyhow::Result<()> {
     writeln!(
         out,
         "Report on orders placed since {} (generated {})",
@@ -178,10 +183,8 @@ fn table(r: &Report, out: &mut Sink<'_>) -> anyhow::Result<()> {
         s.orders, s.posted_in_time, s.posted_late, s.overdue, s.not_yet_due
     )?;
     if section(out, "SLA breaches", r.sla_breaches.len())? {
-        let rows: Vec<Vec<String>> = r
-            .sla_breaches
-            .iter()
-            .map(|b| {
+        let rows = || {
+            r.sla_breaches.iter().map(|b| {
                 vec![
                     b.order_id.clone(),
                     b.status.code().to_string(),
@@ -191,8 +194,9 @@ fn table(r: &Report, out: &mut Sink<'_>) -> anyhow::Result<()> {
                     b.working_days_late.to_string(),
                 ]
             })
-            .collect();
-        out.table(
+        };
+        output::stream_table(
+            out,
             &[
                 "order_id",
                 "status",
@@ -201,15 +205,13 @@ fn table(r: &Report, out: &mut Sink<'_>) -> anyhow::Result<()> {
                 "posted_at",
                 "working_days_late",
             ],
-            &rows,
+            rows,
         )?;
     }
 
     if section(out, "Held, waiting for a person", r.held.len())? {
-        let rows: Vec<Vec<String>> = r
-            .held
-            .iter()
-            .map(|h| {
+        let rows = || {
+            r.held.iter().map(|h| {
                 vec![
                     h.order_id.clone(),
                     h.national_id.clone(),
@@ -217,15 +219,17 @@ fn table(r: &Report, out: &mut Sink<'_>) -> anyhow::Result<()> {
                     local_time::show_or_dash(h.held_since.as_deref()),
                 ]
             })
-            .collect();
-        out.table(&["order_id", "national_id", "reason", "held_since"], &rows)?;
+        };
+        output::stream_table(
+            out,
+            &["order_id", "national_id", "reason", "held_since"],
+            rows,
+        )?;
     }
 
     if section(out, "Returned, waiting for a person", r.returned.len())? {
-        let rows: Vec<Vec<String>> = r
-            .returned
-            .iter()
-            .map(|x| {
+        let rows = || {
+            r.returned.iter().map(|x| {
                 vec![
                     x.order_id.clone(),
                     or_dash(&x.letter_id),
@@ -234,8 +238,9 @@ fn table(r: &Report, out: &mut Sink<'_>) -> anyhow::Result<()> {
                     or_dash(&x.reason),
                 ]
             })
-            .collect();
-        out.table(
+        };
+        output::stream_table(
+            out,
             &[
                 "order_id",
                 "letter_id",
@@ -243,7 +248,7 @@ fn table(r: &Report, out: &mut Sink<'_>) -> anyhow::Result<()> {
                 "returned_at",
                 "reason",
             ],
-            &rows,
+            rows,
         )?;
     }
 
@@ -275,7 +280,8 @@ fn table(r: &Report, out: &mut Sink<'_>) -> anyhow::Result<()> {
                     ]
                 })
                 .collect();
-            out.table(
+            output::stream_table(
+                out,
                 &[
                     "batch_id",
                     "created_at",
@@ -283,41 +289,9 @@ fn table(r: &Report, out: &mut Sink<'_>) -> anyhow::Result<()> {
                     "letters",
                     "letters_by_status",
                 ],
-                &rows,
+                || rows.iter().cloned(),
             )?;
         }
     }
     Ok(())
-}
-
-/// Where the table goes: straight to stdout as before, or into the text of `--out`.
-enum Sink<'a> {
-    Stdout,
-    Text(&'a mut String),
-}
-
-impl Sink<'_> {
-    /// An aligned table (see [`output::fitted_table`]).
-    fn table(&mut self, headers: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()> {
-        match self {
-            Sink::Stdout => output::table(headers, rows)?,
-            Sink::Text(text) => {
-                text.push_str(&output::fitted_table(headers, rows, &Fit::default()))
-            }
-        }
-        Ok(())
-    }
-}
-
-impl std::fmt::Write for Sink<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        match self {
-            Sink::Stdout => std::io::Write::write_all(&mut std::io::stdout().lock(), s.as_bytes())
-                .map_err(|_| std::fmt::Error),
-            Sink::Text(text) => {
-                text.push_str(s);
-                Ok(())
-            }
-        }
-    }
 }

@@ -3,20 +3,24 @@
 
 use super::builder::QueryBuilder;
 use super::{col, ctx, Db, DbError};
+use futures_util::TryStreamExt;
 use pinbrev_core::letter::{LetterState, ReceiptEvent};
 use pinbrev_core::order::OrderStatus;
 use pinbrev_core::report::{
-    BatchLetterRow, HeldRow, HourStatusRow, ReportData, ReturnedRow, SlaOrderRow,
+    BatchLetterRow, HeldRow, HourStatusRow, ReportData, ReportError, ReturnedRow, SlaJudge,
+    SlaOrderRow,
 };
 
 impl Db {
     /// The rows of a report on orders placed at or after `since` (stored timestamp form) and on
-    /// batches created since; orders in one of `not_judged` have no delivery deadline.
+    /// batches created since; orders in one of `not_judged` have no delivery deadline, the
+    /// others go through `sla` as they are read.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn report_data(
         &self,
         since: &str,
         not_judged: &[OrderStatus],
+        mut sla: SlaJudge,
     ) -> Result<ReportData, DbError> {
         let mut tx = self
             .pool
@@ -94,28 +98,34 @@ impl Db {
             qb.push(")");
         }
         qb.push(" ORDER BY o.ordered_at, o.order_id");
-        let sla_orders = qb
-            .build()
-            .fetch_all(&mut *tx)
+        // Streamed into the judge a row at a time: a night of a million orders is a million
+        // rows here, and the report keeps only their counts and breaches.
+        let mut rows = qb.build().fetch(&mut *tx);
+        while let Some(r) = rows
+            .try_next()
             .await
             .map_err(ctx("reading orders' posting times"))?
-            .iter()
-            .map(|r| {
-                let status: String = col(r, 1)?;
-                Ok(SlaOrderRow {
-                    order_id: col(r, 0)?,
-                    status: status.parse().map_err(|message| DbError::Corrupt {
-                        what: "orders.status".into(),
-                        message,
-                    })?,
-                    ordered_at: col(r, 2)?,
-                    posted_receipt_at: col(r, 3)?,
-                    posted_event_at: col(r, 4)?,
-                    returned_receipt_at: col(r, 5)?,
-                    returned_event_at: col(r, 6)?,
-                })
-            })
-            .collect::<Result<Vec<_>, DbError>>()?;
+        {
+            let status: String = col(&r, 1)?;
+            let row = SlaOrderRow {
+                order_id: col(&r, 0)?,
+                status: status.parse().map_err(|message| DbError::Corrupt {
+                    what: "orders.status".into(),
+                    message,
+                })?,
+                ordered_at: col(&r, 2)?,
+                posted_receipt_at: col(&r, 3)?,
+                posted_event_at: col(&r, 4)?,
+                returned_receipt_at: col(&r, 5)?,
+                returned_event_at: col(&r, 6)?,
+            };
+            sla.judge(row)
+                .map_err(|ReportError::BadTime { what, message }| DbError::Corrupt {
+                    what,
+                    message,
+                })?;
+        }
+        drop(rows);
 
         let held = sqlx::query(
             "SELECT o.order_id, o.national_id, o.reason, \
@@ -193,7 +203,7 @@ impl Db {
         Ok(ReportData {
             by_status,
             by_reason,
-            sla_orders,
+            sla,
             held,
             returned,
             batches,

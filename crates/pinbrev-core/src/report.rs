@@ -52,8 +52,9 @@ pub struct ReportData {
     pub by_status: Vec<(String, i64)>,
     /// (reason code, orders) of orders placed since that have a reason.
     pub by_reason: Vec<(String, i64)>,
-    /// Orders placed since that are to get a letter (not in [`NOT_JUDGED`]).
-    pub sla_orders: Vec<SlaOrderRow>,
+    /// Orders placed since that are to get a letter (not in [`NOT_JUDGED`]), judged against
+    /// the deadline one row at a time as the store reads them.
+    pub sla: SlaJudge,
     /// `held` orders placed since.
     pub held: Vec<HeldRow>,
     /// `returned` orders placed since, one row per (letter, returned receipt).
@@ -293,24 +294,34 @@ pub enum ReportError {
     BadTime { what: String, message: String },
 }
 
-/// Builds the report from the database's rows.
-pub fn build(
-    data: ReportData,
-    since: DateTime<Utc>,
+/// The deadline rule applied to the judged orders one at a time, as the store reads them: a
+/// report on a night of a million orders holds its counts and its breaches, not every order.
+#[derive(Debug, Clone, Default)]
+pub struct SlaJudge {
     now: DateTime<Utc>,
-) -> Result<Report, ReportError> {
-    let mut sla = SlaSummary {
-        working_days: SLA_WORKING_DAYS,
-        time_zone: "Europe/Oslo",
-        ..Default::default()
-    };
-    let mut sla_breaches = Vec::new();
-    for row in &data.sla_orders {
+    summary: SlaSummary,
+    breaches: Vec<SlaBreach>,
+}
+
+impl SlaJudge {
+    /// A judge of orders whose deadline has passed or not as of `now`.
+    pub fn new(now: DateTime<Utc>) -> Self {
+        SlaJudge {
+            now,
+            summary: SlaSummary::default(),
+            breaches: Vec::new(),
+        }
+    }
+
+    /// Counts one order in the summary, and keeps it as a breach if it missed its deadline.
+    /// Breaches are kept in the order the rows come (the store reads them oldest first).
+    pub fn judge(&mut self, row: SlaOrderRow) -> Result<(), ReportError> {
+        let sla = &mut self.summary;
         sla.orders += 1;
         let ordered_at = instant(&row.ordered_at, "orders.ordered_at")?;
         let day = deadline_day(ordered_at);
         let deadline = end_of_day(day);
-        let posted_at = posting_time(row);
+        let posted_at = posting_time(&row);
         let late = match &posted_at {
             Some(text) => {
                 let at = instant(text, "posting time")?;
@@ -322,9 +333,9 @@ pub fn build(
                     Some(working_days_late(day, at))
                 }
             }
-            None if now >= deadline => {
+            None if self.now >= deadline => {
                 sla.overdue += 1;
-                Some(working_days_late(day, now))
+                Some(working_days_late(day, self.now))
             }
             None => {
                 sla.not_yet_due += 1;
@@ -332,17 +343,47 @@ pub fn build(
             }
         };
         if let Some(working_days_late) = late {
-            sla_breaches.push(SlaBreach {
-                order_id: row.order_id.clone(),
+            self.breaches.push(SlaBreach {
+                order_id: row.order_id,
                 status: row.status,
-                ordered_at: row.ordered_at.clone(),
+                ordered_at: row.ordered_at,
                 deadline_day: day,
                 deadline: timestamp(deadline),
                 posted_at,
                 working_days_late,
             });
         }
+        Ok(())
     }
+
+    /// Judges every row of `rows`, in their order (for tests and small callers).
+    pub fn judge_all(
+        mut self,
+        rows: impl IntoIterator<Item = SlaOrderRow>,
+    ) -> Result<Self, ReportError> {
+        for row in rows {
+            self.judge(row)?;
+        }
+        Ok(self)
+    }
+}
+
+/// Builds the report from the database's rows.
+pub fn build(
+    data: ReportData,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Report, ReportError> {
+    let SlaJudge {
+        summary,
+        breaches: sla_breaches,
+        ..
+    } = data.sla;
+    let sla = SlaSummary {
+        working_days: SLA_WORKING_DAYS,
+        time_zone: "Europe/Oslo",
+        ..summary
+    };
     let sla_breaches_per_day = breaches_per_day(&sla_breaches);
     Ok(Report {
         orders_per_day: orders_per_day(&data.orders_by_hour)?,
@@ -682,12 +723,26 @@ each row uses the columns its section names, the others are empty:
   day,DAY,STATUS,ORDERS                      (orders per day of ordering, Europe/Oslo)
   breach_day,DAY,posted_late|overdue,ORDERS  (SLA breaches per deadline day)";
 
-/// The report as rows of [`CSV_HEADERS`] (see [`CSV_LAYOUT`]).
+/// The report as rows of [`CSV_HEADERS`] (see [`CSV_LAYOUT`]), collected.
 pub fn csv_rows(report: &Report) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
-    let mut row = |cells: [&str; 9]| rows.push(cells.iter().map(|c| c.to_string()).collect());
+    let collected: Result<(), std::convert::Infallible> = each_csv_row(report, |cells| {
+        rows.push(cells.iter().map(|c| c.to_string()).collect());
+        Ok(())
+    });
+    match collected {
+        Ok(()) => rows,
+    }
+}
+
+/// Hands each row of [`CSV_HEADERS`] (see [`CSV_LAYOUT`]) to `row` in turn, stopping at its
+/// first error: a report with a million breaches is written without its rows held.
+pub fn each_csv_row<E>(
+    report: &Report,
+    mut row: impl FnMut([&str; 9]) -> Result<(), E>,
+) -> Result<(), E> {
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    row(["meta", "since", "", "", &report.since, "", "", "", ""]);
+    row(["meta", "since", "", "", &report.since, "", "", "", ""])?;
     row([
         "meta",
         "generated_at",
@@ -698,12 +753,12 @@ pub fn csv_rows(report: &Report) -> Vec<Vec<String>> {
         "",
         "",
         "",
-    ]);
+    ])?;
     for (status, n) in &report.by_status.0 {
-        row(["status", status, "", &n.to_string(), "", "", "", "", ""]);
+        row(["status", status, "", &n.to_string(), "", "", "", "", ""])?;
     }
     for (reason, n) in &report.by_reason.0 {
-        row(["reason", reason, "", &n.to_string(), "", "", "", "", ""]);
+        row(["reason", reason, "", &n.to_string(), "", "", "", "", ""])?;
     }
     let s = &report.sla;
     for (name, n) in [
@@ -713,7 +768,7 @@ pub fn csv_rows(report: &Report) -> Vec<Vec<String>> {
         ("overdue", s.overdue),
         ("not_yet_due", s.not_yet_due),
     ] {
-        row(["sla", name, "", &n.to_string(), "", "", "", "", ""]);
+        row(["sla", name, "", &n.to_string(), "", "", "", "", ""])?;
     }
     for b in &report.sla_breaches {
         row([
@@ -726,7 +781,7 @@ pub fn csv_rows(report: &Report) -> Vec<Vec<String>> {
             &opt(&b.posted_at),
             "",
             &b.deadline_day.to_string(),
-        ]);
+        ])?;
     }
     for h in &report.held {
         row([
@@ -739,7 +794,7 @@ pub fn csv_rows(report: &Report) -> Vec<Vec<String>> {
             "",
             &h.national_id,
             "",
-        ]);
+        ])?;
     }
     for r in &report.returned {
         row([
@@ -752,13 +807,13 @@ pub fn csv_rows(report: &Report) -> Vec<Vec<String>> {
             "",
             &r.national_id,
             &opt(&r.reason),
-        ]);
+        ])?;
     }
     for v in &report.vendors {
         let batches = v.batch_count.to_string();
         let letters = v.letters.to_string();
-        row(["vendor", &v.vendor, "batches", &batches, "", "", "", "", ""]);
-        row(["vendor", &v.vendor, "letters", &letters, "", "", "", "", ""]);
+        row(["vendor", &v.vendor, "batches", &batches, "", "", "", "", ""])?;
+        row(["vendor", &v.vendor, "letters", &letters, "", "", "", "", ""])?;
         for b in &v.batches {
             row([
                 "batch",
@@ -770,7 +825,7 @@ pub fn csv_rows(report: &Report) -> Vec<Vec<String>> {
                 "",
                 "",
                 &b.state,
-            ]);
+            ])?;
             for (status, n) in &b.by_status.0 {
                 row([
                     "batch_status",
@@ -782,25 +837,25 @@ pub fn csv_rows(report: &Report) -> Vec<Vec<String>> {
                     "",
                     "",
                     "",
-                ]);
+                ])?;
             }
         }
     }
     for d in &report.orders_per_day {
         let day = d.day.to_string();
         for (status, n) in &d.by_status.0 {
-            row(["day", &day, status, &n.to_string(), "", "", "", "", ""]);
+            row(["day", &day, status, &n.to_string(), "", "", "", "", ""])?;
         }
     }
     for d in &report.sla_breaches_per_day {
         let day = d.day.to_string();
         for (kind, n) in [("posted_late", d.posted_late), ("overdue", d.overdue)] {
             if n > 0 {
-                row(["breach_day", &day, kind, &n.to_string(), "", "", "", "", ""]);
+                row(["breach_day", &day, kind, &n.to_string(), "", "", "", "", ""])?;
             }
         }
     }
-    rows
+    Ok(())
 }
 
 #[cfg(test)]
@@ -907,11 +962,13 @@ mod tests {
         let mut back = sla_row("E", OrderStatus::Returned, "2026-03-30T10:00:00+02:00");
         back.returned_event_at = Some("2026-11-01T08:00:00.000000Z".into());
         back.returned_receipt_at = Some("2026-04-03T08:00:00.000000Z".into());
+        let now = t("2026-04-10T12:00:00+02:00");
         let data = ReportData {
-            sla_orders: vec![in_time, late, overdue, fresh, back],
+            sla: SlaJudge::new(now)
+                .judge_all([in_time, late, overdue, fresh, back])
+                .unwrap(),
             ..Default::default()
         };
-        let now = t("2026-04-10T12:00:00+02:00");
         let r = build(data, t("2026-01-01T00:00:00Z"), now).unwrap();
         assert_eq!(
             r.sla,
@@ -1191,7 +1248,9 @@ mod tests {
         let overdue = sla_row("C", OrderStatus::Validated, "2026-03-30T11:00:00+02:00");
         let other = sla_row("D", OrderStatus::Printed, "2026-03-31T11:00:00+02:00");
         let data = ReportData {
-            sla_orders: vec![late, overdue, other],
+            sla: SlaJudge::new(t("2026-04-10T12:00:00Z"))
+                .judge_all([late, overdue, other])
+                .unwrap(),
             ..Default::default()
         };
         let r = build(data, t("2026-01-01T00:00:00Z"), t("2026-04-10T12:00:00Z")).unwrap();
@@ -1235,7 +1294,9 @@ mod tests {
     #[test]
     fn csv_rows_have_every_column() {
         let data = ReportData {
-            sla_orders: vec![sla_row("C", OrderStatus::Validated, "2026-03-30T10:00:00Z")],
+            sla: SlaJudge::new(t("2026-04-08T12:00:00Z"))
+                .judge_all([sla_row("C", OrderStatus::Validated, "2026-03-30T10:00:00Z")])
+                .unwrap(),
             ..Default::default()
         };
         let r = build(data, t("2026-01-01T00:00:00Z"), t("2026-04-08T12:00:00Z")).unwrap();

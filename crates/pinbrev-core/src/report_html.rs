@@ -570,7 +570,8 @@ mod tests {
     use super::*;
     use crate::order::{parse_ordered_at, OrderStatus};
     use crate::report::{
-        build, BatchLetterRow, HeldRow, HourStatusRow, ReportData, ReturnedRow, SlaOrderRow,
+        build, BatchLetterRow, HeldRow, HourStatusRow, ReportData, ReturnedRow, SlaJudge,
+        SlaOrderRow,
     };
     use std::collections::BTreeMap;
 
@@ -630,7 +631,9 @@ mod tests {
                 (HOSTILE.into(), 1),
                 ("address_protected".into(), 1),
             ],
-            sla_orders: vec![late, overdue],
+            sla: SlaJudge::new(t("2026-11-23T07:15:00Z"))
+                .judge_all([late, overdue])
+                .unwrap(),
             held: vec![HeldRow {
                 order_id: "WEB-9".into(),
                 national_id: "31888200000".into(),
