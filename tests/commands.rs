@@ -387,6 +387,48 @@ fn a_missing_database_folder_is_one_error_that_says_what_to_do() {
     }
 }
 
+/// A listing longer than 10,000 rows is not fitted to the terminal (that would hold every row
+/// in memory): it is written whole, every column at full width, as for a pipe, in order.
+#[test]
+fn a_listing_of_more_than_ten_thousand_orders_is_written_whole_at_full_width() {
+    let w = Work::new();
+    let mut csv = String::from("order_id,national_id,ordered_at,channel,language\n");
+    for i in (0..10_001).rev() {
+        csv.push_str(&format!(
+            "BIG-{i:05},01018012346,2026-11-23T{:02}:{:02}:00+01:00,web,nb\n",
+            i / 600,
+            i / 10 % 60
+        ));
+    }
+    std::fs::write(w.path("big.csv"), csv).unwrap();
+    w.ok(&["orders", "ingest", "big.csv"]);
+    let narrow = w.run_with(&["orders", "list"], &[("COLUMNS", "80")]);
+    assert_eq!(narrow.code, 0, "{}", narrow.stderr);
+    let lines: Vec<&str> = narrow.stdout.lines().collect();
+    assert_eq!(lines.len(), 10_002);
+    assert!(
+        lines[0].starts_with("order_id") && lines[0].ends_with("country"),
+        "{}",
+        lines[0]
+    );
+    let ids: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    let expected: Vec<String> = (0..10_001).map(|i| format!("BIG-{i:05}")).collect();
+    assert_eq!(ids, expected, "oldest first");
+    let width = lines[0].len();
+    assert!(width > 80, "{}", lines[0]);
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l.contains("  received  ") && l.len() <= width + 4),
+        "{}",
+        lines[1]
+    );
+    assert!(!narrow.stdout.contains("01018012346"), "masked");
+}
+
 /// Tables fit the terminal: `COLUMNS` (or the tty's width) below 100 leaves out the columns a
 /// listing can do without and wraps what may wrap, never an id; piped, every column at full
 /// width on one line per row. `--limit` keeps the most recent orders, `--since` the newer ones.

@@ -9,12 +9,16 @@ use serde::Serialize;
 
 use super::output::{self, ListFormat};
 use super::{code_values, Context, Exit};
-use crate::db::{OrderFilter, OrderRow};
+use crate::csv_output::SafeWriter;
+use crate::db::{Db, OrderFilter, OrderRow, TempStore};
 use crate::diagnostics;
 use crate::free_text::quote;
 use crate::national_id::mask;
 use crate::orders::{ingest_file, IngestError, OrderStatus, RejectReason};
 use crate::validation::{Reissue, Validator};
+use serde::ser::{SerializeSeq, Serializer as _};
+use std::io::{BufRead, BufReader, BufWriter, Seek, Write};
+use std::os::unix::fs::PermissionsExt;
 
 #[derive(Debug, Subcommand)]
 pub enum OrdersCommand {
@@ -202,7 +206,7 @@ pub async fn run(ctx: &Context, cmd: OrdersCommand) -> anyhow::Result<Exit> {
                 since: args.since.map(pinbrev_core::order::timestamp),
                 limit: args.limit.map(i64::from),
             };
-            list(&db.list_orders(&filter).await?, args.format)?;
+            list(&db, &filter, args.format).await?;
             Exit::Done
         }
     };
@@ -236,58 +240,124 @@ const HEADERS: [&str; 9] = [
     "country",
 ];
 
-fn list(rows: &[OrderRow], format: ListFormat) -> anyhow::Result<()> {
-    let listed: Vec<Listed> = rows
-        .iter()
-        .map(|o| Listed {
-            order_id: &o.order_id,
-            status: o.status,
-            reason: o.reason.as_deref(),
-            national_id: mask(&o.national_id),
-            ordered_at: &o.ordered_at,
-            channel: &o.channel,
-            language: o.letter_language.as_deref().or(o.language.as_deref()),
-            postal_zone: o.postal_zone.as_deref(),
-            country: o.country.as_deref(),
-        })
-        .collect();
-    if format == ListFormat::Json {
-        return output::json(&listed);
+/// The order as listed: its national id masked.
+fn listed(o: &OrderRow) -> Listed<'_> {
+    Listed {
+        order_id: &o.order_id,
+        status: o.status,
+        reason: o.reason.as_deref(),
+        national_id: mask(&o.national_id),
+        ordered_at: &o.ordered_at,
+        channel: &o.channel,
+        language: o.letter_language.as_deref().or(o.language.as_deref()),
+        postal_zone: o.postal_zone.as_deref(),
+        country: o.country.as_deref(),
     }
-    let cells: Vec<Vec<String>> = listed
-        .iter()
-        .map(|l| {
-            let opt = |v: Option<&str>| {
-                v.unwrap_or(if format == ListFormat::Table { "-" } else { "" })
-                    .to_string()
-            };
-            vec![
-                l.order_id.to_string(),
-                l.status.code().to_string(),
-                opt(l.reason),
-                l.national_id.clone(),
-                if format == ListFormat::Table {
-                    crate::local_time::show(l.ordered_at)
-                } else {
-                    l.ordered_at.to_string()
-                },
-                l.channel.to_string(),
-                opt(l.language),
-                opt(l.postal_zone),
-                opt(l.country),
-            ]
-        })
-        .collect();
+}
+
+/// The order's cells under [`HEADERS`]: for the table, times in local time and `-` for
+/// nothing; for CSV, as stored and empty.
+fn cells(l: &Listed<'_>, format: ListFormat) -> Vec<String> {
+    let opt = |v: Option<&str>| {
+        v.unwrap_or(if format == ListFormat::Table { "-" } else { "" })
+            .to_string()
+    };
+    vec![
+        l.order_id.to_string(),
+        l.status.code().to_string(),
+        opt(l.reason),
+        l.national_id.clone(),
+        if format == ListFormat::Table {
+            crate::local_time::show(l.ordered_at)
+        } else {
+            l.ordered_at.to_string()
+        },
+        l.channel.to_string(),
+        opt(l.language),
+        opt(l.postal_zone),
+        opt(l.country),
+    ]
+}
+
+/// Tables of more rows than this are not fitted to the terminal (comfy-table holds every row
+/// at about 2.5 KB): they are written at full width, one line per row, as for a pipe.
+const FITTED_ROWS: usize = 10_000;
+
+/// Lists the orders as they are read: JSON and CSV row by row, the table's rows kept in a file
+/// without a name until the widths of its columns are known. `orders list` of a million orders
+/// holds one at a time.
+async fn list(db: &Db, filter: &OrderFilter, format: ListFormat) -> anyhow::Result<()> {
+    // Listed oldest first: SQLite sorts every order listed, on disk (files without a name),
+    // not in this process's memory.
+    db.keep_temporary_data(TempStore::Disk).await?;
     match format {
-        ListFormat::Csv => output::csv(&HEADERS, &cells),
-        // The columns a narrow terminal can do without: the order's own id and status first.
-        _ => Ok(output::pager::show(&output::fitted_table(
-            &HEADERS,
-            &cells,
-            &output::Fit {
-                droppable: &["channel", "language", "postal_zone", "country"],
-                wrappable: &["reason", "ordered_at"],
-            },
-        ))?),
+        ListFormat::Json => {
+            let mut out = BufWriter::new(std::io::stdout().lock());
+            let mut json = serde_json::Serializer::pretty(&mut out);
+            let mut seq = json.serialize_seq(None)?;
+            db.for_each_order(filter, |o| {
+                seq.serialize_element(&listed(&o))?;
+                anyhow::Ok(())
+            })
+            .await?;
+            SerializeSeq::end(seq)?;
+            writeln!(out)?;
+            out.flush()?;
+        }
+        ListFormat::Csv => {
+            let mut w = SafeWriter::new(BufWriter::new(std::io::stdout().lock()));
+            w.write_row(HEADERS)?;
+            db.for_each_order(filter, |o| {
+                w.write_row(cells(&listed(&o), format))?;
+                anyhow::Ok(())
+            })
+            .await?;
+            w.flush()?;
+        }
+        ListFormat::Table => {
+            // Masked ids and no address, in a file only this process can reach, freed when
+            // it ends however it ends.
+            let spill = tempfile::tempfile()?;
+            spill.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            let mut layout = output::TableLayout::new(&HEADERS);
+            let mut rows = 0usize;
+            {
+                let mut w = BufWriter::new(&spill);
+                db.for_each_order(filter, |o| {
+                    let row = cells(&listed(&o), format);
+                    layout.fit(&row);
+                    serde_json::to_writer(&mut w, &row)?;
+                    w.write_all(b"\n")?;
+                    rows += 1;
+                    anyhow::Ok(())
+                })
+                .await?;
+                w.flush()?;
+            }
+            (&spill).rewind()?;
+            let mut spilled = BufReader::new(&spill).lines().map(|line| {
+                let row: Vec<String> = serde_json::from_str(&line?)?;
+                anyhow::Ok(row)
+            });
+            let mut out = output::pager::open();
+            if output::terminal_width().is_some() && rows <= FITTED_ROWS {
+                let rows = spilled.collect::<anyhow::Result<Vec<_>>>()?;
+                // The columns a narrow terminal can do without: the order's own id and
+                // status first.
+                let fit = output::Fit {
+                    droppable: &["channel", "language", "postal_zone", "country"],
+                    wrappable: &["reason", "ordered_at"],
+                };
+                out.write_all(output::fitted_table(&HEADERS, &rows, &fit).as_bytes())?;
+            } else {
+                layout.write_row(&mut out, &HEADERS)?;
+                spilled.try_for_each(|row| {
+                    layout.write_row(&mut out, &row?)?;
+                    anyhow::Ok(())
+                })?;
+            }
+            out.finish()?;
+        }
     }
+    Ok(())
 }

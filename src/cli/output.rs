@@ -33,18 +33,68 @@ pub fn stream_table<I>(
 where
     I: Iterator<Item = Vec<String>>,
 {
-    let mut widths: Vec<usize> = headers.iter().map(|h| cell_width(h)).collect();
+    let mut layout = TableLayout::new(headers);
     for row in rows() {
-        for (width, cell) in widths.iter_mut().zip(&row) {
-            *width = (*width).max(cell_width(cell));
-        }
+        layout.fit(&row);
     }
-    let mut line = String::new();
-    write_table_row(out, &widths, headers, &mut line)?;
+    layout.write_row(out, headers)?;
     for row in rows() {
-        write_table_row(out, &widths, &row, &mut line)?;
+        layout.write_row(out, &row)?;
     }
     Ok(())
+}
+
+/// The columns' widths of an aligned table written a row at a time ([`stream_table`]): every
+/// row is fitted first, then the header and the rows are written.
+#[derive(Debug)]
+pub struct TableLayout {
+    widths: Vec<usize>,
+    line: String,
+}
+
+impl TableLayout {
+    /// A table whose columns are at least as wide as their headers.
+    pub fn new(headers: &[&str]) -> TableLayout {
+        TableLayout {
+            widths: headers.iter().map(|h| cell_width(h)).collect(),
+            line: String::new(),
+        }
+    }
+
+    /// Widens the columns to hold `row`.
+    pub fn fit<S: AsRef<str>>(&mut self, row: &[S]) {
+        for (width, cell) in self.widths.iter_mut().zip(row) {
+            *width = (*width).max(cell_width(cell.as_ref()));
+        }
+    }
+
+    /// Writes one row (or the header): as many lines as its tallest cell has.
+    pub fn write_row<S: AsRef<str>>(
+        &mut self,
+        out: &mut dyn Write,
+        cells: &[S],
+    ) -> std::io::Result<()> {
+        use unicode_width::UnicodeWidthStr;
+        let height = cells
+            .iter()
+            .map(|c| c.as_ref().split('\n').count())
+            .max()
+            .unwrap_or(1);
+        let last = self.widths.len().saturating_sub(1);
+        for n in 0..height {
+            self.line.clear();
+            for (i, (cell, width)) in cells.iter().zip(&self.widths).enumerate() {
+                let text = cell.as_ref().split('\n').nth(n).unwrap_or("");
+                self.line.push_str(text);
+                let gap = if i == last { 0 } else { 2 };
+                let pad = width.saturating_sub(text.width()) + gap;
+                self.line.extend(std::iter::repeat_n(' ', pad));
+            }
+            out.write_all(self.line.trim_end().as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
 }
 
 /// The columns a cell takes on a terminal: its widest line's.
@@ -54,34 +104,6 @@ fn cell_width(cell: &str) -> usize {
         .map(UnicodeWidthStr::width)
         .max()
         .unwrap_or(0)
-}
-
-/// One row of [`stream_table`]: as many lines as its tallest cell has.
-fn write_table_row<S: AsRef<str>>(
-    out: &mut dyn Write,
-    widths: &[usize],
-    cells: &[S],
-    line: &mut String,
-) -> std::io::Result<()> {
-    use unicode_width::UnicodeWidthStr;
-    let height = cells
-        .iter()
-        .map(|c| c.as_ref().split('\n').count())
-        .max()
-        .unwrap_or(1);
-    for n in 0..height {
-        line.clear();
-        for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
-            let text = cell.as_ref().split('\n').nth(n).unwrap_or("");
-            line.push_str(text);
-            let gap = if i + 1 == widths.len() { 0 } else { 2 };
-            let pad = width - text.width() + gap;
-            line.extend(std::iter::repeat_n(' ', pad));
-        }
-        out.write_all(line.trim_end().as_bytes())?;
-        out.write_all(b"\n")?;
-    }
-    Ok(())
 }
 
 /// How a table may be fitted to a narrow terminal.
@@ -98,7 +120,7 @@ const NARROW: u16 = 100;
 
 /// The width to fit tables to: `COLUMNS` if set, else the terminal's; none (full width) when
 /// stdout is not a terminal.
-fn terminal_width() -> Option<u16> {
+pub fn terminal_width() -> Option<u16> {
     if let Some(c) = std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.trim().parse::<u16>().ok())
@@ -167,14 +189,28 @@ fn fitted_table_in(
 /// Long output on a terminal through `$PAGER` (default `less -FRX`, which quits at once when
 /// the text fits the screen); `PAGER=cat` turns it off.
 pub mod pager {
-    use std::io::{IsTerminal, Write};
-    use std::process::{Command, Stdio};
+    use std::io::{BufWriter, IsTerminal, Write};
+    use std::process::{Child, Command, Stdio};
 
-    /// Writes `text` to stdout, through the pager when stdout is a terminal.
-    pub fn show(text: &str) -> std::io::Result<()> {
+    /// Where long output goes: the pager's input when stdout is a terminal and the pager
+    /// starts, else stdout; buffered either way. Once the pager has quit (q in less), what is
+    /// written is dropped: not an error.
+    pub struct Pager {
+        child: Option<Child>,
+        out: BufWriter<Box<dyn Write>>,
+        quit: bool,
+    }
+
+    /// Opens the pager, or stdout.
+    pub fn open() -> Pager {
         let stdout = std::io::stdout();
+        let plain = |quit| Pager {
+            child: None,
+            out: BufWriter::new(Box::new(std::io::stdout())),
+            quit,
+        };
         if !stdout.is_terminal() {
-            return stdout.lock().write_all(text.as_bytes());
+            return plain(false);
         }
         let pager = std::env::var("PAGER")
             .ok()
@@ -185,31 +221,58 @@ pub mod pager {
             .stdin(Stdio::piped())
             .spawn();
         match child {
-            Ok(mut child) => {
-                if let Some(mut stdin) = child.stdin.take() {
-                    // A pager quit early (q in less) closes the pipe: not an error.
-                    match stdin.write_all(text.as_bytes()) {
-                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                        other => other?,
-                    }
-                }
-                child.wait()?;
-                Ok(())
-            }
-            Err(_) => stdout.lock().write_all(text.as_bytes()),
+            Ok(mut child) => match child.stdin.take() {
+                Some(stdin) => Pager {
+                    child: Some(child),
+                    out: BufWriter::new(Box::new(stdin)),
+                    quit: false,
+                },
+                None => plain(false),
+            },
+            Err(_) => plain(false),
         }
     }
-}
 
-/// Prints rows as CSV with a header line, every cell safe to open in a spreadsheet.
-pub fn csv(headers: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()> {
-    let mut w = crate::csv_output::SafeWriter::new(std::io::stdout().lock());
-    w.write_row(headers)?;
-    for row in rows {
-        w.write_row(row)?;
+    impl Pager {
+        /// Writes out what is buffered, then waits for the pager to quit.
+        pub fn finish(mut self) -> std::io::Result<()> {
+            self.flush()?;
+            // Closing its input tells the pager the text is complete.
+            drop(self.out);
+            if let Some(mut child) = self.child.take() {
+                child.wait()?;
+            }
+            Ok(())
+        }
     }
-    w.flush()?;
-    Ok(())
+
+    impl Write for Pager {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.quit {
+                return Ok(buf.len());
+            }
+            match self.out.write(buf) {
+                Err(e) if self.child.is_some() && e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    self.quit = true;
+                    Ok(buf.len())
+                }
+                other => other,
+            }
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            if self.quit {
+                return Ok(());
+            }
+            match self.out.flush() {
+                Err(e) if self.child.is_some() && e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    self.quit = true;
+                    Ok(())
+                }
+                other => other,
+            }
+        }
+    }
 }
 
 /// Prints one JSON document.

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use futures_util::TryStreamExt;
 use serde::Serialize;
 use sqlx::Row;
 
@@ -262,11 +263,33 @@ impl Db {
     }
 
     /// Orders matching the filter, oldest first.
-    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn list_orders(&self, filter: &OrderFilter) -> Result<Vec<OrderRow>, DbError> {
+        let mut rows = Vec::new();
+        self.for_each_order(filter, |row| {
+            rows.push(row);
+            Ok::<_, DbError>(())
+        })
+        .await?;
+        Ok(rows)
+    }
+
+    /// Hands each order matching the filter, oldest first, to `each` as it is read, stopping
+    /// at its first error: `orders list` of a million orders holds one row at a time.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn for_each_order<E: From<DbError>>(
+        &self,
+        filter: &OrderFilter,
+        mut each: impl FnMut(OrderRow) -> Result<(), E>,
+    ) -> Result<(), E> {
+        // The most recent `limit` are chosen newest first, then listed oldest first.
+        let outer = if filter.limit.is_some() {
+            "SELECT * FROM ("
+        } else {
+            ""
+        };
         let mut qb = QueryBuilder::new(
             self.engine,
-            format!("SELECT {ORDER_COLUMNS} FROM orders WHERE 1 = 1"),
+            format!("{outer}SELECT {ORDER_COLUMNS} FROM orders WHERE 1 = 1"),
         );
         if let Some(s) = filter.status {
             qb.push(" AND status = ").push_bind(s.code());
@@ -277,25 +300,17 @@ impl Db {
         if let Some(since) = &filter.since {
             qb.push(" AND ordered_at >= ").push_bind(since.clone());
         }
-        match filter.limit {
-            // The most recent `limit`, listed oldest first like the rest.
-            Some(limit) => {
-                qb.push(" ORDER BY ordered_at DESC, order_id DESC LIMIT ")
-                    .push_bind(limit);
-            }
-            None => {
-                qb.push(" ORDER BY ordered_at, order_id");
-            }
+        if let Some(limit) = filter.limit {
+            qb.push(" ORDER BY ordered_at DESC, order_id DESC LIMIT ")
+                .push_bind(limit)
+                .push(") recent");
         }
-        let mut rows = qb
-            .build()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(ctx("listing orders"))?;
-        if filter.limit.is_some() {
-            rows.reverse();
+        qb.push(" ORDER BY ordered_at, order_id");
+        let mut rows = qb.build().fetch(&self.pool);
+        while let Some(r) = rows.try_next().await.map_err(ctx("listing orders"))? {
+            each(order_row(&r)?)?;
         }
-        rows.iter().map(order_row).collect()
+        Ok(())
     }
 
     /// One order.
