@@ -193,24 +193,22 @@ pub mod pager {
     use std::process::{Child, Command, Stdio};
 
     /// Where long output goes: the pager's input when stdout is a terminal and the pager
-    /// starts, else stdout; buffered either way. Once the pager has quit (q in less), what is
-    /// written is dropped: not an error.
+    /// starts, else stdout; buffered either way. A pager quit before the end (q in less) ends
+    /// pinbrev by SIGPIPE at its next write, as `| head` does (`main` restores the signal's
+    /// default).
     pub struct Pager {
         child: Option<Child>,
         out: BufWriter<Box<dyn Write>>,
-        quit: bool,
     }
 
     /// Opens the pager, or stdout.
     pub fn open() -> Pager {
-        let stdout = std::io::stdout();
-        let plain = |quit| Pager {
+        let plain = || Pager {
             child: None,
             out: BufWriter::new(Box::new(std::io::stdout())),
-            quit,
         };
-        if !stdout.is_terminal() {
-            return plain(false);
+        if !std::io::stdout().is_terminal() {
+            return plain();
         }
         let pager = std::env::var("PAGER")
             .ok()
@@ -225,18 +223,17 @@ pub mod pager {
                 Some(stdin) => Pager {
                     child: Some(child),
                     out: BufWriter::new(Box::new(stdin)),
-                    quit: false,
                 },
-                None => plain(false),
+                None => plain(),
             },
-            Err(_) => plain(false),
+            Err(_) => plain(),
         }
     }
 
     impl Pager {
         /// Writes out what is buffered, then waits for the pager to quit.
         pub fn finish(mut self) -> std::io::Result<()> {
-            self.flush()?;
+            self.out.flush()?;
             // Closing its input tells the pager the text is complete.
             drop(self.out);
             if let Some(mut child) = self.child.take() {
@@ -248,29 +245,11 @@ pub mod pager {
 
     impl Write for Pager {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            if self.quit {
-                return Ok(buf.len());
-            }
-            match self.out.write(buf) {
-                Err(e) if self.child.is_some() && e.kind() == std::io::ErrorKind::BrokenPipe => {
-                    self.quit = true;
-                    Ok(buf.len())
-                }
-                other => other,
-            }
+            self.out.write(buf)
         }
 
         fn flush(&mut self) -> std::io::Result<()> {
-            if self.quit {
-                return Ok(());
-            }
-            match self.out.flush() {
-                Err(e) if self.child.is_some() && e.kind() == std::io::ErrorKind::BrokenPipe => {
-                    self.quit = true;
-                    Ok(())
-                }
-                other => other,
-            }
+            self.out.flush()
         }
     }
 }
