@@ -9,7 +9,10 @@ use clap::{Args, ValueEnum};
 use super::output;
 use super::{Context, Exit};
 use crate::local_time;
-use crate::report::{self, Counts, Report, CSV_HEADERS, CSV_LAYOUT, SLA_WORKING_DAYS};
+use crate::report::{
+    self, BreachFile, Breaches, Counts, Report, SlaBreach, CSV_HEADERS, CSV_LAYOUT,
+    SLA_WORKING_DAYS,
+};
 
 /// `--format` of `report`: the listing formats and the HTML page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -109,7 +112,11 @@ pub async fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<Exit> {
 
 /// The report in `format`, written as it is made: a report of a million SLA breaches is never
 /// held as text too.
-fn write(report: &Report, format: ReportFormat, out: &mut dyn Write) -> anyhow::Result<()> {
+fn write(
+    report: &Report<BreachFile>,
+    format: ReportFormat,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     match format {
         ReportFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, report)?;
@@ -148,7 +155,7 @@ fn counts(out: &mut dyn Write, title: &str, header: &str, counts: &Counts) -> an
     Ok(())
 }
 
-fn section(out: &mut dyn Write, title: &str, len: usize) -> anyhow::Result<bool> {
+fn section(out: &mut dyn Write, title: &str, len: u64) -> anyhow::Result<bool> {
     writeln!(out)?;
     writeln!(out, "{title} ({len})")?;
     if len == 0 {
@@ -158,7 +165,7 @@ fn section(out: &mut dyn Write, title: &str, len: usize) -> anyhow::Result<bool>
 }
 
 /// The report as sections for reading.
-fn table(r: &Report, out: &mut dyn Write) -> anyhow::Result<()> {
+fn table(r: &Report<BreachFile>, out: &mut dyn Write) -> anyhow::Result<()> {
     writeln!(
         out,
         "Report on orders placed since {} (generated {})",
@@ -182,34 +189,39 @@ fn table(r: &Report, out: &mut dyn Write) -> anyhow::Result<()> {
         "{} orders judged: {} posted in time, {} posted late, {} overdue, {} not yet due",
         s.orders, s.posted_in_time, s.posted_late, s.overdue, s.not_yet_due
     )?;
-    if section(out, "SLA breaches", r.sla_breaches.len())? {
-        let rows = || {
-            r.sla_breaches.iter().map(|b| {
-                vec![
-                    b.order_id.clone(),
-                    b.status.code().to_string(),
-                    local_time::show(&b.ordered_at),
-                    b.deadline_day.to_string(),
-                    local_time::show_or_dash(b.posted_at.as_deref()),
-                    b.working_days_late.to_string(),
-                ]
-            })
+    if section(out, "SLA breaches", r.sla_breaches.count())? {
+        let cells = |b: &SlaBreach| {
+            [
+                b.order_id.clone(),
+                b.status.code().to_string(),
+                local_time::show(&b.ordered_at),
+                b.deadline_day.to_string(),
+                local_time::show_or_dash(b.posted_at.as_deref()),
+                b.working_days_late.to_string(),
+            ]
         };
-        output::stream_table(
-            out,
-            &[
-                "order_id",
-                "status",
-                "ordered_at",
-                "deadline_day",
-                "posted_at",
-                "working_days_late",
-            ],
-            rows,
-        )?;
+        // Read back twice from their file: for the columns' widths, then for the lines.
+        let headers = [
+            "order_id",
+            "status",
+            "ordered_at",
+            "deadline_day",
+            "posted_at",
+            "working_days_late",
+        ];
+        let mut layout = output::TableLayout::new(&headers);
+        r.sla_breaches.try_for_each(|b| {
+            layout.fit(&cells(b));
+            anyhow::Ok(())
+        })?;
+        layout.write_row(out, &headers)?;
+        r.sla_breaches.try_for_each(|b| {
+            layout.write_row(out, &cells(b))?;
+            anyhow::Ok(())
+        })?;
     }
 
-    if section(out, "Held, waiting for a person", r.held.len())? {
+    if section(out, "Held, waiting for a person", r.held.len() as u64)? {
         let rows = || {
             r.held.iter().map(|h| {
                 vec![
@@ -227,7 +239,11 @@ fn table(r: &Report, out: &mut dyn Write) -> anyhow::Result<()> {
         )?;
     }
 
-    if section(out, "Returned, waiting for a person", r.returned.len())? {
+    if section(
+        out,
+        "Returned, waiting for a person",
+        r.returned.len() as u64,
+    )? {
         let rows = || {
             r.returned.iter().map(|x| {
                 vec![
@@ -252,7 +268,7 @@ fn table(r: &Report, out: &mut dyn Write) -> anyhow::Result<()> {
         )?;
     }
 
-    if section(out, "Vendors", r.vendors.len())? {
+    if section(out, "Vendors", r.vendors.len() as u64)? {
         for v in &r.vendors {
             writeln!(
                 out,

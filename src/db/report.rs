@@ -7,21 +7,20 @@ use futures_util::TryStreamExt;
 use pinbrev_core::letter::{LetterState, ReceiptEvent};
 use pinbrev_core::order::OrderStatus;
 use pinbrev_core::report::{
-    BatchLetterRow, HeldRow, HourStatusRow, ReportData, ReportError, ReturnedRow, SlaJudge,
-    SlaOrderRow,
+    BatchLetterRow, HeldRow, HourStatusRow, ReportData, ReturnedRow, SlaOrderRow,
 };
 
 impl Db {
     /// The rows of a report on orders placed at or after `since` (stored timestamp form) and on
     /// batches created since; orders in one of `not_judged` have no delivery deadline, the
-    /// others go through `sla` as they are read.
-    #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
-    pub async fn report_data(
+    /// others are handed to `judge` one at a time, oldest first, as they are read.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn report_data<E: From<DbError>>(
         &self,
         since: &str,
         not_judged: &[OrderStatus],
-        mut sla: SlaJudge,
-    ) -> Result<ReportData, DbError> {
+        mut judge: impl FnMut(SlaOrderRow) -> Result<(), E>,
+    ) -> Result<ReportData, E> {
         let mut tx = self
             .pool
             .begin()
@@ -98,8 +97,8 @@ impl Db {
             qb.push(")");
         }
         qb.push(" ORDER BY o.ordered_at, o.order_id");
-        // Streamed into the judge a row at a time: a night of a million orders is a million
-        // rows here, and the report keeps only their counts and breaches.
+        // Handed on a row at a time: a night of a million orders is a million rows here, and
+        // none is kept.
         let mut rows = qb.build().fetch(&mut *tx);
         while let Some(r) = rows
             .try_next()
@@ -119,11 +118,7 @@ impl Db {
                 returned_receipt_at: col(&r, 5)?,
                 returned_event_at: col(&r, 6)?,
             };
-            sla.judge(row)
-                .map_err(|ReportError::BadTime { what, message }| DbError::Corrupt {
-                    what,
-                    message,
-                })?;
+            judge(row)?;
         }
         drop(rows);
 
@@ -203,7 +198,6 @@ impl Db {
         Ok(ReportData {
             by_status,
             by_reason,
-            sla,
             held,
             returned,
             batches,

@@ -52,9 +52,6 @@ pub struct ReportData {
     pub by_status: Vec<(String, i64)>,
     /// (reason code, orders) of orders placed since that have a reason.
     pub by_reason: Vec<(String, i64)>,
-    /// Orders placed since that are to get a letter (not in [`NOT_JUDGED`]), judged against
-    /// the deadline one row at a time as the store reads them.
-    pub sla: SlaJudge,
     /// `held` orders placed since.
     pub held: Vec<HeldRow>,
     /// `returned` orders placed since, one row per (letter, returned receipt).
@@ -157,9 +154,10 @@ impl Serialize for Counts {
     }
 }
 
-/// The report, as `--format json` prints it.
+/// The report, as `--format json` prints it. Its breaches are kept in a `B` ([`Breaches`]): a
+/// vector here, a file in the application, which may hold a million of them.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub struct Report<B = Vec<SlaBreach>> {
     /// Orders placed at or after this instant are reported (and batches created since).
     pub since: String,
     pub generated_at: String,
@@ -170,7 +168,7 @@ pub struct Report {
     /// The deadline rule and how the judged orders fared.
     pub sla: SlaSummary,
     /// Orders posted after their deadline or not posted with the deadline passed, oldest first.
-    pub sla_breaches: Vec<SlaBreach>,
+    pub sla_breaches: B,
     /// Orders waiting for a person: held (address protected), oldest first.
     pub held: Vec<HeldOrder>,
     /// Orders waiting for a person: the letter came back, oldest first.
@@ -226,8 +224,9 @@ pub struct SlaSummary {
     pub not_yet_due: u64,
 }
 
-/// One order that missed its deadline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One order that missed its deadline (read back as written, by the application that keeps
+/// breaches in a file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SlaBreach {
     pub order_id: String,
     pub status: OrderStatus,
@@ -241,6 +240,46 @@ pub struct SlaBreach {
     /// Working days after the deadline day up to the posting day (or today, when not posted);
     /// a posting on a weekend or holiday counts as the next working day.
     pub working_days_late: u32,
+}
+
+/// How many SLA breaches the short listings show (the HTML page's table).
+pub const FIRST_BREACHES: usize = 100;
+
+/// The SLA breaches of a report, oldest first, wherever they are kept.
+pub trait Breaches {
+    /// Why they cannot be read back.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// How many there are.
+    fn count(&self) -> u64;
+
+    /// The first [`FIRST_BREACHES`] of them (all, if fewer), at hand.
+    fn first(&self) -> &[SlaBreach];
+
+    /// Hands each to `each`, oldest first, stopping at the first error.
+    fn try_for_each<E: From<Self::Error>>(
+        &self,
+        each: impl FnMut(&SlaBreach) -> Result<(), E>,
+    ) -> Result<(), E>;
+}
+
+impl Breaches for Vec<SlaBreach> {
+    type Error = std::convert::Infallible;
+
+    fn count(&self) -> u64 {
+        self.len() as u64
+    }
+
+    fn first(&self) -> &[SlaBreach] {
+        &self[..self.len().min(FIRST_BREACHES)]
+    }
+
+    fn try_for_each<E: From<Self::Error>>(
+        &self,
+        each: impl FnMut(&SlaBreach) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.iter().try_for_each(each)
+    }
 }
 
 /// A held order: masked national id, never an address.
@@ -294,13 +333,14 @@ pub enum ReportError {
     BadTime { what: String, message: String },
 }
 
-/// The deadline rule applied to the judged orders one at a time, as the store reads them: a
-/// report on a night of a million orders holds its counts and its breaches, not every order.
+/// The deadline rule applied to the judged orders one at a time, as the store reads them: it
+/// counts them and hands out their breaches, so that a report on a night of a million orders
+/// holds neither the orders nor (in the application, which writes them to a file) the breaches.
 #[derive(Debug, Clone, Default)]
 pub struct SlaJudge {
     now: DateTime<Utc>,
     summary: SlaSummary,
-    breaches: Vec<SlaBreach>,
+    per_day: BTreeMap<NaiveDate, BreachDay>,
 }
 
 impl SlaJudge {
@@ -309,13 +349,13 @@ impl SlaJudge {
         SlaJudge {
             now,
             summary: SlaSummary::default(),
-            breaches: Vec::new(),
+            per_day: BTreeMap::new(),
         }
     }
 
-    /// Counts one order in the summary, and keeps it as a breach if it missed its deadline.
-    /// Breaches are kept in the order the rows come (the store reads them oldest first).
-    pub fn judge(&mut self, row: SlaOrderRow) -> Result<(), ReportError> {
+    /// Counts one order in the summary, and gives it back as a breach if it missed its
+    /// deadline (the store reads the orders oldest first, so the breaches come so too).
+    pub fn judge(&mut self, row: SlaOrderRow) -> Result<Option<SlaBreach>, ReportError> {
         let sla = &mut self.summary;
         sla.orders += 1;
         let ordered_at = instant(&row.ordered_at, "orders.ordered_at")?;
@@ -342,49 +382,59 @@ impl SlaJudge {
                 None
             }
         };
-        if let Some(working_days_late) = late {
-            self.breaches.push(SlaBreach {
-                order_id: row.order_id,
-                status: row.status,
-                ordered_at: row.ordered_at,
-                deadline_day: day,
-                deadline: timestamp(deadline),
-                posted_at,
-                working_days_late,
-            });
+        let Some(working_days_late) = late else {
+            return Ok(None);
+        };
+        let per_day = self.per_day.entry(day).or_insert(BreachDay {
+            day,
+            posted_late: 0,
+            overdue: 0,
+        });
+        if posted_at.is_some() {
+            per_day.posted_late += 1;
+        } else {
+            per_day.overdue += 1;
         }
-        Ok(())
+        Ok(Some(SlaBreach {
+            order_id: row.order_id,
+            status: row.status,
+            ordered_at: row.ordered_at,
+            deadline_day: day,
+            deadline: timestamp(deadline),
+            posted_at,
+            working_days_late,
+        }))
     }
 
-    /// Judges every row of `rows`, in their order (for tests and small callers).
+    /// Judges every row of `rows`, in their order, and keeps their breaches in a vector (for
+    /// tests and small callers).
     pub fn judge_all(
         mut self,
         rows: impl IntoIterator<Item = SlaOrderRow>,
-    ) -> Result<Self, ReportError> {
+    ) -> Result<(Self, Vec<SlaBreach>), ReportError> {
+        let mut breaches = Vec::new();
         for row in rows {
-            self.judge(row)?;
+            breaches.extend(self.judge(row)?);
         }
-        Ok(self)
+        Ok((self, breaches))
     }
 }
 
-/// Builds the report from the database's rows.
-pub fn build(
+/// Builds the report from the database's rows, the judge that the orders to be judged went
+/// through (see [`NOT_JUDGED`]) and the breaches it gave.
+pub fn build<B: Breaches>(
     data: ReportData,
+    judged: SlaJudge,
+    sla_breaches: B,
     since: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<Report, ReportError> {
-    let SlaJudge {
-        summary,
-        breaches: sla_breaches,
-        ..
-    } = data.sla;
+) -> Result<Report<B>, ReportError> {
     let sla = SlaSummary {
         working_days: SLA_WORKING_DAYS,
         time_zone: "Europe/Oslo",
-        ..summary
+        ..judged.summary
     };
-    let sla_breaches_per_day = breaches_per_day(&sla_breaches);
+    let sla_breaches_per_day = judged.per_day.into_values().collect();
     Ok(Report {
         orders_per_day: orders_per_day(&data.orders_by_hour)?,
         sla_breaches_per_day,
@@ -483,24 +533,6 @@ fn utc_hour(hour: &str) -> Result<DateTime<Utc>, ReportError> {
             what: "orders.ordered_at (its hour)".to_string(),
             message: format!("{hour:?}: {e}"),
         })
-}
-
-/// The breaches counted per deadline day, oldest first.
-fn breaches_per_day(breaches: &[SlaBreach]) -> Vec<BreachDay> {
-    let mut days: BTreeMap<NaiveDate, BreachDay> = BTreeMap::new();
-    for b in breaches {
-        let day = days.entry(b.deadline_day).or_insert(BreachDay {
-            day: b.deadline_day,
-            posted_late: 0,
-            overdue: 0,
-        });
-        if b.posted_at.is_some() {
-            day.posted_late += 1;
-        } else {
-            day.overdue += 1;
-        }
-    }
-    days.into_values().collect()
 }
 
 fn oslo_day(t: DateTime<Utc>) -> NaiveDate {
@@ -737,8 +769,8 @@ pub fn csv_rows(report: &Report) -> Vec<Vec<String>> {
 
 /// Hands each row of [`CSV_HEADERS`] (see [`CSV_LAYOUT`]) to `row` in turn, stopping at its
 /// first error: a report with a million breaches is written without its rows held.
-pub fn each_csv_row<E>(
-    report: &Report,
+pub fn each_csv_row<B: Breaches, E: From<B::Error>>(
+    report: &Report<B>,
     mut row: impl FnMut([&str; 9]) -> Result<(), E>,
 ) -> Result<(), E> {
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -770,7 +802,7 @@ pub fn each_csv_row<E>(
     ] {
         row(["sla", name, "", &n.to_string(), "", "", "", "", ""])?;
     }
-    for b in &report.sla_breaches {
+    report.sla_breaches.try_for_each(|b| {
         row([
             "sla_breach",
             &b.order_id,
@@ -781,8 +813,8 @@ pub fn each_csv_row<E>(
             &opt(&b.posted_at),
             "",
             &b.deadline_day.to_string(),
-        ])?;
-    }
+        ])
+    })?;
     for h in &report.held {
         row([
             "held",
@@ -963,13 +995,13 @@ mod tests {
         back.returned_event_at = Some("2026-11-01T08:00:00.000000Z".into());
         back.returned_receipt_at = Some("2026-04-03T08:00:00.000000Z".into());
         let now = t("2026-04-10T12:00:00+02:00");
+        let (judged, breaches) = SlaJudge::new(now)
+            .judge_all([in_time, late, overdue, fresh, back])
+            .unwrap();
         let data = ReportData {
-            sla: SlaJudge::new(now)
-                .judge_all([in_time, late, overdue, fresh, back])
-                .unwrap(),
             ..Default::default()
         };
-        let r = build(data, t("2026-01-01T00:00:00Z"), now).unwrap();
+        let r = build(data, judged, breaches, t("2026-01-01T00:00:00Z"), now).unwrap();
         assert_eq!(
             r.sla,
             SlaSummary {
@@ -1040,7 +1072,14 @@ mod tests {
             ],
             ..Default::default()
         };
-        let r = build(data, t("2026-01-01T00:00:00Z"), t("2026-04-10T12:00:00Z")).unwrap();
+        let r = build(
+            data,
+            SlaJudge::default(),
+            Vec::new(),
+            t("2026-01-01T00:00:00Z"),
+            t("2026-04-10T12:00:00Z"),
+        )
+        .unwrap();
         let statuses: Vec<&str> = r.by_status.0.iter().map(|(s, _)| s.as_str()).collect();
         let all: Vec<&str> = OrderStatus::ALL.iter().map(|s| s.code()).collect();
         assert_eq!(statuses, all);
@@ -1215,7 +1254,14 @@ mod tests {
             orders_by_hour: rows.to_vec(),
             ..Default::default()
         };
-        let r = build(data, t("2026-11-01T00:00:00Z"), t("2026-11-24T12:00:00Z")).unwrap();
+        let r = build(
+            data,
+            SlaJudge::default(),
+            Vec::new(),
+            t("2026-11-01T00:00:00Z"),
+            t("2026-11-24T12:00:00Z"),
+        )
+        .unwrap();
         let mut summed: BTreeMap<String, i64> = BTreeMap::new();
         for d in &r.orders_per_day {
             for (s, n) in &d.by_status.0 {
@@ -1247,13 +1293,20 @@ mod tests {
         late.posted_event_at = Some("2026-04-08T08:00:00.000000Z".into());
         let overdue = sla_row("C", OrderStatus::Validated, "2026-03-30T11:00:00+02:00");
         let other = sla_row("D", OrderStatus::Printed, "2026-03-31T11:00:00+02:00");
+        let (judged, breaches) = SlaJudge::new(t("2026-04-10T12:00:00Z"))
+            .judge_all([late, overdue, other])
+            .unwrap();
         let data = ReportData {
-            sla: SlaJudge::new(t("2026-04-10T12:00:00Z"))
-                .judge_all([late, overdue, other])
-                .unwrap(),
             ..Default::default()
         };
-        let r = build(data, t("2026-01-01T00:00:00Z"), t("2026-04-10T12:00:00Z")).unwrap();
+        let r = build(
+            data,
+            judged,
+            breaches,
+            t("2026-01-01T00:00:00Z"),
+            t("2026-04-10T12:00:00Z"),
+        )
+        .unwrap();
         assert_eq!(
             r.sla_breaches_per_day,
             [
@@ -1293,13 +1346,20 @@ mod tests {
 
     #[test]
     fn csv_rows_have_every_column() {
+        let (judged, breaches) = SlaJudge::new(t("2026-04-08T12:00:00Z"))
+            .judge_all([sla_row("C", OrderStatus::Validated, "2026-03-30T10:00:00Z")])
+            .unwrap();
         let data = ReportData {
-            sla: SlaJudge::new(t("2026-04-08T12:00:00Z"))
-                .judge_all([sla_row("C", OrderStatus::Validated, "2026-03-30T10:00:00Z")])
-                .unwrap(),
             ..Default::default()
         };
-        let r = build(data, t("2026-01-01T00:00:00Z"), t("2026-04-08T12:00:00Z")).unwrap();
+        let r = build(
+            data,
+            judged,
+            breaches,
+            t("2026-01-01T00:00:00Z"),
+            t("2026-04-08T12:00:00Z"),
+        )
+        .unwrap();
         let rows = csv_rows(&r);
         assert!(rows.iter().all(|r| r.len() == CSV_HEADERS.len()));
         let breach = rows.iter().find(|r| r[0] == "sla_breach").unwrap();

@@ -31,7 +31,7 @@ use std::fmt::Write;
 use chrono::NaiveDate;
 
 use crate::local_time;
-use crate::report::{Report, SLA_WORKING_DAYS};
+use crate::report::{Breaches, Report, SLA_WORKING_DAYS};
 
 /// Writes to a `String`, which cannot fail.
 macro_rules! w {
@@ -41,7 +41,7 @@ macro_rules! w {
 }
 
 /// The breached orders listed in the table under the chart; the rest are counted.
-pub const BREACH_ROWS: usize = 100;
+pub const BREACH_ROWS: usize = crate::report::FIRST_BREACHES;
 
 /// Text made safe for HTML, in element content and in quoted attribute values alike: `&`, `<`,
 /// `>`, `"` and `'` become character references.
@@ -119,7 +119,7 @@ h3{font-size:15px;margin:14px 0 4px}\
 @media print{body{background:#fff}section{break-inside:avoid}}";
 
 /// The page of a report.
-pub fn page(report: &Report) -> String {
+pub fn page<B: Breaches>(report: &Report<B>) -> String {
     let mut out = String::with_capacity(64 * 1024);
     let since = local_time::show(&report.since);
     let generated = local_time::show(&report.generated_at);
@@ -172,7 +172,7 @@ pub fn page(report: &Report) -> String {
     out
 }
 
-fn tiles(out: &mut String, r: &Report, total: i64) {
+fn tiles<B: Breaches>(out: &mut String, r: &Report<B>, total: i64) {
     let letters: i64 = r.vendors.iter().map(|v| v.letters).sum();
     let batches: u64 = r.vendors.iter().map(|v| v.batch_count).sum();
     let tiles: [(String, &str); 6] = [
@@ -196,7 +196,7 @@ fn tiles(out: &mut String, r: &Report, total: i64) {
     out.push_str("</div>\n");
 }
 
-fn orders_section(out: &mut String, r: &Report, total: i64) {
+fn orders_section<B: Breaches>(out: &mut String, r: &Report<B>, total: i64) {
     out.push_str("<section id=\"orders\"><h2>Orders per day, by status</h2>\n");
     let days: Vec<(NaiveDate, Vec<(String, i64)>)> = r
         .orders_per_day
@@ -226,7 +226,7 @@ fn orders_section(out: &mut String, r: &Report, total: i64) {
     );
 }
 
-fn reasons_section(out: &mut String, r: &Report) {
+fn reasons_section<B: Breaches>(out: &mut String, r: &Report<B>) {
     out.push_str("<section id=\"reasons\"><h2>Orders by reason (rejected, held, duplicate)</h2>\n");
     if r.by_reason.0.is_empty() {
         out.push_str("<p class=\"empty\">No order had a reason in this period.</p>");
@@ -246,7 +246,7 @@ fn reasons_section(out: &mut String, r: &Report) {
     out.push_str("</section>\n");
 }
 
-fn breaches_section(out: &mut String, r: &Report) {
+fn breaches_section<B: Breaches>(out: &mut String, r: &Report<B>) {
     let s = &r.sla;
     w!(
         out,
@@ -283,7 +283,7 @@ fn breaches_section(out: &mut String, r: &Report) {
         "<table><tr><th>order</th><th>status</th><th>ordered</th><th>deadline day</th>\
          <th>posted</th><th class=\"n\">working days late</th></tr>",
     );
-    for b in r.sla_breaches.iter().take(BREACH_ROWS) {
+    for b in r.sla_breaches.first() {
         w!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
@@ -300,17 +300,17 @@ fn breaches_section(out: &mut String, r: &Report) {
         );
     }
     out.push_str("</table>");
-    if r.sla_breaches.len() > BREACH_ROWS {
+    if r.sla_breaches.count() > BREACH_ROWS as u64 {
         w!(
             out,
             "<p class=\"note\">and {} more: all are in <code>pinbrev report --format csv</code>.</p>",
-            r.sla_breaches.len() - BREACH_ROWS
+            r.sla_breaches.count() - BREACH_ROWS as u64
         );
     }
     out.push_str("</section>\n");
 }
 
-fn vendors_section(out: &mut String, r: &Report) {
+fn vendors_section<B: Breaches>(out: &mut String, r: &Report<B>) {
     out.push_str("<section id=\"vendors\"><h2>Batches and letters per vendor</h2>\n");
     if r.vendors.is_empty() {
         out.push_str("<p class=\"empty\">No batches were created in this period.</p></section>\n");
@@ -618,6 +618,9 @@ mod tests {
             ..late.clone()
         };
         late.order_id = "WEB-1".into();
+        let (judged, breaches) = SlaJudge::new(t("2026-11-23T07:15:00Z"))
+            .judge_all([late, overdue])
+            .unwrap();
         let data = ReportData {
             by_status: vec![
                 ("posted".into(), 13),
@@ -631,9 +634,6 @@ mod tests {
                 (HOSTILE.into(), 1),
                 ("address_protected".into(), 1),
             ],
-            sla: SlaJudge::new(t("2026-11-23T07:15:00Z"))
-                .judge_all([late, overdue])
-                .unwrap(),
             held: vec![HeldRow {
                 order_id: "WEB-9".into(),
                 national_id: "31888200000".into(),
@@ -663,7 +663,14 @@ mod tests {
                 hour("2026-11-05T11", "posted", 1),
             ],
         };
-        build(data, t("2026-11-01T00:00:00Z"), t("2026-11-23T07:15:00Z")).unwrap()
+        build(
+            data,
+            judged,
+            breaches,
+            t("2026-11-01T00:00:00Z"),
+            t("2026-11-23T07:15:00Z"),
+        )
+        .unwrap()
     }
 
     /// (series, key, status) → value of every bar, attributes unescaped.
@@ -805,6 +812,8 @@ mod tests {
     fn an_empty_period_says_so_without_charts() {
         let report = build(
             ReportData::default(),
+            SlaJudge::default(),
+            Vec::new(),
             t("2026-11-01T00:00:00Z"),
             t("2026-11-23T07:15:00Z"),
         )
