@@ -427,6 +427,21 @@ fn a_listing_of_more_than_ten_thousand_orders_is_written_whole_at_full_width() {
         lines[1]
     );
     assert!(!narrow.stdout.contains("01018012346"), "masked");
+
+    // The table's rows wait in a file without a name under `TMPDIR`: where that folder is
+    // missing, the listing fails naming it.
+    let r = w.run_with(
+        &["orders", "list"],
+        &[("TMPDIR", "/nonexistent/pinbrev-tmp")],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("cannot keep the listing in a temporary file under /nonexistent/pinbrev-tmp"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
 }
 
 /// Tables fit the terminal: `COLUMNS` (or the tty's width) below 100 leaves out the columns a

@@ -602,6 +602,28 @@ fn an_empty_database_reports_nothing_in_every_format() {
     assert!(csv.starts_with("section,key,name,value,"), "{csv}");
 }
 
+/// The breaches wait in a file without a name under `TMPDIR`: where that folder is missing, the
+/// report fails naming it, and leaves no file at `--out`.
+#[test]
+fn a_report_whose_breaches_cannot_be_kept_fails_naming_the_folder() {
+    let w = Work::new();
+    w.create_database();
+    let r = w.run_with(
+        &["report", "--format", "json", "--out", "r.json"],
+        &[("TMPDIR", "/nonexistent/pinbrev-tmp")],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "cannot keep the report's SLA breaches in a temporary file under /nonexistent/pinbrev-tmp"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    assert!(!w.path("r.json").exists());
+}
+
 // --- the HTML page, in a real browser ------------------------------------------------------------
 
 /// How long one browser run may take before the test kills it and fails.

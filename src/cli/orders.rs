@@ -4,6 +4,7 @@ use crate::wording::count;
 use std::path::PathBuf;
 
 use crate::row_errors::on_stderr;
+use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
@@ -317,8 +318,17 @@ async fn list(db: &Db, filter: &OrderFilter, format: ListFormat) -> anyhow::Resu
         ListFormat::Table => {
             // Masked ids and no address, in a file only this process can reach, freed when
             // it ends however it ends.
-            let spill = tempfile::tempfile()?;
-            spill.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            let spill = tempfile::tempfile()
+                .and_then(|spill| {
+                    spill.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+                    Ok(spill)
+                })
+                .with_context(|| {
+                    format!(
+                        "cannot keep the listing in a temporary file under {}",
+                        std::env::temp_dir().display()
+                    )
+                })?;
             let mut layout = output::TableLayout::new(&HEADERS);
             let mut rows = 0usize;
             {
