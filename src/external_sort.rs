@@ -15,10 +15,9 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::files::open_private_nofollow;
+use crate::files::{open_private_nofollow, unnamed_private_file};
 
 /// Keys sorted in memory at a time when runs go to files: about 7 MB of a batch's keys.
 pub const RUN_KEYS: usize = 100_000;
@@ -175,10 +174,7 @@ impl ExternalSort {
                 file
             }
             Folder::Unnamed { files, .. } => {
-                let file = tempfile::tempfile().map_err(failed)?;
-                // Made as the umask allows (0644 here): owner-only, as every file of ours.
-                file.set_permissions(fs::Permissions::from_mode(0o600))
-                    .map_err(failed)?;
+                let file = unnamed_private_file().map_err(failed)?;
                 files.push(file.try_clone().map_err(failed)?);
                 file
             }

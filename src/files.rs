@@ -149,6 +149,17 @@ pub fn create_private_dir(path: &Path) -> io::Result<()> {
     fs::set_permissions(path, fs::Permissions::from_mode(0o700))
 }
 
+/// A new file without a name under `TMPDIR` (`O_TMPFILE`, or made and unlinked at once where
+/// the file system lacks it), for reading and writing, owner-only whatever the umask: no one
+/// else can open it, and the kernel frees it when its last handle closes, which a process that
+/// ends, however it ends, does. For data that waits on disk during one command.
+pub fn unnamed_private_file() -> io::Result<File> {
+    let file = tempfile::tempfile()?;
+    // Made as the umask allows (0644 here).
+    file.set_permissions(fs::Permissions::from_mode(0o600))?;
+    Ok(file)
+}
+
 /// Opens (creating it owner-only if needed) a file for writing without following a symbolic
 /// link in its place and without blocking on a FIFO; refuses anything but a regular file.
 pub fn open_private_nofollow(path: &Path) -> io::Result<File> {

@@ -8,7 +8,6 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Seek, Write};
-use std::os::unix::fs::PermissionsExt;
 
 use chrono::{DateTime, Utc};
 use serde::ser::{Error as _, SerializeSeq};
@@ -59,9 +58,7 @@ pub struct BreachFile {
 impl BreachFile {
     /// An empty file.
     pub fn new() -> io::Result<BreachFile> {
-        let file = tempfile::tempfile()?;
-        // Made as the umask allows: owner-only, as every file of ours.
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        let file = crate::files::unnamed_private_file()?;
         Ok(BreachFile {
             out: Some(BufWriter::new(file.try_clone()?)),
             file,

@@ -19,7 +19,6 @@ use crate::orders::{ingest_file, IngestError, OrderStatus, RejectReason};
 use crate::validation::{Reissue, Validator};
 use serde::ser::{SerializeSeq, Serializer as _};
 use std::io::{BufRead, BufReader, BufWriter, Seek, Write};
-use std::os::unix::fs::PermissionsExt;
 
 #[derive(Debug, Subcommand)]
 pub enum OrdersCommand {
@@ -318,17 +317,12 @@ async fn list(db: &Db, filter: &OrderFilter, format: ListFormat) -> anyhow::Resu
         ListFormat::Table => {
             // Masked ids and no address, in a file only this process can reach, freed when
             // it ends however it ends.
-            let spill = tempfile::tempfile()
-                .and_then(|spill| {
-                    spill.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-                    Ok(spill)
-                })
-                .with_context(|| {
-                    format!(
-                        "cannot keep the listing in a temporary file under {}",
-                        std::env::temp_dir().display()
-                    )
-                })?;
+            let spill = crate::files::unnamed_private_file().with_context(|| {
+                format!(
+                    "cannot keep the listing in a temporary file under {}",
+                    std::env::temp_dir().display()
+                )
+            })?;
             let mut layout = output::TableLayout::new(&HEADERS);
             let mut rows = 0usize;
             {
