@@ -19,8 +19,9 @@ build:
 	$(CARGO) build --release --locked
 
 ## The tools the tests use, as `command:Debian package`: independent PDF readers to check the
-## letters with, systemd-analyze for the service unit, and a headless browser for the HTML report.
-TEST_TOOLS := pdftotext:poppler-utils pdffonts:poppler-utils pdfinfo:poppler-utils \
+## letters with, systemd-analyze for the service unit, a headless browser for the HTML report, and
+## GNU time for a command's peak memory.
+TEST_TOOLS := /usr/bin/time:time pdftotext:poppler-utils pdffonts:poppler-utils pdfinfo:poppler-utils \
   pdftoppm:poppler-utils qpdf:qpdf dmtxread:dmtx-utils systemd-analyze:systemd chromium:chromium
 deps:
 	@missing=""; for t in $(TEST_TOOLS); do command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \

@@ -80,8 +80,12 @@ fn parse_row(row: &CsvRow) -> Result<NewOrder, RowProblem> {
             Ok(v)
         }
     };
-    let order_id =
-        OrderId::parse(required("order_id")?).map_err(|m| ("order_id", "invalid_order_id", m))?;
+    let order_id = match row.length("order_id") {
+        // Counted to its end: an oversized field is kept only in part.
+        n if n > 64 => Err(OrderId::length_error(n)),
+        _ => OrderId::parse(required("order_id")?),
+    }
+    .map_err(|m| ("order_id", "invalid_order_id", m))?;
     let ordered_at = parse_ordered_at(required("ordered_at")?)
         .map_err(|m| ("ordered_at", "invalid_ordered_at", m))?;
     let national_id = normalize_national_id(required("national_id")?);

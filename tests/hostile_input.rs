@@ -426,6 +426,74 @@ fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {
     }
 }
 
+/// An order file with a line of 128 MB (its national id) is read in bounded memory: the order
+/// is stored with its number cut to 32 characters and rejected later, as any malformed number
+/// is, the rows after it are read on their own lines, and an order id of 48 KiB is a row error
+/// that counts all of its characters.
+#[test]
+fn an_order_line_of_128_mb_is_read_in_bounded_memory() {
+    use std::io::Write;
+    let w = Work::new();
+    let good = number(5, 81, 80);
+    let path = w.path("orders.csv");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        writeln!(f, "order_id,national_id,ordered_at,channel").unwrap();
+        write!(f, "A-1,").unwrap();
+        let block = "7".repeat(1024 * 1024);
+        for _ in 0..128 {
+            f.write_all(block.as_bytes()).unwrap();
+        }
+        writeln!(f, ",2026-11-23T10:00:00Z,web").unwrap();
+        writeln!(f).unwrap();
+        writeln!(
+            f,
+            "{},{good},2026-11-23T10:00:00Z,web",
+            "B".repeat(48 * 1024)
+        )
+        .unwrap();
+        writeln!(f, "A-2,{good},2026-11-23T11:00:00Z,web").unwrap();
+    }
+    let file = path.display().to_string();
+    let (r, peak_kib) = w.run_measuring_memory(&["orders", "ingest", &file]);
+    assert_eq!(r.code, 0, "{}", &r.stderr[..r.stderr.len().min(2000)]);
+    assert!(r.stderr.len() < 2000, "stderr is {} bytes", r.stderr.len());
+    assert!(
+        r.stderr.contains(
+            "orders.csv:4: order_id: must be 1-64 characters, is 49152 (invalid_order_id)"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout
+            .contains("2 new orders, 0 already known, 1 row error"),
+        "{}",
+        r.stdout
+    );
+    // The whole line held once would be 128 MiB; it used to be held about six times over.
+    assert!(
+        peak_kib < 100 * 1024,
+        "peak resident memory {peak_kib} KiB for a line of 128 MiB"
+    );
+    assert_eq!(
+        one(
+            &w,
+            "SELECT LENGTH(national_id) || ' ' || source_line FROM orders WHERE order_id = 'A-1'"
+        ),
+        "32 2"
+    );
+    assert_eq!(
+        one(&w, "SELECT source_line FROM orders WHERE order_id = 'A-2'"),
+        "5"
+    );
+    w.ok(&["orders", "validate"]);
+    assert_eq!(
+        w.outcomes()["A-1"],
+        ("rejected".into(), "invalid_national_id".into())
+    );
+}
+
 #[test]
 fn a_50_mb_field_is_never_echoed_whole() {
     let w = Work::new();

@@ -129,6 +129,42 @@ fn row_errors_name_file_line_and_field_and_the_good_rows_load() {
     );
 }
 
+/// Blank lines, CRLF line ends and a line break inside a quoted field: every row is named by
+/// the physical line it starts on, in the messages, in the kept row errors and in the orders.
+#[test]
+fn rows_after_blank_lines_are_named_by_their_own_line() {
+    let w = Work::new();
+    let path = w.path("blank-lines.csv");
+    std::fs::write(
+        &path,
+        "order_id,national_id,ordered_at,channel\r\n\r\n\r\n\
+         B-1,12345678901,2026-11-23T10:00:00Z,fax\r\n\
+         \r\n\
+         B-2,12345678901,\"2026-11-23\nT10:00:00Z\",web\n\
+         \n\
+         B-3,12345678901,2026-11-23T10:00:00Z,web\n",
+    )
+    .unwrap();
+    let r = w.ok(&["orders", "ingest", &path.display().to_string()]);
+    assert!(
+        r.stderr.contains("blank-lines.csv:4: channel: ")
+            && r.stderr.contains("blank-lines.csv:6: ordered_at: "),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        w.sql("SELECT line, field FROM input_errors WHERE input = 'orders' ORDER BY line"),
+        vec![
+            vec!["4".to_string(), "channel".to_string()],
+            vec!["6".to_string(), "ordered_at".to_string()]
+        ]
+    );
+    assert_eq!(
+        w.sql("SELECT order_id, source_line FROM orders"),
+        vec![vec!["B-3".to_string(), "9".to_string()]]
+    );
+}
+
 #[test]
 fn a_redelivered_file_changes_nothing() {
     let w = Work::new();

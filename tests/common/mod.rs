@@ -248,7 +248,12 @@ impl Work {
 
     /// The binary, run in the temp dir with its database there and synthetic numbers allowed.
     pub fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("pinbrev").expect("binary");
+        Command::from_std(self.std_cmd())
+    }
+
+    /// The binary with the work's settings, as a plain `std::process::Command`.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("pinbrev"));
         c.current_dir(self.dir.path());
         for (k, _) in std::env::vars() {
             if k.starts_with("PINBREV_") || k == "RUST_LOG" {
@@ -259,6 +264,36 @@ impl Work {
         c.env("PINBREV_ALLOW_SYNTHETIC", "true");
         c.env("PINBREV_PIN_KEY", TEST_KEY);
         c
+    }
+
+    /// Runs the binary with these arguments and returns its outcome with its peak resident
+    /// memory in KiB, measured by GNU time (`/usr/bin/time`, Debian's `time`, which `make test`
+    /// installs). The kernel's count for a child started from this process itself would include
+    /// this test process's own memory at the start: the high-water mark is carried over `exec`.
+    pub fn run_measuring_memory(&self, args: &[&str]) -> (Run, u64) {
+        let measured = self.path("measured.time");
+        let inner = self.std_cmd();
+        let mut c = std::process::Command::new("/usr/bin/time");
+        c.current_dir(self.dir.path());
+        for (key, value) in inner.get_envs() {
+            match value {
+                Some(v) => c.env(key, v),
+                None => c.env_remove(key),
+            };
+        }
+        c.arg("-f").arg("%M").arg("-o").arg(&measured);
+        c.arg(inner.get_program()).args(args);
+        let run = Run::checked(
+            c.output()
+                .expect("/usr/bin/time runs (Debian package time)"),
+        );
+        let text = std::fs::read_to_string(&measured).expect("GNU time's report");
+        let kib = text
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or_else(|| panic!("GNU time's report: {text}"));
+        (run, kib)
     }
 
     /// Creates the work's database (migrated, empty) with a command that writes: the commands

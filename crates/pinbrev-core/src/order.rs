@@ -131,7 +131,7 @@ impl OrderId {
     /// Checks the contract's form of an order id.
     pub fn parse(s: &str) -> Result<OrderId, String> {
         if s.is_empty() || s.len() > 64 {
-            return Err(format!("must be 1-64 characters, is {}", s.chars().count()));
+            return Err(OrderId::length_error(s.chars().count() as u64));
         }
         if let Some(c) = s
             .chars()
@@ -142,6 +142,12 @@ impl OrderId {
             ));
         }
         Ok(OrderId(s.to_string()))
+    }
+
+    /// What is wrong with an order id of `chars` characters, too long or empty (for a field
+    /// read only in part, whose length was counted where it was read).
+    pub fn length_error(chars: u64) -> String {
+        format!("must be 1-64 characters, is {chars}")
     }
 
     pub fn as_str(&self) -> &str {
