@@ -67,12 +67,20 @@ enum Folder {
     },
 }
 
+/// Bytes of keys a run holds at most, however few keys it has: the keys come from input files,
+/// whose rows can be long (a receipts file's fields are kept up to 16 KiB each).
+pub const RUN_BYTES: usize = 32 * 1024 * 1024;
+
 /// Text keys to be sorted, pushed one at a time.
 #[derive(Debug)]
 pub struct ExternalSort {
     folder: Folder,
     run_keys: usize,
+    /// Bytes of keys after which a run is written, whatever its number of keys.
+    run_bytes: usize,
     run: Vec<String>,
+    /// Bytes of the keys in `run`.
+    held: usize,
     files: RunFiles,
     count: usize,
 }
@@ -83,24 +91,27 @@ impl ExternalSort {
         ExternalSort {
             folder: Folder::Memory,
             run_keys: usize::MAX,
+            run_bytes: usize::MAX,
             run: Vec::new(),
+            held: 0,
             files: RunFiles::default(),
             count: 0,
         }
     }
 
-    /// A sort that writes each run of `run_keys` keys (at least one), sorted, to a new file in
-    /// `folder`, an owner-only folder of the caller's that no one else writes in.
+    /// A sort that writes each run of `run_keys` keys (at least one, and at most [`RUN_BYTES`]
+    /// bytes of keys), sorted, to a new file in `folder`, an owner-only folder of the caller's that no one else writes in.
     pub fn in_folder(folder: &Path, run_keys: usize) -> ExternalSort {
         ExternalSort {
             folder: Folder::Given(folder.to_path_buf()),
             run_keys: run_keys.max(1),
+            run_bytes: RUN_BYTES,
             ..ExternalSort::in_memory()
         }
     }
 
-    /// A sort that writes each run of `run_keys` keys (at least one), sorted, to a new file
-    /// without a name under `TMPDIR`, readable by this process alone and freed by the kernel
+    /// A sort that writes each run of `run_keys` keys (at least one, and at most [`RUN_BYTES`]
+    /// bytes of keys), sorted, to a new file without a name under `TMPDIR`, readable by this process alone and freed by the kernel
     /// when the sort is over or the process ends, even if killed: nothing the sort wrote can
     /// be left behind. Errors name such a run `TMPDIR/{name}run-NNNNN (unnamed)`.
     pub fn in_unnamed_files(name: &'static str, run_keys: usize) -> ExternalSort {
@@ -110,6 +121,7 @@ impl ExternalSort {
                 files: Vec::new(),
             },
             run_keys: run_keys.max(1),
+            run_bytes: RUN_BYTES,
             ..ExternalSort::in_memory()
         }
     }
@@ -144,12 +156,22 @@ impl ExternalSort {
 
     /// Adds a key; a full run is sorted and written to its file.
     pub fn push(&mut self, key: String) -> Result<(), SortError> {
+        self.held += key.len();
         self.run.push(key);
         self.count += 1;
-        if self.run.len() >= self.run_keys {
+        if self.run.len() >= self.run_keys || self.held >= self.run_bytes {
             self.spill()?;
         }
         Ok(())
+    }
+
+    /// The same sort with runs of at most `bytes` bytes of keys.
+    #[cfg(test)]
+    fn with_run_bytes(self, bytes: usize) -> ExternalSort {
+        ExternalSort {
+            run_bytes: bytes,
+            ..self
+        }
     }
 
     fn spill(&mut self) -> Result<(), SortError> {
@@ -180,6 +202,7 @@ impl ExternalSort {
             }
         };
         let mut out = BufWriter::with_capacity(BUFFER, file);
+        self.held = 0;
         for key in self.run.drain(..) {
             let len = u32::try_from(key.len()).map_err(|e| failed(io::Error::other(e)))?;
             out.write_all(&len.to_le_bytes())
@@ -367,6 +390,24 @@ mod tests {
         expected.sort();
         assert_eq!(sorted(sort), expected);
         assert!(files_in(&folder).is_empty(), "the run files are removed");
+    }
+
+    #[test]
+    fn a_run_of_long_keys_is_written_before_it_has_its_number_of_keys() {
+        let mut sort =
+            ExternalSort::in_unnamed_files("pinbrev-test-sort-", 1000).with_run_bytes(25);
+        let keys: Vec<String> = (0..12)
+            .rev()
+            .map(|i| format!("{i:02}{}", "x".repeat(8)))
+            .collect();
+        for key in &keys {
+            sort.push(key.clone()).unwrap();
+        }
+        // Three keys of 10 bytes reach 25 bytes: four runs of three.
+        assert_eq!(sort.runs(), 4);
+        let mut expected = keys.clone();
+        expected.sort();
+        assert_eq!(sorted(sort), expected);
     }
 
     #[test]
