@@ -132,6 +132,25 @@ pub fn input_error(kind: &str, e: &InputError) {
     emit(Level::Warn, &text, &text, &Fields::from(e));
 }
 
+/// An error and its causes in one line, each cause after `: ` unless the text before already
+/// says it: an error that shows its cause in its own message (`cannot read FILE: {source}`) has
+/// it printed once, not once for the message and once more as a cause.
+pub fn chain_text<'a>(
+    chain: impl IntoIterator<Item = &'a (dyn std::error::Error + 'static)>,
+) -> String {
+    let mut text = String::new();
+    for cause in chain {
+        let said = cause.to_string();
+        if text.is_empty() {
+            text = said;
+        } else if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+    }
+    text
+}
+
 /// A command's error: `error: MESSAGE`.
 pub fn error(message: &str) {
     error_with(message, &Fields::default());
@@ -146,6 +165,36 @@ pub fn error_with(message: &str, fields: &Fields) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot keep it under /tmp/x: {source}")]
+    struct Says {
+        source: std::io::Error,
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("sorting the rows: {0}")]
+    struct Wraps(#[from] Says);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot open the database")]
+    struct Quiet(#[source] std::io::Error);
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let e = anyhow::Error::new(Wraps(Says { source: io() }));
+        assert_eq!(
+            chain_text(e.chain()),
+            "sorting the rows: cannot keep it under /tmp/x: No such file"
+        );
+        // A cause the message does not show is added after it.
+        let e = anyhow::Error::new(Quiet(io())).context("opening pinbrev.db");
+        assert_eq!(
+            chain_text(e.chain()),
+            "opening pinbrev.db: cannot open the database: No such file"
+        );
+    }
 
     #[test]
     fn a_row_error_as_json_has_its_place_as_fields() {

@@ -34,7 +34,7 @@ fn main() -> ExitCode {
     match runtime.block_on(cli::run(cli)) {
         Ok(exit) => exit.into(),
         Err(e) => {
-            diagnostics::error(&format!("{e:#}"));
+            diagnostics::error(&diagnostics::chain_text(e.chain()));
             Exit::Failed.into()
         }
     }

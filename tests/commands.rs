@@ -441,6 +441,13 @@ fn a_listing_of_more_than_ten_thousand_orders_is_written_whole_at_full_width() {
         "{}",
         r.stderr
     );
+    // The system's reason once, not again as the message's cause.
+    assert_eq!(
+        r.stderr.matches("No such file or directory").count(),
+        1,
+        "{}",
+        r.stderr
+    );
     assert!(r.stdout.is_empty(), "{}", r.stdout);
 }
 

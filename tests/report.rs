@@ -620,6 +620,13 @@ fn a_report_whose_breaches_cannot_be_kept_fails_naming_the_folder() {
         "{}",
         r.stderr
     );
+    // The system's reason once, not again as the message's cause.
+    assert_eq!(
+        r.stderr.matches("No such file or directory").count(),
+        1,
+        "{}",
+        r.stderr
+    );
     assert!(r.stdout.is_empty(), "{}", r.stdout);
     assert!(!w.path("r.json").exists());
 }
