@@ -426,6 +426,64 @@ fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {
     }
 }
 
+/// A receipts file's rows wait on disk between its two readings once they hold 32 MiB, however
+/// few they are: 450 rows of five 20 KB fields (each kept up to 16 KiB) do, and go through
+/// files under `TMPDIR`. Without a `TMPDIR` to write them in, the ingest fails naming the run
+/// file, says the system's reason once, and nothing of the file is stored.
+#[test]
+fn a_receipts_file_of_long_rows_waits_on_disk_and_fails_whole_without_a_tmpdir() {
+    let w = Work::new();
+    w.create_database();
+    let rows: String = (0..450)
+        .map(|i| {
+            let fields: Vec<String> = ['B', 'L', 'E', 'O', 'D']
+                .iter()
+                .map(|c| format!("{i}{}", c.to_string().repeat(20_000)))
+                .collect();
+            fields.join(",") + "\n"
+        })
+        .collect();
+    let file = write(
+        &w,
+        "long-receipts.csv",
+        &format!("batch_id,letter_id,event,occurred_at,detail\n{rows}"),
+    );
+    let r = w.run_with(
+        &["receipts", "ingest", &file],
+        &[("TMPDIR", "/nonexistent/pinbrev-tmp")],
+    );
+    assert_eq!(r.code, 1, "{}", &r.stderr[..r.stderr.len().min(2000)]);
+    assert!(
+        r.stderr.contains(
+            "error: sorting a receipts file's rows: cannot write or read back the sort file \
+             /nonexistent/pinbrev-tmp/pinbrev-receipts-run-00001 (unnamed): No such file or directory"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        r.stderr.matches("No such file or directory").count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    assert_eq!(one(&w, "SELECT COUNT(*) FROM input_errors"), "0");
+
+    let r = w.ok(&["receipts", "ingest", &file]);
+    assert!(
+        r.stdout
+            .contains("0 applied, 0 recorded without change, 0 already known, 450 row errors"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.len() < 450 * 300,
+        "stderr is {} bytes",
+        r.stderr.len()
+    );
+    assert_eq!(one(&w, "SELECT COUNT(*) FROM input_errors"), "450");
+}
+
 /// An order file with a line of 128 MB (its national id) is read in bounded memory: the order
 /// is stored with its number cut to 32 characters and rejected later, as any malformed number
 /// is, the rows after it are read on their own lines, and an order id of 48 KiB is a row error
