@@ -9,6 +9,10 @@ pub use pinbrev_core::pin::*;
 /// The environment variable holding the key itself.
 pub const KEY_ENV: &str = "PINBREV_PIN_KEY";
 
+/// Bytes a PIN key file may have: a key is tens of bytes, and a larger file (a wrong path, a
+/// device) is refused after this many, not read whole.
+pub const MAX_KEY_FILE_BYTES: u64 = 4096;
+
 /// Why there is no usable key. Commands that need one fail with this; there is no built-in key.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -36,10 +40,13 @@ fn from_sources(env: Option<String>, file: Option<&Path>) -> Result<PinKey, KeyE
     let (bytes, from) = match (env, file) {
         (Some(v), _) if !v.trim().is_empty() => (v.trim().as_bytes().to_vec(), KEY_ENV.to_string()),
         (_, Some(path)) => {
-            let raw = crate::files::read_input(path).map_err(|source| KeyError::Read {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            let raw =
+                crate::files::read_input_up_to(path, MAX_KEY_FILE_BYTES).map_err(|source| {
+                    KeyError::Read {
+                        path: path.to_path_buf(),
+                        source,
+                    }
+                })?;
             let text_trimmed = raw.trim_ascii().to_vec();
             (text_trimmed, path.display().to_string())
         }
@@ -78,5 +85,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(missing.contains("nope"), "{missing}");
+        std::fs::write(&f, "a".repeat(MAX_KEY_FILE_BYTES as usize + 1)).unwrap();
+        let huge = from_sources(None, Some(&f)).unwrap_err().to_string();
+        assert!(huge.contains("larger than 4096 bytes"), "{huge}");
+        std::fs::write(&f, "a".repeat(MAX_KEY_FILE_BYTES as usize)).unwrap();
+        assert!(from_sources(None, Some(&f)).is_ok());
     }
 }

@@ -315,12 +315,16 @@ impl Settings {
     }
 }
 
+/// Bytes a settings file may have: one is a few KiB, and a larger file (a wrong path) is refused
+/// after this many, not read whole.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
 fn read(path: &Path) -> Result<String, SettingsError> {
     let read_err = |source| SettingsError::Read {
         path: path.to_path_buf(),
         source,
     };
-    let bytes = crate::files::read_input(path).map_err(read_err)?;
+    let bytes = crate::files::read_input_up_to(path, MAX_FILE_BYTES).map_err(read_err)?;
     String::from_utf8(bytes)
         .map_err(|e| read_err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
 }
@@ -352,6 +356,25 @@ mod tests {
             Settings::load_with_env(Some(&missing), &[]),
             Err(SettingsError::Read { .. })
         ));
+    }
+
+    #[test]
+    fn a_file_larger_than_a_settings_file_can_be_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("p.toml");
+        let mut text = "min_age = 15\n".to_string();
+        text.push_str(&"# padding\n".repeat(MAX_FILE_BYTES as usize / 10));
+        std::fs::write(&f, &text).unwrap();
+        let e = Settings::load_with_env(Some(&f), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("larger than 1048576 bytes"), "{e}");
+        text.truncate(MAX_FILE_BYTES as usize - 100);
+        std::fs::write(&f, &text).unwrap();
+        assert_eq!(
+            Settings::load_with_env(Some(&f), &[]).unwrap().0.min_age,
+            15
+        );
     }
 
     #[test]
