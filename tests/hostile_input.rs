@@ -452,20 +452,10 @@ fn a_receipts_file_of_long_rows_waits_on_disk_and_fails_whole_without_a_tmpdir()
         &["receipts", "ingest", &file],
         &[("TMPDIR", "/nonexistent/pinbrev-tmp")],
     );
-    assert_eq!(r.code, 1, "{}", &r.stderr[..r.stderr.len().min(2000)]);
-    assert!(
-        r.stderr.contains(
-            "error: sorting a receipts file's rows: cannot write or read back the sort file \
-             /nonexistent/pinbrev-tmp/pinbrev-receipts-run-00001 (unnamed): No such file or directory"
-        ),
-        "{}",
-        r.stderr
-    );
-    assert_eq!(
-        r.stderr.matches("No such file or directory").count(),
-        1,
-        "{}",
-        r.stderr
+    common::assert_failed_without_tmpdir(
+        &r,
+        "error: sorting a receipts file's rows: cannot write or read back the sort file \
+         /nonexistent/pinbrev-tmp/pinbrev-receipts-run-00001 (unnamed): No such file or directory",
     );
     assert_eq!(one(&w, "SELECT COUNT(*) FROM input_errors"), "0");
 

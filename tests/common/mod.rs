@@ -413,6 +413,21 @@ pub fn tsv(rel: &str) -> Vec<Vec<String>> {
 }
 
 /// No output of pinbrev may hold a full national id: any run of exactly 11 digits fails.
+/// The run failed (exit 1) without a `TMPDIR` (`/nonexistent/pinbrev-tmp`), with `message` in
+/// its error, the system's reason said once (not again as the message's cause) and nothing on
+/// stdout.
+pub fn assert_failed_without_tmpdir(run: &Run, message: &str) {
+    assert_eq!(run.code, 1, "{}", &run.stderr[..run.stderr.len().min(2000)]);
+    assert!(run.stderr.contains(message), "{}", run.stderr);
+    assert_eq!(
+        run.stderr.matches("No such file or directory").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+}
+
 pub fn assert_no_full_national_id(run: &Run) {
     for (name, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
         let bytes = text.as_bytes();
