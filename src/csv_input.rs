@@ -529,6 +529,10 @@ impl<R: BufRead> Records<R> {
                     }
                 }
             };
+            if rest.as_ref().is_some_and(|r| !r.partial.is_empty()) {
+                // The field ends inside a character: the file changed since it was checked.
+                return Err(RecordError::NotUtf8 { line });
+            }
             if keep {
                 let cut_length = match rest {
                     None => {
@@ -704,6 +708,16 @@ mod tests {
         assert!(rows.next().unwrap().is_ok());
         let e = rows.next().unwrap().unwrap_err();
         assert_eq!((e.line, e.code.as_str()), (Some(2), "malformed_row"));
+        // A long field whose last character is cut.
+        let mut long = b"ok,1\n".to_vec();
+        long.extend(std::iter::repeat_n(b'x', 2 * FIELD_CAP));
+        long.extend(b"\xc3\n");
+        let mut records = Records::new(&long[..], b',');
+        assert!(records.next_record().unwrap().is_some());
+        assert!(matches!(
+            records.next_record(),
+            Err(RecordError::NotUtf8 { line: 2 })
+        ));
     }
 
     #[test]
