@@ -219,8 +219,15 @@ pub struct CsvRows<R: BufRead> {
 }
 
 impl<R: BufRead> CsvRows<R> {
-    /// Reads the header of `data` (positioned after any BOM).
-    fn new(file: &Path, header_line: &str, required: &[&str], data: R) -> Result<Self, FileError> {
+    /// Reads the header of `data` (positioned after any BOM). Of each row, the fields of the
+    /// `required` and `optional` columns are kept; the others are read and dropped.
+    fn new(
+        file: &Path,
+        header_line: &str,
+        required: &[&str],
+        optional: &[&str],
+        data: R,
+    ) -> Result<Self, FileError> {
         let delimiter = if header_line.matches(';').count() > header_line.matches(',').count() {
             b';'
         } else {
@@ -275,6 +282,16 @@ impl<R: BufRead> CsvRows<R> {
                 column: crate::free_text::quote(&name),
             });
         }
+        // A column not read is not kept: a row is then at most a few fields of FIELD_CAP bytes
+        // however wide the file, and receipts are kept a page of rows at a time.
+        columns.retain(|name, _| {
+            required.contains(&name.as_str()) || optional.contains(&name.as_str())
+        });
+        let mut wanted = vec![false; columns.values().max().map_or(0, |i| i + 1)];
+        for &i in columns.values() {
+            wanted[i] = true;
+        }
+        records.wanted = Some(wanted);
         Ok(CsvRows {
             name: file.display().to_string(),
             records,
@@ -313,7 +330,7 @@ impl<R: BufRead> Iterator for CsvRows<R> {
                     )));
                 }
             };
-            if record.iter().all(str::is_empty) {
+            if record.is_blank() {
                 continue;
             }
             return Some(Ok(CsvRow {
@@ -326,8 +343,13 @@ impl<R: BufRead> Iterator for CsvRows<R> {
 }
 
 /// Opens a CSV file for streaming: checks that it is UTF-8 and has the required columns first,
-/// so that a file unusable as a whole is refused before any row is used.
-pub fn open(file: &Path, required: &[&str]) -> Result<CsvRows<BufReader<File>>, FileError> {
+/// so that a file unusable as a whole is refused before any row is used. A row gives the fields
+/// of the `required` and `optional` columns; any other column reads as absent.
+pub fn open(
+    file: &Path,
+    required: &[&str],
+    optional: &[&str],
+) -> Result<CsvRows<BufReader<File>>, FileError> {
     let open = || {
         crate::files::open_input(file)
             .map(BufReader::new)
@@ -348,7 +370,7 @@ pub fn open(file: &Path, required: &[&str]) -> Result<CsvRows<BufReader<File>>, 
     if starts_with_bom {
         data.consume(BOM.len());
     }
-    CsvRows::new(file, &header, required, data)
+    CsvRows::new(file, &header, required, optional, data)
 }
 
 /// The same over bytes in memory.
@@ -356,10 +378,11 @@ pub fn from_bytes<'a>(
     file: &Path,
     bytes: &'a [u8],
     required: &[&str],
+    optional: &[&str],
 ) -> Result<CsvRows<&'a [u8]>, FileError> {
     let header = check_text(file, bytes)?;
     let skipped = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
-    CsvRows::new(file, &header, required, &bytes[skipped..])
+    CsvRows::new(file, &header, required, optional, &bytes[skipped..])
 }
 
 /// A record as read: its fields' kept text, one after another, and where each ends.
@@ -369,6 +392,8 @@ struct Record {
     line: u64,
     text: String,
     fields: Vec<FieldEnd>,
+    /// Whether a field whose text was not kept held more than whitespace.
+    dropped_content: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -400,6 +425,11 @@ impl Record {
     fn iter(&self) -> impl Iterator<Item = &str> {
         (0..self.len()).filter_map(|i| self.get(i))
     }
+
+    /// Nothing but whitespace in any field, kept or not.
+    fn is_blank(&self) -> bool {
+        !self.dropped_content && self.iter().all(str::is_empty)
+    }
 }
 
 #[derive(Debug)]
@@ -422,6 +452,9 @@ struct Records<R: BufRead> {
     done: bool,
     /// The bytes and fields of the record before: the next one is made as large at once.
     last_size: (usize, usize),
+    /// The fields whose text is kept, by position (the columns read); the others are read and
+    /// only looked at for whether they hold anything. `None`: every field up to [`MAX_FIELDS`].
+    wanted: Option<Vec<bool>>,
 }
 
 /// What is known of a field's part past [`FIELD_CAP`]: its characters and its trailing
@@ -464,6 +497,7 @@ impl<R: BufRead> Records<R> {
             spill: vec![0; 8 * 1024],
             done: false,
             last_size: (64, 8),
+            wanted: None,
         }
     }
 
@@ -492,21 +526,31 @@ impl<R: BufRead> Records<R> {
         let line = self.line;
         let mut raw: Vec<u8> = Vec::with_capacity(self.last_size.0);
         let mut fields: Vec<FieldEnd> = Vec::with_capacity(self.last_size.1);
+        let mut dropped_content = false;
+        // Fields after the last wanted one are not given a place.
+        let placed = self.wanted.as_ref().map_or(MAX_FIELDS, Vec::len);
         loop {
             let start = raw.len();
             // What is past the kept part of a field cut at FIELD_CAP.
             let mut rest: Option<Rest> = None;
-            let keep = fields.len() < MAX_FIELDS;
+            let at = fields.len();
+            let keep = at < placed
+                && self
+                    .wanted
+                    .as_ref()
+                    .is_none_or(|w| w.get(at).copied().unwrap_or(false));
+            // A field not kept is only looked at for whether it holds anything.
+            let mut dropped = (!keep).then(Rest::default);
             let record_end = loop {
                 let input = self.input.fill_buf().map_err(RecordError::Io)?;
                 let (result, read, written) = self.core.read_field(input, &mut self.spill);
                 let out = &self.spill[..written];
-                match rest.as_mut() {
+                match (rest.as_mut(), dropped.as_mut()) {
                     // Past the kept part: counted, dropped.
-                    Some(rest) => rest.add(out).map_err(|_| RecordError::NotUtf8 { line })?,
-                    None if keep => raw.extend_from_slice(out),
-                    // Past the kept fields: dropped.
-                    None => {}
+                    (Some(rest), _) | (None, Some(rest)) => {
+                        rest.add(out).map_err(|_| RecordError::NotUtf8 { line })?
+                    }
+                    (None, None) => raw.extend_from_slice(out),
                 }
                 self.line += input[..read].iter().filter(|b| **b == b'\n').count() as u64;
                 self.input.consume(read);
@@ -525,10 +569,27 @@ impl<R: BufRead> Records<R> {
                         }
                         let text =
                             String::from_utf8(raw).map_err(|_| RecordError::NotUtf8 { line })?;
-                        return Ok(Some(Record { line, text, fields }));
+                        return Ok(Some(Record {
+                            line,
+                            text,
+                            fields,
+                            dropped_content,
+                        }));
                     }
                 }
             };
+            if let Some(d) = dropped {
+                dropped_content |= d.trailing_whitespace != d.chars;
+                if !d.partial.is_empty() {
+                    return Err(RecordError::NotUtf8 { line });
+                }
+                if at < placed {
+                    fields.push(FieldEnd {
+                        end: raw.len(),
+                        cut_length: None,
+                    });
+                }
+            }
             if rest.as_ref().is_some_and(|r| !r.partial.is_empty()) {
                 // The field ends inside a character: the file changed since it was checked.
                 return Err(RecordError::NotUtf8 { line });
@@ -564,7 +625,12 @@ impl<R: BufRead> Records<R> {
         let text = String::from_utf8(raw).map_err(|_| RecordError::NotUtf8 { line })?;
         // A long record's size is not handed on: rows are kept a page at a time.
         self.last_size = (text.len().min(4096), fields.len().min(64));
-        Ok(Some(Record { line, text, fields }))
+        Ok(Some(Record {
+            line,
+            text,
+            fields,
+            dropped_content,
+        }))
     }
 }
 
@@ -623,10 +689,12 @@ mod tests {
     use proptest::prelude::*;
 
     const FILE: &str = "in.csv";
+    /// The columns read besides `a`.
+    const OTHERS: [&str; 5] = ["b", "c", "d", "e", "f"];
 
     /// Every data row's (line, fields), read from `bytes` with the columns a, b, c.
     fn rows(bytes: &[u8]) -> Vec<(u64, Vec<String>)> {
-        from_bytes(Path::new(FILE), bytes, &["a"])
+        from_bytes(Path::new(FILE), bytes, &["a"], &OTHERS)
             .unwrap()
             .map(|r| {
                 let r = r.unwrap();
@@ -667,7 +735,7 @@ mod tests {
         let spaced_after = format!("abc{}", " ".repeat(3 * FIELD_CAP));
         let lines = format!("\"{}\"", "\n".repeat(2 * FIELD_CAP));
         let text = format!("a,b,c\n{wide},{spaced_before},{spaced_after}\n{lines},q\nlast\n");
-        let read: Vec<CsvRow> = from_bytes(Path::new(FILE), text.as_bytes(), &["a"])
+        let read: Vec<CsvRow> = from_bytes(Path::new(FILE), text.as_bytes(), &["a"], &OTHERS)
             .unwrap()
             .map(Result::unwrap)
             .collect();
@@ -691,19 +759,49 @@ mod tests {
     }
 
     #[test]
-    fn fields_past_the_limit_are_read_and_dropped() {
-        let many = vec!["f"; MAX_FIELDS + 10].join(",");
-        let text = format!("a,b\n{many}\nnext,row\n");
-        let read = rows(text.as_bytes());
-        assert_eq!(read[0].0, 2);
-        assert_eq!(read[0].1.len(), MAX_FIELDS);
-        assert_eq!(read[1], (3, vec!["next".to_string(), "row".to_string()]));
+    fn columns_not_read_are_dropped_but_not_taken_for_blank() {
+        let unused = "u".repeat(3 * FIELD_CAP);
+        let text = format!("a,x,b,y\n1,{unused},2,{unused}\n,\u{a0}z, ,\n, \t,,\u{a0}\n3,,4\n");
+        let read: Vec<CsvRow> = from_bytes(Path::new(FILE), text.as_bytes(), &["a"], &["b"])
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let got: Vec<(u64, &str, &str, &str)> = read
+            .iter()
+            .map(|r| (r.line, r.get("a"), r.get("b"), r.get("x")))
+            .collect();
+        // Line 3 holds only a column not read: not blank. Line 4 is whitespace only: blank.
+        assert_eq!(
+            got,
+            vec![(2, "1", "2", ""), (3, "", "", ""), (5, "3", "4", "")]
+        );
+        // Nothing of the columns not read is kept, and nothing after the last one read.
+        assert_eq!(read[0].record.text, "12");
+        assert_eq!(read[0].record.len(), 3);
+    }
+
+    #[test]
+    fn a_header_wider_than_the_limit_is_read() {
+        let names: Vec<String> = (0..MAX_FIELDS + 10).map(|i| format!("c{i}")).collect();
+        let values: Vec<String> = (0..MAX_FIELDS + 10).map(|i| format!("v{i}")).collect();
+        let text = format!("{}\n{}\nnext\n", names.join(","), values.join(","));
+        let read: Vec<CsvRow> = from_bytes(Path::new(FILE), text.as_bytes(), &["c0"], &["c7"])
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            (read[0].line, read[0].get("c0"), read[0].get("c7")),
+            (2, "v0", "v7")
+        );
+        assert_eq!((read[1].line, read[1].get("c0")), (3, "next"));
+        // A column past the header's limit is not known.
+        assert!(from_bytes(Path::new(FILE), text.as_bytes(), &["c1030"], &[]).is_err());
     }
 
     #[test]
     fn a_file_that_changed_to_bytes_that_are_not_utf8_is_a_row_error() {
         // Checked as text first; a row read later that is not is malformed, with its line.
-        let mut rows = from_bytes(Path::new(FILE), b"a,b\nok,1\n", &["a"]).unwrap();
+        let mut rows = from_bytes(Path::new(FILE), b"a,b\nok,1\n", &["a"], &OTHERS).unwrap();
         rows.records = Records::new(&b"ok,1\n\xff\xfe,2\n"[..], b',');
         assert!(rows.next().unwrap().is_ok());
         let e = rows.next().unwrap().unwrap_err();
@@ -726,12 +824,12 @@ mod tests {
         // Past a block of the check's reads, after two-byte characters.
         text.extend("Å".repeat(40_000).as_bytes());
         text.extend(b"\xff\n");
-        match from_bytes(Path::new(FILE), &text, &["a"]) {
+        match from_bytes(Path::new(FILE), &text, &["a"], &OTHERS) {
             Err(FileError::NotUtf8 { line, column, .. }) => assert_eq!((line, column), (3, 40_001)),
             other => panic!("{:?}", other.map(|_| ())),
         }
         // A character cut by the end of the file.
-        match from_bytes(Path::new(FILE), b"a,b\nx,\xc3", &["a"]) {
+        match from_bytes(Path::new(FILE), b"a,b\nx,\xc3", &["a"], &OTHERS) {
             Err(FileError::NotUtf8 { line, column, .. }) => assert_eq!((line, column), (2, 3)),
             other => panic!("{:?}", other.map(|_| ())),
         }
@@ -756,7 +854,7 @@ mod tests {
                 1..12,
             )
         ) {
-            let mut text = String::from("a,b,c\n");
+            let mut text = String::from("a,b,c,d,e,f\n");
             let mut expected = Vec::new();
             for (i, (fields, blank_lines, crlf)) in table.iter().enumerate() {
                 let end = if *crlf { "\r\n" } else { "\n" };
@@ -774,7 +872,7 @@ mod tests {
                 text.push_str(&String::from_utf8(w.into_inner().unwrap()).unwrap());
                 expected.push((line, row));
             }
-            let read: Vec<CsvRow> = from_bytes(Path::new(FILE), text.as_bytes(), &["a"])
+            let read: Vec<CsvRow> = from_bytes(Path::new(FILE), text.as_bytes(), &["a"], &OTHERS)
                 .unwrap()
                 .map(Result::unwrap)
                 .collect();

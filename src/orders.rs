@@ -37,6 +37,8 @@ pub struct ParsedFile {
 }
 
 const REQUIRED: [&str; 3] = ["order_id", "national_id", "ordered_at"];
+/// Columns read when the file has them.
+const OPTIONAL: [&str; 2] = ["channel", "language"];
 
 /// Turns a CSV row into an order or a row error.
 fn order_of(name: &str, row: Result<CsvRow, InputError>) -> Result<NewOrder, InputError> {
@@ -52,14 +54,14 @@ pub fn open_file(
     file: &Path,
 ) -> Result<impl Iterator<Item = Result<NewOrder, InputError>>, FileError> {
     let name = file.display().to_string();
-    Ok(csv_input::open(file, &REQUIRED)?.map(move |row| order_of(&name, row)))
+    Ok(csv_input::open(file, &REQUIRED, &OPTIONAL)?.map(move |row| order_of(&name, row)))
 }
 
 /// Reads a whole order file held in memory (tests and small inputs).
 pub fn parse_file(file: &Path, bytes: &[u8]) -> Result<ParsedFile, FileError> {
     let name = file.display().to_string();
     let mut parsed = ParsedFile::default();
-    for row in csv_input::from_bytes(file, bytes, &REQUIRED)? {
+    for row in csv_input::from_bytes(file, bytes, &REQUIRED, &OPTIONAL)? {
         match order_of(&name, row) {
             Ok(o) => parsed.orders.push(o),
             Err(e) => parsed.errors.push(e),

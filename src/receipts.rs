@@ -23,6 +23,8 @@ use crate::row_errors::{RowErrors, Tell};
 use pinbrev_core::letter::{BatchState, LetterState, ReceiptEvent};
 
 const REQUIRED: [&str; 4] = ["batch_id", "letter_id", "event", "occurred_at"];
+/// Columns read when the file has them.
+const OPTIONAL: [&str; 1] = ["detail"];
 
 /// How far the vendor's clock may be off from pinbrev's: a receipt up to this much in the
 /// future, or before the batch was published, is still believed.
@@ -111,7 +113,7 @@ pub async fn ingest_file(
         file: name.clone(),
         ..Default::default()
     };
-    let mut rows = csv_input::open(file, &REQUIRED)?;
+    let mut rows = csv_input::open(file, &REQUIRED, &OPTIONAL)?;
     let mut waiting = Waiting::new(RUN_KEYS);
 
     let mut page: Vec<Result<CsvRow, InputError>> = Vec::with_capacity(RECEIPTS_PER_PAGE);
