@@ -57,10 +57,18 @@ pub const MAX_FIELDS: usize = 1024;
 /// Bytes of the first line kept to describe a header that is not usable.
 const HEADER_LINE_CAP: usize = 64 * 1024;
 
-/// Checks that the whole input is UTF-8 and returns its header line (BOM removed, at most
-/// [`HEADER_LINE_CAP`] bytes of it). Reads in blocks, never a whole line, so that any size of
-/// file and of line is checked in bounded memory.
-fn check_text<R: Read>(file: &Path, mut input: R) -> Result<String, FileError> {
+/// What the check of a whole input found.
+struct Checked {
+    /// The header line (BOM removed, at most [`HEADER_LINE_CAP`] bytes of it).
+    header: String,
+    /// The number of the input's last physical line.
+    last_line: u64,
+}
+
+/// Checks that the whole input is UTF-8, and returns its header line and how many lines it has.
+/// Reads in blocks, never a whole line, so that any size of file and of line is checked in
+/// bounded memory.
+fn check_text<R: Read>(file: &Path, mut input: R) -> Result<Checked, FileError> {
     let read_err = |source| FileError::Read {
         file: file.to_path_buf(),
         source,
@@ -139,7 +147,10 @@ fn check_text<R: Read>(file: &Path, mut input: R) -> Result<String, FileError> {
             file: file.to_path_buf(),
         });
     }
-    Ok(header.to_string())
+    Ok(Checked {
+        header: header.to_string(),
+        last_line: line,
+    })
 }
 
 /// What a first line that is not a usable header holds, said without quoting its content (it
@@ -216,6 +227,7 @@ pub struct CsvRows<R: BufRead> {
     records: Records<R>,
     columns: std::rc::Rc<HashMap<String, usize>>,
     failed: bool,
+    last_line: u64,
 }
 
 impl<R: BufRead> CsvRows<R> {
@@ -223,11 +235,12 @@ impl<R: BufRead> CsvRows<R> {
     /// `required` and `optional` columns are kept; the others are read and dropped.
     fn new(
         file: &Path,
-        header_line: &str,
+        checked: Checked,
         required: &[&str],
         optional: &[&str],
         data: R,
     ) -> Result<Self, FileError> {
+        let header_line = checked.header.as_str();
         let delimiter = if header_line.matches(';').count() > header_line.matches(',').count() {
             b';'
         } else {
@@ -297,7 +310,15 @@ impl<R: BufRead> CsvRows<R> {
             records,
             columns: std::rc::Rc::new(columns),
             failed: false,
+            last_line: checked.last_line,
         })
+    }
+
+    /// The number of the file's last physical line, as counted when it was checked: no row
+    /// starts after it, so that the rows still to come are at most this less the line of the
+    /// last row read.
+    pub fn last_line(&self) -> u64 {
+        self.last_line
     }
 }
 
@@ -358,7 +379,7 @@ pub fn open(
                 source,
             })
     };
-    let header = check_text(file, open()?)?;
+    let checked = check_text(file, open()?)?;
     let mut data = open()?;
     let starts_with_bom = data
         .fill_buf()
@@ -370,7 +391,7 @@ pub fn open(
     if starts_with_bom {
         data.consume(BOM.len());
     }
-    CsvRows::new(file, &header, required, optional, data)
+    CsvRows::new(file, checked, required, optional, data)
 }
 
 /// The same over bytes in memory.
@@ -380,9 +401,9 @@ pub fn from_bytes<'a>(
     required: &[&str],
     optional: &[&str],
 ) -> Result<CsvRows<&'a [u8]>, FileError> {
-    let header = check_text(file, bytes)?;
+    let checked = check_text(file, bytes)?;
     let skipped = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
-    CsvRows::new(file, &header, required, optional, &bytes[skipped..])
+    CsvRows::new(file, checked, required, optional, &bytes[skipped..])
 }
 
 /// A record as read: its fields' kept text, one after another, and where each ends.
@@ -725,6 +746,22 @@ mod tests {
                 (11, vec!["x3".into()]),
             ]
         );
+    }
+
+    #[test]
+    fn the_last_line_is_counted_before_any_row_is_read() {
+        let last = |text: &str| {
+            from_bytes(Path::new(FILE), text.as_bytes(), &["a"], &[])
+                .unwrap()
+                .last_line()
+        };
+        // The line after a final line break counts: no row starts there.
+        assert_eq!(last("a\nx\n"), 3);
+        assert_eq!(last("a\nx"), 2);
+        assert_eq!(last("a\r\n\r\nx\r\n\"y\nz\"\n"), 6);
+        // Past the first block the check reads.
+        let many = format!("a\n{}", "x\n".repeat(100_000));
+        assert_eq!(last(&many), 100_002);
     }
 
     #[test]

@@ -196,6 +196,91 @@ fn a_redelivered_file_changes_nothing() {
     assert_eq!(w.sql("SELECT COUNT(*) FROM order_events"), events);
 }
 
+/// A file that at least doubles the orders held is stored with the index on the identity
+/// number and the received queue set aside, and built again before the commit. A crash before
+/// they are built again loses nothing, and leaves them as the migrations made them.
+#[test]
+fn a_crash_while_a_bulk_load_has_set_indexes_aside_stores_nothing_and_loses_no_index() {
+    let w = Work::new();
+    w.create_database();
+    let indexes_sql = match w.engine() {
+        common::Engine::Sqlite => {
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'orders' \
+             ORDER BY name"
+        }
+        common::Engine::Postgres => {
+            "SELECT CAST(indexname AS TEXT), indexdef FROM pg_indexes WHERE tablename = 'orders' ORDER BY 1"
+        }
+    };
+    let indexes = w.sql(indexes_sql);
+    assert!(
+        indexes.iter().any(|i| i[0] == "orders_national_id")
+            && indexes.iter().any(|i| i[0] == "orders_received"),
+        "{indexes:?}"
+    );
+    let file = fixture("orders/orders-2026-11-23-support.csv")
+        .display()
+        .to_string();
+    let crash = [("PINBREV_FAILPOINT", "bulk-load-before-indexes-rebuilt")];
+    let first = w.run_with(&["orders", "ingest", &file], &crash);
+    if w.on_sqlite("a bulk load sets indexes aside") {
+        assert!(
+            first
+                .stderr
+                .contains("failpoint bulk-load-before-indexes-rebuilt: aborting"),
+            "{}",
+            first.stderr
+        );
+        assert_ne!(first.code, 0);
+        for table in ["orders", "order_events", "input_errors"] {
+            assert_eq!(
+                w.sql(&format!("SELECT COUNT(*) FROM {table}")),
+                vec![vec!["0".to_string()]],
+                "{table}"
+            );
+        }
+        assert_eq!(w.sql(indexes_sql), indexes);
+        w.ok(&["orders", "ingest", &file]);
+        // The indexes built again hold every order.
+        for (index, column) in [
+            ("orders_national_id", "national_id"),
+            ("orders_received", "ordered_at"),
+        ] {
+            assert_eq!(
+                w.sql(&format!(
+                    "SELECT COUNT(*) FROM orders INDEXED BY {index} \
+                     WHERE {column} > '' AND status = 'received'"
+                )),
+                vec![vec!["9".to_string()]],
+                "{index}"
+            );
+        }
+    } else {
+        // PostgreSQL keeps every index: dropping one would lock out every reader.
+        assert_eq!(first.code, 0, "{}", first.stderr);
+    }
+    assert_eq!(
+        w.sql("SELECT COUNT(*) FROM orders"),
+        vec![vec!["9".to_string()]]
+    );
+    assert_eq!(w.sql(indexes_sql), indexes);
+    // Fewer orders than the table holds are stored with every index in place.
+    let fewer = w.path("fewer.csv");
+    std::fs::write(
+        &fewer,
+        "order_id,national_id,ordered_at,channel\n\
+         F-1,12345678901,2026-11-23T10:00:00Z,web\n",
+    )
+    .unwrap();
+    let second = w.run_with(&["orders", "ingest", &fewer.display().to_string()], &crash);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(
+        w.sql("SELECT COUNT(*) FROM orders"),
+        vec![vec!["10".to_string()]]
+    );
+    assert_eq!(w.sql(indexes_sql), indexes);
+}
+
 #[test]
 fn unusable_order_files_exit_3_and_the_others_still_load() {
     let w = Work::new();

@@ -22,6 +22,7 @@ use pinbrev_core::order::{timestamp, OrderStatus};
 
 mod batches;
 mod builder;
+mod bulk_load;
 mod data_migrations;
 mod events;
 mod input_errors;
@@ -36,6 +37,7 @@ mod report;
 mod validation;
 
 pub use batches::{BatchRow, NewBatch};
+pub use bulk_load::{BulkLoad, IndexesSetAside};
 use events::insert_event;
 pub use events::EventRow;
 pub use letters::{BatchOrder, LetterJob, LetterRef, PartRecord, ReceiptLetter};
@@ -125,11 +127,15 @@ impl Engine {
 /// Write transactions that each take several chunks of work: begun when a chunk needs one,
 /// committed once they hold `rows` rows or more, and at the end. Each commit writes every page
 /// its rows changed, and rows that land at random in large indexes change pages all over them:
-/// fewer, larger transactions write each such page fewer times.
+/// fewer, larger transactions write each such page fewer times. Made with
+/// [`GroupedTx::loading`], a transaction that at least doubles its table sets those indexes
+/// aside and builds them again before it commits (see [`BulkLoad`]).
 pub struct GroupedTx {
     open: Option<(Tx, usize)>,
     rows: usize,
     context: &'static str,
+    load: Option<BulkLoad>,
+    aside: Option<IndexesSetAside>,
 }
 
 impl GroupedTx {
@@ -139,14 +145,37 @@ impl GroupedTx {
             open: None,
             rows,
             context,
+            load: None,
+            aside: None,
+        }
+    }
+
+    /// The same, for a bulk load of `load`'s table.
+    pub fn loading(rows: usize, context: &'static str, load: BulkLoad) -> Self {
+        GroupedTx {
+            load: Some(load),
+            ..GroupedTx::new(rows, context)
         }
     }
 
     /// The open transaction, begun if there is none.
     pub async fn tx(&mut self, db: &Db) -> Result<&mut Tx, DbError> {
+        self.tx_for(db, 0).await
+    }
+
+    /// The open transaction, begun if there is none. A transaction begun for a bulk load, which
+    /// will store at most `coming` rows, sets the load's indexes aside if they at least double
+    /// its table.
+    pub async fn tx_for(&mut self, db: &Db, coming: u64) -> Result<&mut Tx, DbError> {
         let open = match self.open.take() {
             Some(open) => open,
-            None => (db.begin_write().await?, 0),
+            None => {
+                let mut tx = db.begin_write().await?;
+                if let Some(load) = self.load {
+                    self.aside = db.set_aside_indexes(&mut tx, load, coming).await?;
+                }
+                (tx, 0)
+            }
         };
         Ok(&mut self.open.insert(open).0)
     }
@@ -159,7 +188,7 @@ impl GroupedTx {
         };
         let held = held + rows;
         if held >= self.rows {
-            tx.commit_as(self.context).await?;
+            self.commit(tx).await?;
             Ok(true)
         } else {
             self.open = Some((tx, held));
@@ -168,11 +197,18 @@ impl GroupedTx {
     }
 
     /// Commits the open transaction, if any.
-    pub async fn finish(self) -> Result<(), DbError> {
-        match self.open {
-            Some((tx, _)) => tx.commit_as(self.context).await,
+    pub async fn finish(mut self) -> Result<(), DbError> {
+        match self.open.take() {
+            Some((tx, _)) => self.commit(tx).await,
             None => Ok(()),
         }
+    }
+
+    async fn commit(&mut self, mut tx: Tx) -> Result<(), DbError> {
+        if let Some(aside) = self.aside.take() {
+            aside.rebuild(&mut tx).await?;
+        }
+        tx.commit_as(self.context).await
     }
 }
 
@@ -508,8 +544,9 @@ impl Db {
     }
 
     /// Where SQLite keeps its temporary data (statement journals, sorts) from now on. In memory
-    /// is the connection's default: import, ingest and validation write in statements of a
-    /// thousand rows, whose journals it speeds up. A batch's statements each change up to every
+    /// is the connection's default: import and validation write in statements of a thousand
+    /// rows, whose journals it speeds up. Ingest keeps it on disk while it runs: a transaction
+    /// that sets indexes aside sorts every key of the table to build them again. A batch's statements each change up to every
     /// letter of the night, and their journal in memory took a 1,000,000-letter batch from
     /// 210 MB to 650 MB: a batch keeps it on disk. PostgreSQL has no such setting; there,
     /// nothing is done.
@@ -797,6 +834,18 @@ pub(crate) mod tests {
             Db::describe("postgres://u:pw@h/db"),
             Path::new("postgres://u:***@h/db")
         );
+    }
+
+    /// The indexes of `table` made by a statement (not a key's), each with that statement.
+    pub(crate) async fn index_definitions(db: &Db, table: &str) -> Vec<(String, String)> {
+        sqlx::query_as(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 \
+             AND sql IS NOT NULL ORDER BY name",
+        )
+        .bind(table)
+        .fetch_all(&db.pool)
+        .await
+        .unwrap()
     }
 
     pub(crate) fn runtime() -> tokio::runtime::Runtime {
