@@ -520,6 +520,75 @@ fn a_crash_at_any_step_then_a_rerun_loses_and_duplicates_nothing() {
     }
 }
 
+/// A batch of at least as many letters as are stored stores them with the indexes on their
+/// orders and people set aside, built again before it commits. A crash before they are built
+/// again leaves no batch and no letter, and every index as the migrations made it.
+#[test]
+fn a_crash_while_a_batch_has_set_the_letters_indexes_aside_leaves_no_batch_and_every_index() {
+    let w = Work::new();
+    w.load_fixtures();
+    let validated: usize = w.sql("SELECT COUNT(*) FROM orders WHERE status = 'validated'")[0][0]
+        .parse()
+        .unwrap();
+    let indexes = w.index_definitions("letters");
+    assert!(
+        indexes.iter().any(|i| i[0] == "letters_order")
+            && indexes.iter().any(|i| i[0] == "letters_person"),
+        "{indexes:?}"
+    );
+    let create = [
+        "batch", "create", "--vendor", "printco", "--outbox", "outbox",
+    ];
+    let crashed = w.run_with(
+        &create,
+        &[("PINBREV_FAILPOINT", "bulk-load-before-indexes-rebuilt")],
+    );
+    if w.on_sqlite("a batch sets the letters' indexes aside") {
+        assert!(
+            crashed
+                .stderr
+                .contains("failpoint bulk-load-before-indexes-rebuilt: aborting"),
+            "{}",
+            crashed.stderr
+        );
+        assert_ne!(crashed.code, 0);
+        check_invariants(&w);
+        for table in ["batches", "letters"] {
+            assert_eq!(
+                w.sql(&format!("SELECT COUNT(*) FROM {table}")),
+                vec![vec!["0".to_string()]],
+                "{table}"
+            );
+        }
+        assert_eq!(
+            w.sql("SELECT COUNT(*) FROM orders WHERE status = 'validated'")[0][0],
+            validated.to_string()
+        );
+        assert_eq!(w.index_definitions("letters"), indexes);
+        w.ok(&create);
+        // The indexes built again hold every letter.
+        for (index, column) in [
+            ("letters_order", "order_id"),
+            ("letters_person", "person_id"),
+        ] {
+            assert_eq!(
+                w.sql(&format!(
+                    "SELECT COUNT(*) FROM letters INDEXED BY {index} WHERE {column} IS NOT NULL"
+                )),
+                w.sql(&format!(
+                    "SELECT COUNT(*) FROM letters NOT INDEXED WHERE {column} IS NOT NULL"
+                )),
+                "{index}"
+            );
+        }
+    } else {
+        // PostgreSQL keeps every index: dropping one would lock out every reader.
+        assert_eq!(crashed.code, 0, "{}", crashed.stderr);
+    }
+    finished_state(&w, validated);
+    assert_eq!(w.index_definitions("letters"), indexes);
+}
+
 #[test]
 fn a_publication_killed_with_its_sort_runs_on_disk_is_resumed_over_them() {
     let w = Work::new();

@@ -203,16 +203,7 @@ fn a_redelivered_file_changes_nothing() {
 fn a_crash_while_a_bulk_load_has_set_indexes_aside_stores_nothing_and_loses_no_index() {
     let w = Work::new();
     w.create_database();
-    let indexes_sql = match w.engine() {
-        common::Engine::Sqlite => {
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'orders' \
-             ORDER BY name"
-        }
-        common::Engine::Postgres => {
-            "SELECT CAST(indexname AS TEXT), indexdef FROM pg_indexes WHERE tablename = 'orders' ORDER BY 1"
-        }
-    };
-    let indexes = w.sql(indexes_sql);
+    let indexes = w.index_definitions("orders");
     assert!(
         indexes.iter().any(|i| i[0] == "orders_national_id")
             && indexes.iter().any(|i| i[0] == "orders_received"),
@@ -239,7 +230,7 @@ fn a_crash_while_a_bulk_load_has_set_indexes_aside_stores_nothing_and_loses_no_i
                 "{table}"
             );
         }
-        assert_eq!(w.sql(indexes_sql), indexes);
+        assert_eq!(w.index_definitions("orders"), indexes);
         w.ok(&["orders", "ingest", &file]);
         // The indexes built again hold every order.
         for (index, column) in [
@@ -263,7 +254,7 @@ fn a_crash_while_a_bulk_load_has_set_indexes_aside_stores_nothing_and_loses_no_i
         w.sql("SELECT COUNT(*) FROM orders"),
         vec![vec!["9".to_string()]]
     );
-    assert_eq!(w.sql(indexes_sql), indexes);
+    assert_eq!(w.index_definitions("orders"), indexes);
     // Fewer orders than the table holds are stored with every index in place.
     let fewer = w.path("fewer.csv");
     std::fs::write(
@@ -278,7 +269,7 @@ fn a_crash_while_a_bulk_load_has_set_indexes_aside_stores_nothing_and_loses_no_i
         w.sql("SELECT COUNT(*) FROM orders"),
         vec![vec!["10".to_string()]]
     );
-    assert_eq!(w.sql(indexes_sql), indexes);
+    assert_eq!(w.index_definitions("orders"), indexes);
 }
 
 #[test]

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use super::builder::{execute_all, JsonColumn, QueryBuilder, Statement};
+use super::bulk_load::BulkLoad;
 use super::letters::BatchOrder;
 use super::orders::{in_queue, status_page_sql};
 use super::{
@@ -232,6 +233,9 @@ impl Db {
             .execute(&mut *tx)
             .await
             .map_err(ctx("storing a batch"))?;
+        let aside = self
+            .set_aside_indexes(&mut tx, BulkLoad::Letters, count as u64)
+            .await?;
         let engine = self.engine;
         // The sorted keys are taken a statement's worth at a time; each key's letter gets the
         // next sequence, which is also recorded for the order's place in the reading.
@@ -317,6 +321,9 @@ impl Db {
             "letters",
             "letters of the orders read were not stored",
         )?;
+        if let Some(aside) = aside {
+            aside.rebuild(&mut tx).await?;
+        }
         // Every order just read is still `validated` (the write lock is held since the read),
         // and every `validated` order was read: they all move to `batched`, each with its
         // event. Found by their status alone, not checked against the batch's letters one by

@@ -19,18 +19,24 @@ pub enum BulkLoad {
     /// (`ordered_at`, `order_id`) take them all over. The other indexes take none of a new
     /// order (`orders_person`, `orders_validated`) or take them in the file's order (the key).
     Orders,
+    /// A new batch's letters: stored in postal order, their order ids and their people's keys
+    /// come at random to the indexes on them (`letters_order`, `letters_person`). The key and
+    /// (batch_id, sequence) take them in order.
+    Letters,
 }
 
 impl BulkLoad {
     const fn table(self) -> &'static str {
         match self {
             BulkLoad::Orders => "orders",
+            BulkLoad::Letters => "letters",
         }
     }
 
     const fn indexes(self) -> &'static [&'static str] {
         match self {
             BulkLoad::Orders => &["orders_national_id", "orders_received"],
+            BulkLoad::Letters => &["letters_order", "letters_person"],
         }
     }
 }

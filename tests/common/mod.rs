@@ -332,6 +332,20 @@ impl Work {
         self.try_sql(query).expect("query")
     }
 
+    /// The indexes of `table` (name and definition, by name) as the engine describes them.
+    pub fn index_definitions(&self, table: &str) -> Vec<Vec<String>> {
+        self.sql(&match self.engine() {
+            Engine::Sqlite => format!(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = '{table}' \
+                 ORDER BY name"
+            ),
+            Engine::Postgres => format!(
+                "SELECT CAST(indexname AS TEXT), indexdef FROM pg_indexes \
+                 WHERE tablename = '{table}' ORDER BY 1"
+            ),
+        })
+    }
+
     /// Runs SQL on the test's database: its rows as text, or the database's error message.
     pub fn try_sql(&self, query: &str) -> Result<Vec<Vec<String>>, String> {
         sqlx::any::install_default_drivers();
