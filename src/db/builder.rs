@@ -145,6 +145,12 @@ impl<'args> QueryBuilder<'args> {
         }
     }
 
+    /// The statement's text so far.
+    #[cfg(test)]
+    pub(crate) fn sql(&self) -> &str {
+        &self.sql
+    }
+
     /// The statement, ready to run; its bound values are moved into it.
     pub(crate) fn build(&mut self) -> Query<'_, Any, AnyArguments<'_>> {
         sqlx::query_with(&self.sql, std::mem::take(&mut self.arguments))
