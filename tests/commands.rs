@@ -291,14 +291,26 @@ fn read_only_commands_never_create_a_database() {
     w.ok(&["orders", "list"]);
 }
 
-/// `--version` names the commit the binary was built from.
+/// `--version` names the commit the binary was built from: the checkout's HEAD, or `unknown`
+/// where git cannot say.
 #[test]
 fn version_names_the_commit() {
     let w = Work::sqlite();
     let r = w.ok(&["--version"]);
     let re =
         regex::Regex::new(r"^pinbrev \d+\.\d+\.\d+ \(commit ([0-9a-f]{12}|unknown)\)$").unwrap();
-    assert!(re.is_match(r.stdout.trim()), "{}", r.stdout);
+    let named = re
+        .captures(r.stdout.trim())
+        .unwrap_or_else(|| panic!("{}", r.stdout))[1]
+        .to_string();
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string());
+    assert_eq!(named, head.unwrap_or_else(|| "unknown".into()));
 }
 
 /// What a person reads shows Oslo time to the minute with its offset; JSON and CSV keep RFC 3339.
