@@ -78,6 +78,13 @@ fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
         .collect()
 }
 
+/// Orders waiting for a batch.
+fn validated_orders(w: &Work) -> usize {
+    w.sql("SELECT COUNT(*) FROM orders WHERE status = 'validated'")[0][0]
+        .parse()
+        .unwrap()
+}
+
 #[test]
 fn the_drop_has_every_file_complete_sorted_and_private() {
     let w = Work::new();
@@ -527,9 +534,7 @@ fn a_crash_at_any_step_then_a_rerun_loses_and_duplicates_nothing() {
 fn a_crash_while_a_batch_has_set_the_letters_indexes_aside_leaves_no_batch_and_every_index() {
     let w = Work::new();
     w.load_fixtures();
-    let validated: usize = w.sql("SELECT COUNT(*) FROM orders WHERE status = 'validated'")[0][0]
-        .parse()
-        .unwrap();
+    let validated = validated_orders(&w);
     let indexes = w.index_definitions("letters");
     assert!(
         indexes.iter().any(|i| i[0] == "letters_order")
@@ -593,9 +598,7 @@ fn a_crash_while_a_batch_has_set_the_letters_indexes_aside_leaves_no_batch_and_e
 fn a_publication_killed_with_its_sort_runs_on_disk_is_resumed_over_them() {
     let w = Work::new();
     w.load_fixtures();
-    let validated: usize = w.sql("SELECT COUNT(*) FROM orders WHERE status = 'validated'")[0][0]
-        .parse()
-        .unwrap();
+    let validated = validated_orders(&w);
     let create = [
         "batch", "create", "--vendor", "printco", "--outbox", "outbox",
     ];
@@ -621,9 +624,7 @@ fn a_publication_killed_with_its_sort_runs_on_disk_is_resumed_over_them() {
 fn killing_batch_create_at_random_moments_never_breaks_the_invariants() {
     let w = Work::new();
     w.load_fixtures();
-    let validated: usize = w.sql("SELECT COUNT(*) FROM orders WHERE status = 'validated'")[0][0]
-        .parse()
-        .unwrap();
+    let validated = validated_orders(&w);
     let bin = assert_cmd::cargo::cargo_bin("pinbrev");
     for delay_ms in [5u64, 20, 40, 80, 150] {
         let mut child = std::process::Command::new(&bin)
@@ -660,9 +661,7 @@ fn a_kill_while_several_parts_are_rendered_then_a_rerun_loses_and_duplicates_not
     use std::os::unix::process::ExitStatusExt;
     let w = Work::new();
     w.load_fixtures();
-    let validated: usize = w.sql("SELECT COUNT(*) FROM orders WHERE status = 'validated'")[0][0]
-        .parse()
-        .unwrap();
+    let validated = validated_orders(&w);
     let env = [
         ("PINBREV_MAX_LETTERS_PER_FILE", "5"),
         ("PINBREV_RENDER_THREADS", "3"),
@@ -1531,9 +1530,7 @@ fn render_workers_share_a_batch_and_a_killed_workers_part_is_taken_over() {
     use std::os::unix::process::ExitStatusExt;
     let w = Work::postgres();
     w.load_fixtures();
-    let validated: usize = w.sql("SELECT COUNT(*) FROM orders WHERE status = 'validated'")[0][0]
-        .parse()
-        .unwrap();
+    let validated = validated_orders(&w);
     let release = w.path("release");
     let release_text = release.display().to_string();
     let never = w.path("never").display().to_string();
@@ -1660,9 +1657,7 @@ fn a_vendor_not_in_the_settings_is_refused_when_vendors_are_listed() {
 fn a_worker_whose_lease_ran_out_cannot_report_its_part() {
     let w = Work::postgres();
     w.load_fixtures();
-    let validated: usize = w.sql("SELECT COUNT(*) FROM orders WHERE status = 'validated'")[0][0]
-        .parse()
-        .unwrap();
+    let validated = validated_orders(&w);
     let go_batch = w.path("go-batch").display().to_string();
     let go_a = w.path("go-a").display().to_string();
     let settings = [
