@@ -196,7 +196,7 @@ fn a_redelivered_file_changes_nothing() {
     assert_eq!(w.sql("SELECT COUNT(*) FROM order_events"), events);
 }
 
-/// A file that at least doubles the orders held is stored with the index on the identity
+/// A file of at least a quarter of the orders held is stored with the index on the identity
 /// number and the received queue set aside, and built again before the commit. A crash before
 /// they are built again loses nothing, and leaves them as the migrations made them.
 #[test]
@@ -255,7 +255,8 @@ fn a_crash_while_a_bulk_load_has_set_indexes_aside_stores_nothing_and_loses_no_i
         vec![vec!["9".to_string()]]
     );
     assert_eq!(w.index_definitions("orders"), indexes);
-    // Fewer orders than the table holds are stored with every index in place.
+    // Fewer orders than a quarter of what the table holds are stored with every index in
+    // place.
     let fewer = w.path("fewer.csv");
     std::fs::write(
         &fewer,
@@ -268,6 +269,39 @@ fn a_crash_while_a_bulk_load_has_set_indexes_aside_stores_nothing_and_loses_no_i
     assert_eq!(
         w.sql("SELECT COUNT(*) FROM orders"),
         vec![vec!["10".to_string()]]
+    );
+    assert_eq!(w.index_definitions("orders"), indexes);
+    // A quarter of the orders held, or more, sets them aside again.
+    let quarter = w.path("quarter.csv");
+    std::fs::write(
+        &quarter,
+        "order_id,national_id,ordered_at,channel\n\
+         Q-1,12345678901,2026-11-23T10:00:00Z,web\n\
+         Q-2,12345678901,2026-11-23T10:00:01Z,web\n\
+         Q-3,12345678901,2026-11-23T10:00:02Z,web\n",
+    )
+    .unwrap();
+    let third = w.run_with(
+        &["orders", "ingest", &quarter.display().to_string()],
+        &crash,
+    );
+    let held = if w.on_sqlite("a load of a quarter of the table sets indexes aside") {
+        assert!(
+            third
+                .stderr
+                .contains("failpoint bulk-load-before-indexes-rebuilt: aborting"),
+            "{}",
+            third.stderr
+        );
+        assert_ne!(third.code, 0);
+        "10"
+    } else {
+        assert_eq!(third.code, 0, "{}", third.stderr);
+        "13"
+    };
+    assert_eq!(
+        w.sql("SELECT COUNT(*) FROM orders"),
+        vec![vec![held.to_string()]]
     );
     assert_eq!(w.index_definitions("orders"), indexes);
 }

@@ -128,7 +128,7 @@ impl Engine {
 /// committed once they hold `rows` rows or more, and at the end. Each commit writes every page
 /// its rows changed, and rows that land at random in large indexes change pages all over them:
 /// fewer, larger transactions write each such page fewer times. Made with
-/// [`GroupedTx::loading`], a transaction that at least doubles its table sets those indexes
+/// [`GroupedTx::loading`], a transaction that adds enough rows to its table sets those indexes
 /// aside and builds them again before it commits (see [`BulkLoad`]).
 pub struct GroupedTx {
     open: Option<(Tx, usize)>,
@@ -164,8 +164,8 @@ impl GroupedTx {
     }
 
     /// The open transaction, begun if there is none. A transaction begun for a bulk load, which
-    /// will store at most `coming` rows, sets the load's indexes aside if they at least double
-    /// its table.
+    /// will store at most `coming` rows, sets the load's indexes aside if they are enough
+    /// against the rows its table holds ([`BulkLoad`]).
     pub async fn tx_for(&mut self, db: &Db, coming: u64) -> Result<&mut Tx, DbError> {
         let open = match self.open.take() {
             Some(open) => open,
