@@ -40,9 +40,9 @@ impl BulkLoad {
     /// orders were all posted (a re-issue night, two runs each), and 14.8 s against 25.6 s when
     /// they were all still received (the second half of a night of two million, one run each);
     /// 300,000 took 5.1-5.5 s against 7.4 s, but 100,000 2.7-3.1 s against 2.4-2.8 s and 62,500
-    /// 2.5-2.8 s against 1.9-2.0 s (two runs each). A batch of 281,201 letters into a database of 936,943 took
-    /// 24.3-26.6 s with them set aside against 22.5-23.2 s without: a letter is a wider row
-    /// than an order, and building an index reads the whole table.
+    /// 2.5-2.8 s against 1.9-2.0 s (two runs each). A batch of 281,201 letters into a database
+    /// of 936,943 took 24.3-26.6 s with them set aside against 22.5-23.2 s without: a letter is
+    /// a wider row than an order, and building an index reads the whole table.
     const fn sets_aside(self, incoming: u64, held: u64) -> bool {
         let held = if held == 0 { 1 } else { held };
         match self {
