@@ -47,13 +47,13 @@ pub async fn purge(db: &Db, settings: &Settings, dry_run: bool) -> Result<PurgeR
     let mut batches: Vec<(String, bool)> = Vec::new();
     for part in &parts {
         match batches.last_mut() {
-            Some((id, all_gone)) if *id == part.batch_id => *all_gone &= part.unposted == 0,
-            _ => batches.push((part.batch_id.clone(), part.unposted == 0)),
+            Some((id, all_gone)) if *id == part.batch_id => *all_gone &= !part.unposted,
+            _ => batches.push((part.batch_id.clone(), !part.unposted)),
         }
         let path = Path::new(&part.outbox)
             .join(&part.batch_id)
             .join(&part.file);
-        if part.unposted > 0 {
+        if part.unposted {
             report.pdfs_kept_unposted += 1;
             continue;
         }

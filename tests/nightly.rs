@@ -234,6 +234,17 @@ fn purge_deletes_only_pdfs_whose_letters_are_all_posted() {
         "{batch},{second},returned,{},flyttet\n",
         common::receipt_times()[5]
     ));
+    // All of part 3 posted but its last letter: the file is kept for that one.
+    let third =
+        w.sql("SELECT letter_id FROM letters WHERE file = 'letters-0003.pdf' ORDER BY sequence");
+    assert_eq!(third.len(), 10);
+    for l in &third[..9] {
+        body.push_str(&format!(
+            "{batch},{},posted,{},\n",
+            l[0],
+            common::receipt_times()[2]
+        ));
+    }
     std::fs::write(w.path("r.csv"), body).unwrap();
     w.ok(&["receipts", "ingest", "r.csv"]);
 

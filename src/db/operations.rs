@@ -11,8 +11,8 @@ pub struct PartFile {
     pub batch_id: String,
     pub outbox: String,
     pub file: String,
-    /// Letters whose codes are valid and whose order is not posted yet.
-    pub unposted: i64,
+    /// Whether a letter in it has valid codes and an order not posted yet.
+    pub unposted: bool,
 }
 
 impl Db {
@@ -99,16 +99,28 @@ impl Db {
         Ok(Some(before))
     }
 
-    /// Every part file of every published batch whose PDFs were not purged, with its count of
-    /// letters still waiting for the post.
+    /// Every part file of every published batch whose PDFs were not purged, with whether a
+    /// letter in it still waits for the post.
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]
     pub async fn part_files(&self) -> Result<Vec<PartFile>, DbError> {
+        // The files and their runs of the batch's sequence first, from the letters alone; then,
+        // per file, a search for one letter still waiting, from the file's first letter on. A
+        // file of a new batch answers at its first letter. Every letter's order was looked up
+        // before, at random: after a night of a million letters, `purge --dry-run` took 5.9-6.4
+        // s so and 1.3-1.4 s this way; with every letter posted (once for each batch: its
+        // PDFs are then purged), 6.6 s against 6.9-7.3 s (two runs each).
         let rows = sqlx::query(
-            "SELECT b.batch_id, b.outbox, l.file, \
-               CAST(SUM(CASE WHEN l.state = $1 AND o.status IN ($2, $3) THEN 1 ELSE 0 END) AS BIGINT) \
-             FROM letters l JOIN batches b ON b.batch_id = l.batch_id JOIN orders o ON o.order_id = l.order_id \
-             WHERE b.state = $4 AND b.pdfs_purged_at IS NULL AND l.file IS NOT NULL \
-             GROUP BY b.batch_id, b.outbox, l.file ORDER BY b.batch_id, l.file",
+            "SELECT f.batch_id, f.outbox, f.file, CAST(CASE WHEN EXISTS ( \
+               SELECT 1 FROM letters l JOIN orders o ON o.order_id = l.order_id \
+               WHERE l.batch_id = f.batch_id AND l.sequence BETWEEN f.first AND f.last \
+               AND l.file = f.file AND l.state = $1 AND o.status IN ($2, $3)) \
+             THEN 1 ELSE 0 END AS BIGINT) \
+             FROM (SELECT b.batch_id, b.outbox, l.file, MIN(l.sequence) AS first, \
+                   MAX(l.sequence) AS last \
+                   FROM letters l JOIN batches b ON b.batch_id = l.batch_id \
+                   WHERE b.state = $4 AND b.pdfs_purged_at IS NULL AND l.file IS NOT NULL \
+                   GROUP BY b.batch_id, b.outbox, l.file) AS f \
+             ORDER BY f.batch_id, f.file",
         )
         .bind(LetterState::Issued.code())
         .bind(OrderStatus::Batched.code())
@@ -123,7 +135,7 @@ impl Db {
                     batch_id: col(r, 0)?,
                     outbox: col(r, 1)?,
                     file: col(r, 2)?,
-                    unposted: col(r, 3)?,
+                    unposted: col::<i64, _>(r, 3)? > 0,
                 })
             })
             .collect()
